@@ -1,0 +1,60 @@
+/**
+ * What every command needs: the config, the effective settings, a pipeline with resolved params,
+ * and the store. Loading is cheap (no DuckDB) so that planning-only commands start fast.
+ */
+import { Effect, Either } from "effect"
+import config from "../../dag.config.js"
+import { parseConfig, settingsFor, type Settings } from "../config.js"
+import { NotFoundError, type ConfigError, type ParamError, type PipelineError } from "../errors.js"
+import { latestRun, readRun, type RunRecord } from "../journal.js"
+import { parseOverride, resolveParams, type ResolvedParams } from "../params.js"
+import { projectRoot } from "../paths.js"
+import type { Pipeline } from "../pipeline.js"
+import { loadPipeline } from "../registry.js"
+import { Store } from "../store/store.js"
+
+export const loadSettings = (profile: string | undefined): Effect.Effect<Settings, ConfigError> =>
+  Effect.gen(function* () {
+    const cfg = yield* Either.match(parseConfig(config), { onLeft: Effect.fail, onRight: Effect.succeed })
+    return yield* Either.match(settingsFor(cfg, projectRoot(), profile), { onLeft: Effect.fail, onRight: Effect.succeed })
+  })
+
+export const getPipeline = (name: string): Effect.Effect<Pipeline, NotFoundError | PipelineError> =>
+  Effect.tryPromise({ try: () => loadPipeline(name), catch: (e) => e as NotFoundError | PipelineError })
+
+export const getParams = (
+  pipeline: Pipeline,
+  settings: Settings,
+  flags: ReadonlyArray<string>
+): Effect.Effect<ResolvedParams, ParamError> =>
+  Effect.gen(function* () {
+    const names = pipeline.nodes.map((pn) => pn.node.name)
+    const overrides = []
+    for (const f of flags) overrides.push(yield* Either.match(parseOverride(f, names), { onLeft: Effect.fail, onRight: Effect.succeed }))
+    return yield* Either.match(resolveParams(pipeline, settings.paramLayers, overrides), { onLeft: Effect.fail, onRight: Effect.succeed })
+  })
+
+export const openStore = (settings: Settings): Store => {
+  const s = new Store(settings.store)
+  s.init()
+  return s
+}
+
+/** A run by id, or the latest real (not dry) run. */
+export const getRun = (settings: Settings, id: string | undefined): Effect.Effect<RunRecord, NotFoundError> => {
+  const r = id ? readRun(settings.runs, id) : latestRun(settings.runs, { real: true })
+  return r
+    ? Effect.succeed(r)
+    : Effect.fail(
+        new NotFoundError({
+          what: "run",
+          name: id ?? "latest",
+          message: id ? `no run "${id}" in ${settings.runs}; see \`dag status\`` : `no runs yet in ${settings.runs}; start one with \`dag run demo\``,
+        })
+      )
+}
+
+/** The pipeline a command talks about: --pipeline, else the latest run's, else "demo". */
+export const pipelineFor = (settings: Settings, explicit: string | undefined): string =>
+  explicit ?? latestRun(settings.runs, { real: true })?.pipeline ?? "demo"
+

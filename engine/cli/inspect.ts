@@ -1,0 +1,171 @@
+/** `dag status`, `dag why`, `dag graph`, `dag ls`: read-only views of runs, plans and the store. */
+import { Args, Command, Options } from "@effect/cli"
+import { Console, Effect, Option } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { NotFoundError } from "../errors.js"
+import { runtimeFacts } from "../exec/runner.js"
+import { describePlan, planPipeline } from "../exec/staleness.js"
+import { listRuns, readRun } from "../journal.js"
+import { topoOrder } from "../pipeline.js"
+import type { DatasetManifest, NodeRecord, Store } from "../store/store.js"
+import { viewName } from "../inspect/views.js"
+import { getParams, getPipeline, getRun, loadSettings, openStore, pipelineFor } from "./context.js"
+import { bytes, num, seconds, table } from "./format.js"
+
+const profile = Options.text("profile").pipe(Options.optional, Options.withDescription("config profile"))
+const json = Options.boolean("json").pipe(Options.withDescription("machine-readable output"))
+const runOpt = Options.text("run").pipe(Options.optional, Options.withDescription("run id (default: the latest run)"))
+const pipelineOpt = Options.text("pipeline").pipe(Options.optional, Options.withDescription("pipeline (default: the latest run's)"))
+
+export const statusCommand = Command.make("status", { run: runOpt, json, profile, all: Options.boolean("all").pipe(Options.withDescription("list every recorded run")) }, (o) =>
+  Effect.gen(function* () {
+    const settings = yield* loadSettings(Option.getOrUndefined(o.profile))
+    if (o.all) {
+      const rows = listRuns(settings.runs).map((id) => readRun(settings.runs, id)!).filter(Boolean)
+      if (o.json) return yield* Console.log(JSON.stringify(rows.map((r) => ({ run: r.run, pipeline: r.pipeline, status: r.status, ms: r.ms }))))
+      return yield* Console.log(table(["run", "pipeline", "status", "time", "nodes"], rows.map((r) => [r.run, r.pipeline, r.status, r.ms ? seconds(r.ms) : "", r.nodes.length])))
+    }
+    const run = yield* getRun(settings, Option.getOrUndefined(o.run))
+    if (o.json) return yield* Console.log(JSON.stringify(run))
+    yield* Console.log(`run ${run.run} · pipeline ${run.pipeline} · ${run.status} · ${run.ms !== undefined ? seconds(run.ms) : "running"} · profile ${run.profile} · host ${run.host}`)
+    if (run.overrides.length) yield* Console.log(`params: ${run.overrides.join(" ")}`)
+    yield* Console.log(
+      table(
+        ["node", "status", "shards (computed/total)", "rows in", "rows out", "dropped", "time", "error"],
+        run.nodes.map((n) => [
+          n.node,
+          n.status,
+          `${n.shards.computed}/${n.shards.total}`,
+          num(n.rows.in),
+          num(n.rows.out),
+          Object.entries(n.dropped).map(([k, v]) => `${k}=${v}`).join(" "),
+          seconds(n.ms),
+          n.errors.at(-1) ?? "",
+        ])
+      )
+    )
+  })
+).pipe(Command.withDescription("Show a run from its journal: per node status, shards, rows, drops, errors."))
+
+/** Follows lineage from one output shard back to source units. */
+const traceShard = (store: Store, node: string, index: number, depth = 0): Array<string> => {
+  const ref = store.getRef(node)
+  const shard = ref?.shards[index]
+  const pad = "  ".repeat(depth + 1)
+  if (!ref || !shard) return [`${pad}${node} shard ${index}: no lineage recorded (global nodes read every input shard)`]
+  const lines = [`${pad}${node} shard ${index}: ${num(shard.rows)} rows, content ${shard.hash.slice(0, 12)}, key ${shard.key.slice(0, 12)}, made by ${node} v${ref.struct.version} in run ${ref.run}`]
+  if (ref.struct.kind === "source") {
+    lines.push(`${pad}  ← source ${shard.inputs.join(", ")}`)
+    return lines
+  }
+  for (const h of shard.inputs) {
+    const upstream = Object.values(ref.struct.inputs).length > 0 ? findProducer(store, h) : undefined
+    if (upstream) lines.push(...traceShard(store, upstream.node, upstream.index, depth + 1))
+    else lines.push(`${pad}  ← input shard ${h.slice(0, 12)}`)
+  }
+  return lines
+}
+
+const producerIndex = new Map<string, { node: string; index: number }>()
+const findProducer = (store: Store, hash: string) => {
+  if (producerIndex.size === 0) {
+    for (const f of fs.readdirSync(store.refsDir)) {
+      const rec = JSON.parse(fs.readFileSync(path.join(store.refsDir, f), "utf8")) as NodeRecord
+      for (const s of rec.shards ?? []) producerIndex.set(s.hash, { node: rec.node, index: s.index })
+    }
+  }
+  return producerIndex.get(hash)
+}
+
+export const whyCommand = Command.make(
+  "why",
+  {
+    node: Args.text({ name: "node" }),
+    shard: Options.integer("shard").pipe(Options.optional, Options.withDescription("show the lineage of one output shard")),
+    param: Options.text("param").pipe(Options.repeated, Options.withDescription("ask about a run with these overrides: NODE.PARAM=VALUE")),
+    pipeline: pipelineOpt,
+    json,
+    profile,
+  },
+  (o) =>
+    Effect.gen(function* () {
+      const settings = yield* loadSettings(Option.getOrUndefined(o.profile))
+      const pipeline = yield* getPipeline(pipelineFor(settings, Option.getOrUndefined(o.pipeline)))
+      if (!pipeline.nodes.some((pn) => pn.node.name === o.node)) {
+        return yield* Effect.fail(new NotFoundError({ what: "node", name: o.node, message: `no node "${o.node}" in pipeline ${pipeline.name}; nodes: ${pipeline.nodes.map((pn) => pn.node.name).join(", ")}` }))
+      }
+      const params = yield* getParams(pipeline, settings, o.param)
+      const store = openStore(settings)
+      if (Option.isSome(o.shard)) {
+        const lines = traceShard(store, o.node, o.shard.value)
+        if (o.json) return yield* Console.log(JSON.stringify({ node: o.node, shard: o.shard.value, lineage: store.getRef(o.node)?.shards[o.shard.value] ?? null }))
+        return yield* Console.log([`lineage of ${o.node} shard ${o.shard.value}:`, ...lines].join("\n"))
+      }
+      const plans = yield* planPipeline(pipeline, params, store, runtimeFacts(), { select: [o.node] })
+      const plan = plans.find((p) => p.node === o.node)!
+      const last = [...listRuns(settings.runs)].reverse().map((id) => readRun(settings.runs, id)).find((r) => r?.nodes.some((n) => n.node === o.node && (n.status === "computed" || n.status === "partial")))
+      const lastLog = last?.nodes.find((n) => n.node === o.node)
+      if (o.json) {
+        return yield* Console.log(
+          JSON.stringify({ node: o.node, status: plan.status, causes: plan.causes, shards: plan.staleShards ?? null, stored: plan.stored?.struct ?? null, current: plan.struct ?? null, lastComputed: lastLog ? { run: last!.run, causes: lastLog.causes } : null })
+        )
+      }
+      yield* Console.log(describePlan(plan))
+      if (lastLog) yield* Console.log(`last computed in run ${last!.run}: ${lastLog.causes.map((c) => `${c.category}: ${c.detail}`).join("; ") || "first run"}`)
+    })
+).pipe(Command.withDescription("Explain whether a node is up to date and why not (CODE / PARAMS / DATA / DEPENDENCIES), or trace a shard's lineage."))
+
+export const graphCommand = Command.make(
+  "graph",
+  { pipeline: Args.text({ name: "pipeline" }).pipe(Args.optional), format: Options.choice("format", ["text", "mermaid"]).pipe(Options.withDefault("text" as const)), profile },
+  (o) =>
+    Effect.gen(function* () {
+      const settings = yield* loadSettings(Option.getOrUndefined(o.profile))
+      const pipeline = yield* getPipeline(pipelineFor(settings, Option.getOrUndefined(o.pipeline)))
+      const order = topoOrder(pipeline)
+      if (o.format === "mermaid") {
+        const id = (n: string) => n.replace(/[^a-zA-Z0-9]/g, "_")
+        const lines = ["graph TD"]
+        for (const pn of order) lines.push(`  ${id(pn.node.name)}["${pn.node.name}<br/><small>${pn.node.kind}</small>"]`)
+        for (const pn of order) for (const [input, w] of Object.entries(pn.inputs)) lines.push(`  ${id(w.node)} -->|${w.output === "out" ? input : `${w.output}→${input}`}| ${id(pn.node.name)}`)
+        return yield* Console.log(lines.join("\n"))
+      }
+      const lines = [`${pipeline.name}: ${pipeline.description}`]
+      for (const pn of order) {
+        const ins = Object.entries(pn.inputs).map(([k, w]) => `${k}←${w.node}${w.output === "out" ? "" : `.${w.output}`}`)
+        lines.push(`  ${pn.node.name.padEnd(24)} ${pn.node.kind.padEnd(7)} ${ins.join(", ")}`)
+      }
+      yield* Console.log(lines.join("\n"))
+    })
+).pipe(Command.withDescription("Print a pipeline's DAG as text or as a Mermaid diagram."))
+
+export const lsCommand = Command.make("ls", { run: runOpt, json, profile }, (o) =>
+  Effect.gen(function* () {
+    const settings = yield* loadSettings(Option.getOrUndefined(o.profile))
+    const run = yield* getRun(settings, Option.getOrUndefined(o.run))
+    const store = openStore(settings)
+    const rows: Array<Record<string, unknown>> = []
+    for (const n of run.nodes) {
+      const count = Object.keys(n.outputs).length
+      for (const [output, id] of Object.entries(n.outputs)) {
+        const m = store.getArtifact(id)
+        if (!m) continue
+        rows.push({
+          node: n.node,
+          output,
+          view: m.kind === "dataset" ? viewName(n.node, output, count) : null,
+          kind: m.kind,
+          rows: m.kind === "dataset" ? m.rows : null,
+          shards: m.kind === "dataset" ? (m as DatasetManifest).shards.length : 1,
+          bytes: m.bytes,
+          artifact: id,
+        })
+      }
+    }
+    if (o.json) return yield* Console.log(JSON.stringify(rows))
+    yield* Console.log(`artifacts of run ${run.run} (${run.pipeline}):`)
+    yield* Console.log(table(["node", "output", "sql view", "kind", "rows", "shards", "size", "artifact"], rows.map((r) => [r.node, r.output, r.view ?? "", r.kind, r.rows === null ? "" : num(r.rows as number), r.shards, bytes(r.bytes as number), String(r.artifact).slice(0, 12)])))
+  })
+).pipe(Command.withDescription("List the artifacts of a run: rows, shards, bytes, and their `dag sql` view names."))
+

@@ -1,0 +1,43 @@
+/**
+ * The `dag` command. Built into dist/dag.cjs by scripts/build.mjs and started by bin/dag.js with
+ * V8's code cache, so a fully cached `dag run` answers in a fraction of a second.
+ */
+import { Command } from "@effect/cli"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
+import { Cause, Console, Effect, Layer } from "effect"
+import { exportCommand } from "./export.js"
+import { gcCommand } from "./gc.js"
+import { graphCommand, lsCommand, statusCommand, whyCommand } from "./inspect.js"
+import { runCommand } from "./run.js"
+import { sqlCommand } from "./sql.js"
+
+const dag = Command.make("dag").pipe(
+  Command.withDescription("mathdag — typed, cached dataflow pipelines for math LM corpora."),
+  Command.withSubcommands([runCommand, statusCommand, whyCommand, graphCommand, lsCommand, sqlCommand, exportCommand, gcCommand])
+)
+
+const cli = Command.run(dag, { name: "dag", version: "0.1.0" })
+
+// Only the services the CLI uses: the full NodeContext pulls in much more and costs start-up time.
+const platform = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer)
+
+const KNOWN = new Set(["PipelineError", "ParamError", "NotFoundError", "ConfigError", "StoreError", "CorruptShardError", "NodeRunError", "SqlError"])
+
+cli(process.argv).pipe(
+  Effect.catchAll((e: unknown) => {
+    const tag = (e as { _tag?: string })._tag
+    if (tag && KNOWN.has(tag)) {
+      return Console.error(`error: ${(e as { message: string }).message}`).pipe(Effect.zipRight(Effect.sync(() => (process.exitCode = 2))))
+    }
+    if (tag === "ValidationError" || tag?.startsWith("Help") || tag === "CommandMismatch" || tag === "MissingValue" || tag === "InvalidValue" || tag === "UnclusteredFlag" || tag === "CorrectedFlag") {
+      return Effect.sync(() => (process.exitCode = 2))
+    }
+    return Effect.fail(e)
+  }),
+  Effect.catchAllDefect((d) => Console.error(`internal error: ${Cause.pretty(Cause.die(d))}`).pipe(Effect.zipRight(Effect.sync(() => (process.exitCode = 3))))),
+  Effect.provide(platform),
+  NodeRuntime.runMain({ disableErrorReporting: false })
+)

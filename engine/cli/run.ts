@@ -1,0 +1,105 @@
+/** `dag run PIPELINE`: plan, run what is stale, record everything in the run journal. */
+import { Args, Command, Options } from "@effect/cli"
+import { Console, Effect, Layer, Option } from "effect"
+import * as path from "node:path"
+import { NotFoundError } from "../errors.js"
+import { Journal, RunJournal, emptyNodeLog, newRecord, newRunId, type NodeLog } from "../journal.js"
+import { ShardExecutor } from "../exec/pool.js"
+import { ProgressBar } from "../exec/progress.js"
+import { runPipeline, runtimeFacts } from "../exec/runner.js"
+import { describePlan, planPipeline } from "../exec/staleness.js"
+import { ArtifactStore } from "../store/store.js"
+import { getParams, getPipeline, loadSettings, openStore } from "./context.js"
+import { num, seconds } from "./format.js"
+
+const summaryOf = (n: NodeLog) => ({
+  node: n.node,
+  status: n.status,
+  shards: { total: n.shards.total, cached: n.shards.cached, computed: n.shards.computed },
+  rows: { in: n.rows.in, out: n.rows.out },
+  dropped: n.dropped,
+})
+
+const icon: Record<string, string> = { cached: "·", computed: "✓", partial: "◐", failed: "✗", skipped: "−", pending: "?", running: "…", planned: "?" }
+
+const nodeLine = (n: NodeLog): string => {
+  const drops = Object.entries(n.dropped).map(([k, v]) => `${k}=${num(v)}`).join(" ")
+  const shards = n.shards.total > 0 ? `${n.shards.computed}/${n.shards.total} shards computed` : ""
+  const err = n.errors.length > 0 ? `  ${n.errors[n.errors.length - 1]}` : ""
+  return `  ${icon[n.status] ?? " "} ${n.node.padEnd(22)} ${n.status.padEnd(8)} ${shards.padEnd(24)} rows ${num(n.rows.in)} → ${num(n.rows.out)}${drops ? `  dropped ${drops}` : ""}  ${seconds(n.ms)}${err}`
+}
+
+export const runCommand = Command.make(
+  "run",
+  {
+    pipeline: Args.text({ name: "pipeline" }).pipe(Args.withDescription("pipeline to run (a file in pipelines/, e.g. demo)")),
+    select: Options.text("select").pipe(Options.repeated, Options.withDescription("run only these nodes and their ancestors (repeatable)")),
+    force: Options.text("force").pipe(Options.repeated, Options.withDescription("recompute these nodes even if cached (repeatable)")),
+    param: Options.text("param").pipe(Options.repeated, Options.withDescription("override a param: NODE.PARAM=VALUE (repeatable)")),
+    dryRun: Options.boolean("dry-run").pipe(Options.withDescription("print the plan and the reason for each node; run nothing")),
+    verify: Options.boolean("verify").pipe(Options.withDescription("hash every cached shard before trusting it (slower)")),
+    profile: Options.text("profile").pipe(Options.optional, Options.withDescription("config profile (local, ci, …)")),
+    json: Options.boolean("json").pipe(Options.withDescription("print a JSON summary as the last line of stdout")),
+  },
+  (o) =>
+    Effect.gen(function* () {
+      const settings = yield* loadSettings(Option.getOrUndefined(o.profile))
+      const pipeline = yield* getPipeline(o.pipeline)
+      const params = yield* getParams(pipeline, settings, o.param)
+      const names = new Set(pipeline.nodes.map((pn) => pn.node.name))
+      for (const n of [...o.select, ...o.force]) {
+        if (!names.has(n)) return yield* Effect.fail(new NotFoundError({ what: "node", name: n, message: `no node "${n}" in pipeline ${pipeline.name}; see \`dag graph --pipeline ${pipeline.name}\`` }))
+      }
+      const store = openStore(settings)
+
+      if (o.dryRun) {
+        const plans = yield* planPipeline(pipeline, params, store, runtimeFacts(), { select: o.select, force: o.force })
+        for (const p of plans) yield* Console.log(`  ${p.status === "cached" ? "·" : "→"} ${describePlan(p)}`)
+        const stale = plans.filter((p) => p.status === "stale").length
+        yield* Console.log(`plan: ${stale} of ${plans.length} nodes would run`)
+        if (o.json) yield* Console.log(JSON.stringify({ run: null, nodes: plans.map((p) => ({ node: p.node, status: p.status === "cached" ? "cached" : "stale", causes: p.causes, shards: p.staleShards ?? null })) }))
+        return
+      }
+
+      const runId = newRunId()
+      const record = newRecord({
+        run: runId,
+        pipeline: pipeline.name,
+        profile: settings.profile,
+        dryRun: false,
+        argv: process.argv.slice(2),
+        overrides: o.param,
+        nodes: pipeline.nodes.map((pn) => emptyNodeLog(pn.node.name, pn.node.kind, params.encoded.get(pn.node.name))),
+      })
+      const journal = new Journal(settings.runs, record)
+      journal.event("run-start", { pipeline: pipeline.name, argv: record.argv })
+      const layer = Layer.mergeAll(
+        Layer.succeed(ArtifactStore, store),
+        Layer.succeed(RunJournal, journal),
+        ProgressBar.auto(),
+        ShardExecutor.local(settings.workers)
+      )
+      const started = Date.now()
+      const result = yield* runPipeline(
+        { pipeline, params, select: o.select, force: o.force, dryRun: false, verify: o.verify, concurrency: settings.concurrency, retries: settings.retries },
+        runId
+      ).pipe(
+        Effect.provide(layer),
+        Effect.onInterrupt(() => Effect.sync(() => journal.finish("interrupted")))
+      )
+      const ran = record.nodes.filter((n) => n.status !== "pending")
+      record.nodes = ran
+      journal.finish(result.ok ? "ok" : "failed")
+      if (ran.length <= 60) for (const n of ran) yield* Console.log(nodeLine(n))
+      else {
+        const count = (s: string) => ran.filter((n) => n.status === s).length
+        yield* Console.log(`  ${ran.length} nodes: ${count("cached")} cached, ${count("computed")} computed, ${count("partial")} partial, ${count("failed")} failed, ${count("skipped")} skipped`)
+        for (const n of ran.filter((x) => x.status === "failed")) yield* Console.log(nodeLine(n))
+      }
+      const journalPath = path.join(settings.runs, runId, "run.json")
+      const where = journalPath.startsWith(process.cwd() + path.sep) ? path.relative(process.cwd(), journalPath) : journalPath
+      yield* Console.log(`run ${runId}: ${result.ok ? "ok" : "FAILED"} in ${seconds(Date.now() - started)} — journal ${where}`)
+      if (o.json) yield* Console.log(JSON.stringify({ run: runId, nodes: ran.map(summaryOf) }))
+      if (!result.ok) process.exitCode = 1
+    })
+).pipe(Command.withDescription("Run a pipeline: only what changed recomputes, down to the shard."))

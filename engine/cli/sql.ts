@@ -1,0 +1,63 @@
+/** `dag sql "QUERY"`: DuckDB over a run's artifacts, read-only; no query opens a prompt. */
+import { Args, Command, Options } from "@effect/cli"
+import { Console, Effect, Option } from "effect"
+import * as readline from "node:readline"
+import { openSqlSession, type SqlSession } from "../inspect/views.js"
+import { getRun, loadSettings, openStore } from "./context.js"
+import { csvCell, num, table } from "./format.js"
+
+type Format = "table" | "csv" | "json"
+
+const render = (format: Format, r: { columns: ReadonlyArray<string>; rows: ReadonlyArray<Record<string, unknown>> }): string => {
+  if (format === "json") return JSON.stringify(r.rows)
+  if (format === "csv") return [r.columns.map(csvCell).join(","), ...r.rows.map((row) => r.columns.map((c) => csvCell(row[c])).join(","))].join("\n")
+  return `${table(r.columns, r.rows.map((row) => r.columns.map((c) => row[c])))}\n(${num(r.rows.length)} row${r.rows.length === 1 ? "" : "s"})`
+}
+
+const prompt = (session: SqlSession, format: Format) =>
+  Effect.async<void>((resume) => {
+    const rl = readline.createInterface({ input: process.stdin, output: process.stdout, prompt: "dag sql> " })
+    console.log(`views: ${session.views.map((v) => v.name).join(", ")}\nend a query with ";" — .views lists views, .quit leaves`)
+    let buffer = ""
+    rl.prompt()
+    rl.on("line", (line) => {
+      const t = line.trim()
+      if (buffer === "" && (t === ".quit" || t === ".exit")) return rl.close()
+      if (buffer === "" && t === ".views") {
+        console.log(table(["view", "node", "rows", "shards"], session.views.map((v) => [v.name, `${v.node}.${v.output}`, num(v.rows), v.shards])))
+        return rl.prompt()
+      }
+      buffer += line + "\n"
+      if (!t.endsWith(";")) return rl.prompt()
+      const q = buffer
+      buffer = ""
+      Effect.runPromise(session.query(q).pipe(Effect.either)).then((r) => {
+        console.log(r._tag === "Right" ? render(format, r.right) : `error: ${r.left.message}`)
+        rl.prompt()
+      })
+    })
+    rl.on("close", () => resume(Effect.void))
+  })
+
+export const sqlCommand = Command.make(
+  "sql",
+  {
+    query: Args.text({ name: "query" }).pipe(Args.optional, Args.withDescription("a SELECT over the run's views (omit for an interactive prompt)")),
+    run: Options.text("run").pipe(Options.optional, Options.withDescription("run id (default: the latest run)")),
+    format: Options.choice("format", ["table", "csv", "json"]).pipe(Options.withDefault("table" as const)),
+    profile: Options.text("profile").pipe(Options.optional),
+  },
+  (o) =>
+    Effect.gen(function* () {
+      const settings = yield* loadSettings(Option.getOrUndefined(o.profile))
+      const run = yield* getRun(settings, Option.getOrUndefined(o.run))
+      yield* Effect.acquireUseRelease(
+        openSqlSession(openStore(settings), run),
+        (session) =>
+          Option.isNone(o.query)
+            ? prompt(session, o.format)
+            : session.query(o.query.value).pipe(Effect.flatMap((r) => Console.log(render(o.format, r)))),
+        (session) => Effect.sync(() => session.close())
+      )
+    })
+).pipe(Command.withDescription("Query any dataset of a run with DuckDB SQL (views are named after nodes: demo/top-words → demo_top_words). Read-only."))

@@ -1,0 +1,82 @@
+/**
+ * dag.config.ts: `export default defineConfig({...})`, validated by Schema when the CLI loads it.
+ * Relative paths resolve against the project root. DAG_STORE and DAG_RUNS override the store
+ * and runs folders (tests and CI point them at temporary directories).
+ */
+import { Either, ParseResult, Schema } from "effect"
+import * as os from "node:os"
+import * as path from "node:path"
+import { ConfigError } from "./errors.js"
+
+const ParamsByNode = Schema.Record({ key: Schema.String, value: Schema.Record({ key: Schema.String, value: Schema.Unknown }) })
+const PositiveInt = Schema.Int.pipe(Schema.positive())
+
+export const Profile = Schema.Struct({
+  /** Nodes (and in-process shards) running at once. */
+  concurrency: Schema.optional(PositiveInt),
+  /** Worker threads for CPU-heavy map nodes. */
+  workers: Schema.optional(PositiveInt),
+  /** Retries of a shard after a transient failure. */
+  retries: Schema.optional(Schema.Int.pipe(Schema.nonNegative())),
+  params: Schema.optional(ParamsByNode),
+})
+export type Profile = Schema.Schema.Type<typeof Profile>
+
+export const Config = Schema.Struct({
+  store: Schema.optionalWith(Schema.String, { default: () => ".dag" }),
+  runs: Schema.optionalWith(Schema.String, { default: () => "runs" }),
+  concurrency: Schema.optionalWith(PositiveInt, { default: () => 8 }),
+  workers: Schema.optionalWith(PositiveInt, { default: () => Math.max(1, os.availableParallelism()) }),
+  retries: Schema.optionalWith(Schema.Int.pipe(Schema.nonNegative()), { default: () => 2 }),
+  defaultProfile: Schema.optionalWith(Schema.String, { default: () => "local" }),
+  profiles: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Profile }), { default: () => ({ local: {} }) }),
+  params: Schema.optionalWith(ParamsByNode, { default: () => ({}) }),
+})
+export type Config = Schema.Schema.Type<typeof Config>
+export type ConfigInput = Schema.Schema.Encoded<typeof Config>
+
+const decode = Schema.decodeUnknownEither(Config, { onExcessProperty: "error" })
+
+export const parseConfig = (input: unknown): Either.Either<Config, ConfigError> =>
+  Either.mapLeft(decode(input), (e) => {
+    const first = ParseResult.ArrayFormatter.formatErrorSync(e)[0]
+    return new ConfigError({ message: `dag.config.ts: ${first?.path.join(".") || "config"}: ${first?.message ?? e.message}` })
+  })
+
+/** Validates at definition time, so a typo in dag.config.ts fails with the field's name. */
+export const defineConfig = (input: ConfigInput): ConfigInput => {
+  const r = parseConfig(input)
+  if (Either.isLeft(r)) throw r.left
+  return input
+}
+
+export interface Settings {
+  readonly root: string
+  readonly store: string
+  readonly runs: string
+  readonly profile: string
+  readonly concurrency: number
+  readonly workers: number
+  readonly retries: number
+  readonly paramLayers: ReadonlyArray<Readonly<Record<string, Readonly<Record<string, unknown>>>>>
+}
+
+/** The effective settings of one invocation: config, then profile, then environment. */
+export const settingsFor = (config: Config, root: string, profileName: string | undefined): Either.Either<Settings, ConfigError> => {
+  const name = profileName ?? process.env.DAG_PROFILE ?? config.defaultProfile
+  const profile = config.profiles[name]
+  if (!profile && profileName) {
+    return Either.left(new ConfigError({ message: `unknown profile "${name}"; dag.config.ts defines: ${Object.keys(config.profiles).join(", ")}` }))
+  }
+  const p = profile ?? {}
+  return Either.right({
+    root,
+    store: path.resolve(root, process.env.DAG_STORE ?? config.store),
+    runs: path.resolve(root, process.env.DAG_RUNS ?? config.runs),
+    profile: name,
+    concurrency: p.concurrency ?? config.concurrency,
+    workers: p.workers ?? config.workers,
+    retries: p.retries ?? config.retries,
+    paramLayers: [config.params, p.params ?? {}],
+  })
+}

@@ -1,0 +1,204 @@
+/**
+ * What a global node sees while it runs: readers over its inputs (verified shards, DuckDB views
+ * named after the input keys) and writers that cut rows into shards and commit them.
+ */
+import { Effect } from "effect"
+import type * as Duck from "@duckdb/node-api"
+import * as fs from "node:fs"
+import type { Column } from "../columns.js"
+import { arrowSchemaDescription, columnsOf, duckdbType, quoteIdent } from "../columns.js"
+import { CorruptShardError, NodeRunError } from "../errors.js"
+import type { GlobalContext, GlobalNode, Port } from "../node.js"
+import { connect, openShardSink, queryRows, readShardRows, sqlString, type ShardSink } from "../store/duckdb.js"
+import type { DatasetManifest, FileManifest, Manifest, ShardEntry, Store } from "../store/store.js"
+
+export interface ResolvedInput {
+  readonly id: string
+  readonly manifest: Manifest
+}
+
+export interface GlobalRunResult {
+  readonly outputs: Record<string, Manifest>
+  readonly dropped: Record<string, number>
+  readonly rowsOut: number
+}
+
+const fail = (node: string, message: string, cause?: unknown) => new NodeRunError({ node, message: `node ${node}: ${message}`, transient: false, cause })
+
+/** SQL for a view over a dataset's shards (an empty dataset still has its typed columns). */
+export const viewSql = (columns: ReadonlyArray<Column>, paths: ReadonlyArray<string>): string =>
+  paths.length > 0
+    ? `SELECT ${columns.map((c) => quoteIdent(c.name)).join(", ")} FROM read_parquet([${paths.map(sqlString).join(", ")}])`
+    : `SELECT ${columns.map((c) => `CAST(NULL AS ${duckdbType(c.type)}) AS ${quoteIdent(c.name)}`).join(", ")} WHERE false`
+
+export const runGlobal = (
+  node: GlobalNode,
+  params: unknown,
+  inputs: Readonly<Record<string, ResolvedInput>>,
+  store: Store,
+  log: (message: string) => void
+): Effect.Effect<GlobalRunResult, NodeRunError | CorruptShardError> =>
+  Effect.gen(function* () {
+    const dropped: Record<string, number> = {}
+    // Verify every input shard before the node starts, so corruption surfaces as a
+    // CorruptShardError the scheduler can repair (recompute upstream), not as a node failure.
+    const pathsOf: Record<string, ReadonlyArray<string>> = {}
+    for (const [name, input] of Object.entries(inputs)) {
+      const m = input.manifest
+      if (m.kind !== "dataset") continue
+      const out: Array<string> = []
+      for (const s of m.shards) out.push(yield* store.verifyObject(s.hash, ".parquet"))
+      pathsOf[name] = out
+    }
+
+    let conn: Duck.DuckDBConnection | undefined
+    const connection = Effect.gen(function* () {
+      if (conn) return conn
+      const c = yield* Effect.promise(connect)
+      for (const [name, input] of Object.entries(inputs)) {
+        const m = input.manifest
+        if (m.kind !== "dataset") continue
+        yield* Effect.promise(() => c.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(name)} AS ${viewSql(m.columns, pathsOf[name] ?? [])}`))
+      }
+      conn = c
+      return c
+    })
+
+    const shardsOf: Record<string, Array<ShardEntry>> = {}
+    const files: Record<string, FileManifest> = {}
+    let rowsOut = 0
+
+    const commitShard = (name: string, tmp: string, rows: number) =>
+      Effect.tryPromise({ try: () => store.commitObject(tmp, ".parquet"), catch: (e) => fail(node.name, `could not commit a shard of ${name}: ${(e as Error).message}`, e) }).pipe(
+        Effect.map(({ hash, bytes }) => {
+          ;(shardsOf[name] ??= []).push({ hash, rows, bytes })
+          rowsOut += rows
+        })
+      )
+
+    const datasetWriter = (name: string, port: Port & { _tag: "Dataset" }) => {
+      const columns = columnsOf(port.schema)
+      let sink: ShardSink | undefined
+      const flush = Effect.gen(function* () {
+        if (!sink || sink.rows() === 0) return
+        const s = sink
+        sink = undefined
+        const tmp = store.tempPath(`${name}.parquet`)
+        yield* Effect.tryPromise({ try: () => s.finish(tmp), catch: (e) => fail(node.name, `writing ${name}: ${(e as Error).message}`, e) })
+        yield* commitShard(name, tmp, s.rows())
+      })
+      return {
+        flush,
+        writer: {
+          write: (rows: Iterable<unknown> | AsyncIterable<unknown>) =>
+            Effect.gen(function* () {
+              const it = (Symbol.asyncIterator in rows ? rows : (async function* () { yield* rows as Iterable<unknown> })()) as AsyncIterable<unknown>
+              const iterator = it[Symbol.asyncIterator]()
+              while (true) {
+                const next = yield* Effect.tryPromise({ try: () => iterator.next(), catch: (e) => fail(node.name, (e as Error).message, e) })
+                if (next.done) break
+                if (!sink) sink = yield* Effect.promise(() => openShardSink(columns))
+                const target = sink
+                yield* Effect.try({ try: () => target.append(next.value as Record<string, unknown>), catch: (e) => fail(node.name, `output ${name}: ${(e as Error).message}`, e) })
+                if (target.rows() >= node.rowsPerShard) yield* flush
+              }
+            }),
+          writeQuery: (query: string) =>
+            Effect.gen(function* () {
+              yield* flush
+              const c = yield* connection
+              const tmp = store.tempPath(`${name}.parquet`)
+              const select = `SELECT ${columns.map((col) => `CAST(${quoteIdent(col.name)} AS ${duckdbType(col.type)}) AS ${quoteIdent(col.name)}`).join(", ")} FROM (${query})`
+              const rows = yield* Effect.tryPromise({
+                try: async () => {
+                  const r = await c.run(`COPY (${select}) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`)
+                  return r.rowsChanged
+                },
+                catch: (e) => fail(node.name, `query for output ${name} failed: ${(e as Error).message}`, e),
+              })
+              if (rows > 0) yield* commitShard(name, tmp, rows)
+              else fs.rmSync(tmp, { force: true })
+            }),
+        },
+      }
+    }
+
+    const fileWriter = (name: string, port: Port & { _tag: "File" }) => ({
+      write: (fill: (p: string) => Promise<void>) =>
+        Effect.gen(function* () {
+          const tmp = store.tempPath(`${name}.${port.extension}`)
+          yield* Effect.tryPromise({ try: () => fill(tmp), catch: (e) => fail(node.name, `writing file ${name}: ${(e as Error).message}`, e) })
+          const { hash, bytes } = yield* Effect.tryPromise({ try: () => store.commitObject(tmp, `.${port.extension}`), catch: (e) => fail(node.name, `committing ${name}: ${(e as Error).message}`, e) })
+          files[name] = { kind: "file", extension: port.extension, hash, bytes }
+        }),
+    })
+
+    const writers: Record<string, unknown> = {}
+    const flushes: Array<Effect.Effect<void, NodeRunError>> = []
+    for (const [name, port] of Object.entries(node.outputs as Record<string, Port>)) {
+      if (port._tag === "Dataset") {
+        const w = datasetWriter(name, port)
+        writers[name] = w.writer
+        flushes.push(w.flush)
+      } else writers[name] = fileWriter(name, port)
+    }
+
+    const readers: Record<string, unknown> = {}
+    for (const [name, input] of Object.entries(inputs)) {
+      const m = input.manifest
+      if (m.kind === "dataset") {
+        readers[name] = {
+          shards: m.shards.map((s) => s.hash),
+          paths: () => Effect.succeed(pathsOf[name] ?? []),
+          rows: async function* () {
+            for (const p of pathsOf[name] ?? []) yield* readShardRows(p, m.columns)
+          },
+        }
+      } else {
+        readers[name] = { path: () => store.verifyObject(m.hash, `.${m.extension}`).pipe(Effect.mapError((e) => fail(node.name, e.message, e))) }
+      }
+    }
+
+    const ctx: GlobalContext<unknown, Record<string, Port>, Record<string, Port>> = {
+      params,
+      inputs: readers as never,
+      outputs: writers as never,
+      sql: (query) =>
+        Effect.gen(function* () {
+          const c = yield* connection
+          const r = yield* Effect.tryPromise({ try: () => queryRows(c, query), catch: (e) => fail(node.name, `SQL failed: ${(e as Error).message}`, e) })
+          return r.rows
+        }),
+      drop: (reason, count = 1) => {
+        dropped[reason] = (dropped[reason] ?? 0) + count
+      },
+      log,
+    }
+
+    yield* node.run(ctx).pipe(
+      Effect.ensuring(Effect.sync(() => conn?.closeSync()))
+    )
+    for (const f of flushes) yield* f
+
+    const outputs: Record<string, Manifest> = {}
+    for (const [name, port] of Object.entries(node.outputs as Record<string, Port>)) {
+      if (port._tag === "Dataset") {
+        const shards = shardsOf[name] ?? []
+        const columns = columnsOf(port.schema)
+        outputs[name] = {
+          kind: "dataset",
+          format: "parquet-zstd",
+          columns,
+          arrowSchema: arrowSchemaDescription(columns),
+          shards,
+          rows: shards.reduce((a, s) => a + s.rows, 0),
+          bytes: shards.reduce((a, s) => a + s.bytes, 0),
+        }
+      } else {
+        const f = files[name]
+        if (!f) return yield* Effect.fail(fail(node.name, `did not write its file output "${name}"`))
+        outputs[name] = f
+      }
+    }
+    return { outputs, dropped, rowsOut }
+  })

@@ -1,0 +1,144 @@
+/**
+ * The shard executor service. The local one keeps a pool of worker threads (one per core by
+ * default) for CPU-heavy map nodes; a worker that dies fails its task as transient, so the
+ * shard is retried on a fresh worker. The inline one runs shards on the main thread (tests,
+ * and nodes that are not CPU-bound).
+ */
+import { Context, Effect, Layer } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { Worker } from "node:worker_threads"
+import { NodeRunError } from "../errors.js"
+import type { MapNode } from "../node.js"
+import { distDir } from "../paths.js"
+import { runMapShard, type ShardResult } from "./shard.js"
+
+export interface MapShardTask {
+  readonly pipeline: string
+  readonly node: MapNode
+  readonly params: unknown
+  readonly inputPath: string
+  readonly tmpPath: string
+}
+
+export interface Executor {
+  readonly name: string
+  /** How many map shards this executor runs at once. */
+  readonly slots: number
+  readonly runMapShard: (task: MapShardTask) => Effect.Effect<ShardResult, NodeRunError>
+}
+
+export class ShardExecutor extends Context.Tag("mathdag/ShardExecutor")<ShardExecutor, Executor>() {
+  static readonly inline = (slots = 1) => Layer.succeed(ShardExecutor, inlineExecutor(slots))
+  static readonly local = (workers: number) =>
+    Layer.scoped(
+      ShardExecutor,
+      Effect.acquireRelease(
+        Effect.sync(() => {
+          const script = path.join(distDir(), "worker.cjs")
+          return fs.existsSync(script) ? new WorkerPool(script, workers) : undefined
+        }),
+        (pool) => Effect.promise(() => pool?.close() ?? Promise.resolve())
+      ).pipe(Effect.map((pool) => (pool ? poolExecutor(pool) : inlineExecutor(workers))))
+    )
+}
+
+const errorMessage = (e: unknown) => (e instanceof Error ? e.message : String(e))
+
+const inlineExecutor = (slots: number): Executor => ({
+  name: "inline",
+  slots,
+  runMapShard: (task) =>
+    Effect.tryPromise({
+      try: () => runMapShard(task.node, task.params, task.inputPath, task.tmpPath),
+      catch: (e) => new NodeRunError({ node: task.node.name, message: errorMessage(e), transient: false, cause: e }),
+    }),
+})
+
+const poolExecutor = (pool: WorkerPool): Executor => ({
+  name: "worker-threads",
+  slots: pool.size,
+  runMapShard: (task) =>
+    Effect.tryPromise({
+      try: () => pool.run({ pipeline: task.pipeline, node: task.node.name, params: task.params, inputPath: task.inputPath, tmpPath: task.tmpPath }),
+      catch: (e) =>
+        e instanceof WorkerDied
+          ? new NodeRunError({ node: task.node.name, message: `worker thread died: ${e.message}`, transient: true, cause: e })
+          : new NodeRunError({ node: task.node.name, message: errorMessage(e), transient: false, cause: e }),
+    }),
+})
+
+class WorkerDied extends Error {}
+
+interface Pending {
+  readonly resolve: (r: ShardResult) => void
+  readonly reject: (e: Error) => void
+}
+
+interface Slot {
+  worker: Worker
+  busy: number | undefined
+}
+
+export class WorkerPool {
+  private readonly slots: Array<Slot> = []
+  private readonly queue: Array<{ id: number; msg: Record<string, unknown> }> = []
+  private readonly pending = new Map<number, Pending>()
+  private nextId = 1
+  private closed = false
+
+  constructor(private readonly script: string, readonly size: number) {}
+
+  private spawn(): Slot {
+    const worker = new Worker(this.script, { env: process.env })
+    const slot: Slot = { worker, busy: undefined }
+    worker.on("message", (m: { id: number; ok: boolean; result?: ShardResult; error?: string }) => {
+      const p = this.pending.get(m.id)
+      this.pending.delete(m.id)
+      slot.busy = undefined
+      if (p) m.ok ? p.resolve(m.result!) : p.reject(new Error(m.error))
+      this.pump()
+    })
+    const die = (why: string) => {
+      const idx = this.slots.indexOf(slot)
+      if (idx >= 0) this.slots.splice(idx, 1)
+      if (slot.busy !== undefined) {
+        const p = this.pending.get(slot.busy)
+        this.pending.delete(slot.busy)
+        p?.reject(new WorkerDied(why))
+      }
+      slot.busy = undefined
+      if (!this.closed) this.pump()
+    }
+    worker.on("error", (e) => die(e.message))
+    worker.on("exit", (code) => die(`exit code ${code}`))
+    worker.unref()
+    this.slots.push(slot)
+    return slot
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0) {
+      let slot = this.slots.find((s) => s.busy === undefined)
+      if (!slot && this.slots.length < this.size) slot = this.spawn()
+      if (!slot) return
+      const task = this.queue.shift()!
+      slot.busy = task.id
+      slot.worker.postMessage(task.msg)
+    }
+  }
+
+  run(msg: Record<string, unknown>): Promise<ShardResult> {
+    const id = this.nextId++
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject })
+      this.queue.push({ id, msg: { ...msg, id } })
+      this.pump()
+    })
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    await Promise.all(this.slots.map((s) => s.worker.terminate()))
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Progress: one live bar per running node on a terminal (shards done/total, rows/s); on a pipe
+ * or in CI, a plain line per node every few seconds instead, so logs stay readable.
+ */
+import { Context, Layer } from "effect"
+
+export interface Progress {
+  readonly start: (node: string, total: number) => void
+  readonly advance: (node: string, rows: number) => void
+  readonly end: (node: string) => void
+  readonly close: () => void
+}
+
+export class ProgressBar extends Context.Tag("mathdag/Progress")<ProgressBar, Progress>() {
+  static readonly silent = Layer.succeed(ProgressBar, { start: () => {}, advance: () => {}, end: () => {}, close: () => {} })
+  static readonly auto = (stream: NodeJS.WriteStream = process.stderr) =>
+    Layer.sync(ProgressBar, () => (stream.isTTY && !process.env.CI ? ttyProgress(stream) : plainProgress(stream)))
+}
+
+interface Bar {
+  total: number
+  done: number
+  rows: number
+  started: number
+}
+
+const rate = (b: Bar) => {
+  const s = (Date.now() - b.started) / 1000
+  return s > 0 ? Math.round(b.rows / s) : 0
+}
+
+const ttyProgress = (out: NodeJS.WriteStream): Progress => {
+  const bars = new Map<string, Bar>()
+  let drawn = 0
+  const draw = () => {
+    const width = Math.max(10, Math.min(30, (out.columns ?? 80) - 60))
+    let text = drawn > 0 ? `\x1b[${drawn}A` : ""
+    const lines = [...bars].slice(0, 12)
+    for (const [name, b] of lines) {
+      const frac = b.total > 0 ? b.done / b.total : 0
+      const fill = Math.round(frac * width)
+      text += `\x1b[2K  ${name.padEnd(24).slice(0, 24)} [${"█".repeat(fill)}${"·".repeat(width - fill)}] ${b.done}/${b.total} shards  ${rate(b).toLocaleString("en-US")} rows/s\n`
+    }
+    for (let i = lines.length; i < drawn; i++) text += "\x1b[2K\n"
+    const extra = drawn - lines.length
+    if (extra > 0) text += `\x1b[${extra}A`
+    drawn = lines.length
+    out.write(text)
+  }
+  const timer = setInterval(draw, 120)
+  timer.unref()
+  return {
+    start: (node, total) => void bars.set(node, { total, done: 0, rows: 0, started: Date.now() }),
+    advance: (node, rows) => {
+      const b = bars.get(node)
+      if (b) {
+        b.done++
+        b.rows += rows
+      }
+    },
+    end: (node) => void bars.delete(node),
+    close: () => {
+      clearInterval(timer)
+      bars.clear()
+      draw()
+    },
+  }
+}
+
+const plainProgress = (out: NodeJS.WriteStream): Progress => {
+  const bars = new Map<string, Bar & { lastPrint: number }>()
+  return {
+    start: (node, total) => void bars.set(node, { total, done: 0, rows: 0, started: Date.now(), lastPrint: Date.now() }),
+    advance: (node, rows) => {
+      const b = bars.get(node)
+      if (!b) return
+      b.done++
+      b.rows += rows
+      if (Date.now() - b.lastPrint > 5000) {
+        b.lastPrint = Date.now()
+        out.write(`  … ${node}: ${b.done}/${b.total} shards, ${rate(b).toLocaleString("en-US")} rows/s\n`)
+      }
+    },
+    end: (node) => void bars.delete(node),
+    close: () => bars.clear(),
+  }
+}

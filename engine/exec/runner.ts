@@ -1,0 +1,443 @@
+/**
+ * The run loop. Each node becomes a fiber that waits for its inputs, takes a permit, and then
+ * either proves it is cached (one key lookup) or computes what is missing, shard by shard.
+ * Keys come from plan.ts (pure); the store, journal, progress and shard executor are services.
+ */
+import { Deferred, Effect, Exit, Schedule } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { arrowSchemaDescription, columnsOf } from "../columns.js"
+import { CorruptShardError, NodeRunError, StoreError, type DagError } from "../errors.js"
+import type { AnyNode, GlobalNode, MapNode, SourceNode, SourceUnit } from "../node.js"
+import { outputPorts } from "../node.js"
+import type { ResolvedParams } from "../params.js"
+import type { Pipeline, PipelineNode } from "../pipeline.js"
+import { ancestorsOf, topoOrder } from "../pipeline.js"
+import { diffKeys, keyOf, keyStruct, type Cause, type KeyStruct } from "../plan.js"
+import { projectRoot } from "../paths.js"
+import { ArtifactStore, STORE_FORMAT, storeTry, storeTryPromise, type DatasetManifest, type Manifest, type NodeRecord, type ShardEntry, type ShardLineage, type Store } from "../store/store.js"
+import { readJsonOr } from "../store/fsx.js"
+import { RunJournal, type NodeLog, type ShardLog } from "../journal.js"
+import { runGlobal, type ResolvedInput } from "./global-context.js"
+import { ShardExecutor, type Executor } from "./pool.js"
+import { ProgressBar, type Progress } from "./progress.js"
+import { runSourceShard, type ShardResult } from "./shard.js"
+
+export interface RunRequest {
+  readonly pipeline: Pipeline
+  readonly params: ResolvedParams
+  readonly select: ReadonlyArray<string>
+  readonly force: ReadonlyArray<string>
+  readonly dryRun: boolean
+  /** Hash every cached shard instead of checking presence and size only. */
+  readonly verify: boolean
+  readonly concurrency: number
+  readonly retries: number
+}
+
+export type Outputs = Readonly<Record<string, ResolvedInput>>
+
+interface NodeOutcome {
+  readonly status: NodeLog["status"]
+  readonly outputs: Outputs
+}
+
+/** Runtime facts that change outputs: the store format and the Parquet writer's version. */
+export const runtimeFacts = (): Readonly<Record<string, string>> => {
+  const duck = readJsonOr<{ version?: string }>(path.join(projectRoot(), "node_modules/@duckdb/node-api/package.json"), {})
+  return { store: STORE_FORMAT, duckdb: duck.version ?? "unknown" }
+}
+
+const host = os.hostname()
+
+class UpstreamFailed {
+  readonly _tag = "UpstreamFailed"
+  constructor(readonly node: string) {}
+}
+
+interface Env {
+  readonly store: Store
+  readonly journal: RunJournal["Type"]
+  readonly progress: Progress
+  readonly executor: Executor
+  readonly req: RunRequest
+  readonly runtime: Readonly<Record<string, string>>
+  readonly runId: string
+}
+
+const datasetManifest = (node: AnyNode, output: string, shards: ReadonlyArray<ShardEntry>): DatasetManifest => {
+  const port = outputPorts(node)[output]!
+  if (port._tag !== "Dataset") throw new Error("not a dataset")
+  const columns = columnsOf(port.schema)
+  return {
+    kind: "dataset",
+    format: "parquet-zstd",
+    columns,
+    arrowSchema: arrowSchemaDescription(columns),
+    shards,
+    rows: shards.reduce((a, s) => a + s.rows, 0),
+    bytes: shards.reduce((a, s) => a + s.bytes, 0),
+  }
+}
+
+const addDrops = (into: Record<string, number>, from: Readonly<Record<string, number>>) => {
+  for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v
+}
+
+/** The key struct of a node as a whole, from its inputs' artifact ids (or source fingerprints). */
+const nodeStruct = (env: Env, node: AnyNode, inputs: Outputs, units?: ReadonlyArray<SourceUnit>): KeyStruct => {
+  const params = env.req.params.encoded.get(node.name)
+  const ins: Record<string, ReadonlyArray<string>> =
+    node.kind === "source"
+      ? { units: (units ?? []).map((u) => `${u.id}@${u.fingerprint}`) }
+      : Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, [v.id]]))
+  return keyStruct(node, params, ins, env.runtime)
+}
+
+const resolveRecord = (env: Env, record: NodeRecord | undefined): Outputs | undefined => {
+  if (!record) return undefined
+  const out: Record<string, ResolvedInput> = {}
+  for (const [name, id] of Object.entries(record.outputs)) {
+    const manifest = env.store.getArtifact(id)
+    if (!manifest || !env.store.artifactPresent(id)) return undefined
+    out[name] = { id, manifest }
+  }
+  return out
+}
+
+const verifyAll = (env: Env, outputs: Outputs): Effect.Effect<boolean> =>
+  Effect.gen(function* () {
+    for (const { manifest } of Object.values(outputs)) {
+      const objects = manifest.kind === "file" ? [{ hash: manifest.hash, ext: `.${manifest.extension}` }] : manifest.shards.map((s) => ({ hash: s.hash, ext: ".parquet" }))
+      for (const o of objects) {
+        const ok = yield* env.store.verifyObject(o.hash, o.ext).pipe(
+          Effect.as(true),
+          Effect.catchAll((e) =>
+            Effect.sync(() => {
+              env.store.evictObject(o.hash, o.ext)
+              env.journal.event("corrupt-shard", { hash: o.hash, message: e.message })
+              return false
+            })
+          )
+        )
+        if (!ok) return false
+      }
+    }
+    return true
+  })
+
+/** Retries transient failures (a dead worker, EAGAIN) on an exponential schedule, counting attempts. */
+const retrying = <A, E extends { readonly _tag: string }>(env: Env, attempts: { n: number }, effect: Effect.Effect<A, E>) =>
+  Effect.suspend(() => {
+    attempts.n++
+    return effect
+  }).pipe(
+    Effect.retry({
+      schedule: Schedule.exponential("100 millis").pipe(Schedule.intersect(Schedule.recurs(env.req.retries))),
+      while: (e) => (e as { transient?: boolean }).transient === true,
+    })
+  )
+
+/** Runs (or reuses) the shards of a source or map node; returns its output manifest. */
+const runShards = <T>(
+  env: Env,
+  node: SourceNode | MapNode,
+  log: NodeLog,
+  items: ReadonlyArray<T>,
+  describe: (item: T) => { struct: KeyStruct; inputs: ReadonlyArray<string> },
+  compute: (item: T, tmpPath: string) => Effect.Effect<ShardResult, NodeRunError | CorruptShardError>,
+  forced: boolean,
+  slots: number
+) =>
+  Effect.gen(function* () {
+    const entries: Array<ShardLineage> = new Array(items.length)
+    const shards: Array<ShardEntry> = new Array(items.length)
+    const dropped: Record<string, number> = {}
+    let rowsIn = 0
+    env.progress.start(node.name, items.length)
+    log.shards.total = items.length
+    yield* Effect.forEach(
+      items.map((item, index) => ({ item, index })),
+      ({ item, index }) =>
+        Effect.gen(function* () {
+          const { struct, inputs } = describe(item)
+          const key = keyOf(struct)
+          const started = Date.now()
+          const hit = forced ? undefined : env.store.getShardRecord(key)
+          if (hit && env.store.hasObject(hit.shard.hash, ".parquet", hit.shard.bytes)) {
+            entries[index] = { index, key, hash: hit.shard.hash, rows: hit.shard.rows, inputs }
+            shards[index] = hit.shard
+            rowsIn += hit.rowsIn
+            addDrops(dropped, hit.dropped)
+            log.shards.cached++
+            log.shardLog.push({ index, key, status: "cached", ms: 0, rowsIn: hit.rowsIn, rowsOut: hit.shard.rows, hash: hit.shard.hash, inputs, attempts: 0, host: hit.host })
+            env.progress.advance(node.name, hit.shard.rows)
+            return
+          }
+          const attempts = { n: 0 }
+          const tmpPath = env.store.tempPath(`${node.name.replaceAll("/", "_")}-${index}.parquet`)
+          const result = yield* retrying(env, attempts, compute(item, tmpPath)).pipe(
+            Effect.tapError((e) =>
+              Effect.sync(() => {
+                fs.rmSync(tmpPath, { force: true })
+                log.shards.failed++
+                const error = e.message
+                log.shardLog.push({ index, key, status: "failed", ms: Date.now() - started, rowsIn: 0, rowsOut: 0, inputs, attempts: attempts.n, host, error })
+                env.journal.event("shard-failed", { node: node.name, index, error, attempts: attempts.n })
+              })
+            ),
+            Effect.onInterrupt(() => Effect.sync(() => fs.rmSync(tmpPath, { force: true })))
+          )
+          const committed = yield* storeTryPromise(tmpPath, () => env.store.commitObject(tmpPath, ".parquet", { hash: result.hash, bytes: result.bytes }))
+          const shard: ShardEntry = { hash: committed.hash, rows: result.rowsOut, bytes: committed.bytes }
+          const ms = Date.now() - started
+          yield* storeTry("keys/", () =>
+            env.store.putShardRecord({ key, struct, shard, rowsIn: result.rowsIn, dropped: result.dropped, inputs, run: env.runId, host, ms, at: new Date().toISOString() })
+          )
+          entries[index] = { index, key, hash: shard.hash, rows: shard.rows, inputs }
+          shards[index] = shard
+          rowsIn += result.rowsIn
+          addDrops(dropped, result.dropped)
+          log.shards.computed++
+          const entry: ShardLog = { index, key, status: "computed", ms, rowsIn: result.rowsIn, rowsOut: result.rowsOut, hash: shard.hash, inputs, attempts: attempts.n, host }
+          log.shardLog.push(entry)
+          env.journal.event("shard", { node: node.name, ...entry })
+          env.progress.advance(node.name, result.rowsOut)
+        }),
+      { concurrency: Math.max(1, slots) }
+    )
+    log.shardLog.sort((a, b) => a.index - b.index)
+    return { manifest: datasetManifest(node, "out", shards), lineage: entries, rowsIn, dropped }
+  })
+
+const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect<NodeOutcome, DagError> =>
+  Effect.gen(function* () {
+    const node = pn.node
+    const log = env.journal.node(node.name)
+    const started = Date.now()
+    log.status = "running"
+    log.startedAt = new Date().toISOString()
+    log.shards = { total: 0, cached: 0, computed: 0, failed: 0 }
+    log.shardLog = []
+    log.errors = []
+    const params = env.req.params.values.get(node.name)
+    const forced = env.req.force.includes(node.name)
+
+    const units = node.kind === "source" ? yield* node.units(params) : undefined
+    const struct = nodeStruct(env, node, inputs, units)
+    const key = keyOf(struct)
+    log.key = key
+
+    if (!forced) {
+      const cached = resolveRecord(env, env.store.getNodeRecord(key))
+      if (cached && (!env.req.verify || (yield* verifyAll(env, cached)))) {
+        const rec = env.store.getNodeRecord(key)!
+        log.status = "cached"
+        log.causes = []
+        log.outputs = Object.fromEntries(Object.entries(cached).map(([k, v]) => [k, v.id]))
+        const total = node.kind === "global" ? 1 : rec.shards.length
+        log.shards = { total, cached: total, computed: 0, failed: 0 }
+        log.rows = { in: rec.rowsIn, out: rec.rowsOut }
+        log.dropped = { ...rec.dropped }
+        log.ms = Date.now() - started
+        env.journal.event("node", { node: node.name, status: "cached", key })
+        return { status: "cached", outputs: cached } satisfies NodeOutcome
+      }
+    }
+
+    const previous = env.store.getRef(node.name)
+    const causes: Array<Cause> = forced ? [{ category: "FORCED", detail: "--force" }] : [...diffKeys(previous?.struct, struct)]
+    if (!forced && causes.length === 0) causes.push({ category: "MISSING", detail: "a committed output was missing or corrupt" })
+    log.causes = causes
+    env.journal.event("node-start", { node: node.name, key, causes })
+
+    let outputs: Record<string, Manifest>
+    let lineage: ReadonlyArray<ShardLineage> = []
+    let rowsIn = 0
+    let dropped: Record<string, number> = {}
+    if (node.kind === "global") {
+      const inputRows = Object.values(inputs).reduce((a, i) => a + (i.manifest.kind === "dataset" ? i.manifest.rows : 0), 0)
+      env.progress.start(node.name, 1)
+      log.shards.total = 1
+      const attempts = { n: 0 }
+      const r = yield* retrying(env, attempts, runGlobal(node as GlobalNode, params, inputs, env.store, (m) => env.journal.event("log", { node: node.name, message: m })))
+      outputs = r.outputs
+      dropped = r.dropped
+      rowsIn = inputRows
+      log.shards.computed = 1
+      env.progress.advance(node.name, r.rowsOut)
+    } else if (node.kind === "source") {
+      const r = yield* runShards(
+        env,
+        node,
+        log,
+        units ?? [],
+        (u) => ({ struct: keyStruct(node, env.req.params.encoded.get(node.name), { unit: [`${u.id}@${u.fingerprint}`] }, env.runtime), inputs: [u.id] }),
+        (u, tmp) =>
+          Effect.tryPromise({
+            try: () => runSourceShard(node, params, u, tmp),
+            catch: (e) => new NodeRunError({ node: node.name, message: `node ${node.name}: unit ${u.id}: ${(e as Error).message}`, transient: false, cause: e }),
+          }),
+        forced,
+        env.req.concurrency
+      )
+      outputs = { out: r.manifest }
+      lineage = r.lineage
+      rowsIn = r.rowsIn
+      dropped = r.dropped
+    } else {
+      const input = inputs.in!.manifest as DatasetManifest
+      const mapNode = node as MapNode
+      const r = yield* runShards(
+        env,
+        mapNode,
+        log,
+        input.shards,
+        (s) => ({ struct: keyStruct(node, env.req.params.encoded.get(node.name), { in: [s.hash] }, env.runtime), inputs: [s.hash] }),
+        (s, tmp) =>
+          Effect.gen(function* () {
+            const inputPath = yield* env.store.verifyObject(s.hash, ".parquet")
+            return yield* env.executor.runMapShard({ pipeline: env.req.pipeline.name, node: mapNode, params, inputPath, tmpPath: tmp })
+          }),
+        forced,
+        mapNode.worker ? env.executor.slots : env.req.concurrency
+      )
+      outputs = { out: r.manifest }
+      lineage = r.lineage
+      rowsIn = r.rowsIn
+      dropped = r.dropped
+    }
+
+    const resolved: Record<string, ResolvedInput> = {}
+    for (const [name, manifest] of Object.entries(outputs)) {
+      const id = yield* storeTry("artifacts/", () => env.store.putArtifact(manifest))
+      resolved[name] = { id, manifest }
+    }
+    const rowsOut = Object.values(outputs).reduce((a, m) => a + (m.kind === "dataset" ? m.rows : 0), 0)
+    const ms = Date.now() - started
+    const record: NodeRecord = {
+      key,
+      struct,
+      node: node.name,
+      outputs: Object.fromEntries(Object.entries(resolved).map(([k, v]) => [k, v.id])),
+      shards: lineage,
+      rowsIn,
+      rowsOut,
+      dropped,
+      run: env.runId,
+      ms,
+      at: new Date().toISOString(),
+    }
+    yield* storeTry("keys/", () => env.store.putNodeRecord(record))
+    const status: NodeLog["status"] = log.shards.cached > 0 && log.shards.computed > 0 ? "partial" : log.shards.computed === 0 && log.shards.total > 0 ? "cached" : "computed"
+    log.status = status
+    log.outputs = record.outputs as Record<string, string>
+    log.rows = { in: rowsIn, out: rowsOut }
+    log.dropped = dropped
+    log.ms = ms
+    env.journal.event("node", { node: node.name, status, key, ms, rows: log.rows, dropped })
+    return { status, outputs: resolved } satisfies NodeOutcome
+  }).pipe(
+    Effect.ensuring(
+      Effect.sync(() => {
+        env.progress.end(pn.node.name)
+        env.journal.node(pn.node.name).endedAt = new Date().toISOString()
+      })
+    )
+  )
+
+export interface RunResult {
+  readonly ok: boolean
+  readonly interrupted: boolean
+}
+
+/** Runs the selected part of a pipeline. Failures are recorded per node; independent branches go on. */
+export const runPipeline = (req: RunRequest, runId: string) =>
+  Effect.gen(function* () {
+    const store = yield* ArtifactStore
+    const journal = yield* RunJournal
+    const progress = yield* ProgressBar
+    const executor = yield* ShardExecutor
+    const env: Env = { store, journal, progress, executor, req, runtime: runtimeFacts(), runId }
+    const selected = req.select.length > 0 ? ancestorsOf(req.pipeline, req.select) : undefined
+    const order = topoOrder(req.pipeline).filter((pn) => !selected || selected.has(pn.node.name))
+    const done = new Map<string, Deferred.Deferred<NodeOutcome, UpstreamFailed>>()
+    for (const pn of order) done.set(pn.node.name, yield* Deferred.make<NodeOutcome, UpstreamFailed>())
+    const outcomes = new Map<string, NodeOutcome>()
+    const permits = yield* Effect.makeSemaphore(req.concurrency)
+    const byName = new Map(order.map((pn) => [pn.node.name, pn]))
+
+    const upstreamInputs = (pn: PipelineNode) =>
+      Effect.gen(function* () {
+        const inputs: Record<string, ResolvedInput> = {}
+        for (const [name, wire] of Object.entries(pn.inputs)) {
+          const up = yield* Deferred.await(done.get(wire.node)!)
+          const out = (outcomes.get(wire.node) ?? up).outputs[wire.output]
+          if (!out) return yield* Effect.fail(new UpstreamFailed(wire.node))
+          inputs[name] = out
+        }
+        return inputs
+      })
+
+    /** Runs a node; when an input shard turns out corrupt, recomputes its producer and tries again. */
+    const runWithRepair = (pn: PipelineNode, inputs: Outputs, repairs: number): Effect.Effect<NodeOutcome, DagError> =>
+      executeNode(env, pn, inputs).pipe(
+        Effect.catchTag("CorruptShardError", (e) =>
+          Effect.gen(function* () {
+            store.evictObject(e.hash, ".parquet")
+            journal.event("corrupt-shard", { node: pn.node.name, hash: e.hash, message: e.message })
+            journal.node(pn.node.name).errors.push(e.message)
+            if (repairs >= 2) return yield* Effect.fail(e)
+            const fresh: Record<string, ResolvedInput> = {}
+            for (const [name, wire] of Object.entries(pn.inputs)) {
+              const upstream = byName.get(wire.node)!
+              const current = outcomes.get(wire.node)!
+              const holdsHash = current.outputs[wire.output]?.manifest.kind === "dataset" && (current.outputs[wire.output]!.manifest as DatasetManifest).shards.some((s) => s.hash === e.hash)
+              if (holdsHash) {
+                const upInputs = yield* upstreamInputs(upstream).pipe(Effect.mapError(() => e))
+                const repaired = yield* runWithRepair(upstream, upInputs, repairs + 1)
+                outcomes.set(wire.node, repaired)
+              }
+              fresh[name] = outcomes.get(wire.node)!.outputs[wire.output]!
+            }
+            return yield* runWithRepair(pn, fresh, repairs + 1)
+          })
+        )
+      )
+
+    const runOne = (pn: PipelineNode) =>
+      Effect.gen(function* () {
+        const log = journal.node(pn.node.name)
+        const inputs = yield* upstreamInputs(pn).pipe(Effect.either)
+        if (inputs._tag === "Left") {
+          log.status = "skipped"
+          log.errors.push(`upstream ${inputs.left.node} failed`)
+          yield* Deferred.fail(done.get(pn.node.name)!, new UpstreamFailed(pn.node.name))
+          return
+        }
+        const exit = yield* permits.withPermits(1)(runWithRepair(pn, inputs.right, 0)).pipe(Effect.exit)
+        if (Exit.isSuccess(exit)) {
+          outcomes.set(pn.node.name, exit.value)
+          yield* Deferred.succeed(done.get(pn.node.name)!, exit.value)
+        } else {
+          if (Exit.isInterrupted(exit)) {
+            log.status = "failed"
+            log.errors.push("interrupted")
+            yield* Deferred.interrupt(done.get(pn.node.name)!)
+            return yield* Effect.interrupt
+          }
+          const failure = exit.cause._tag === "Fail" ? (exit.cause.error as { message?: string }).message : String(exit.cause)
+          log.status = "failed"
+          log.errors.push(failure ?? "failed")
+          journal.event("node-failed", { node: pn.node.name, error: failure })
+          yield* Deferred.fail(done.get(pn.node.name)!, new UpstreamFailed(pn.node.name))
+        }
+      })
+
+    yield* Effect.forEach(order, runOne, { concurrency: "unbounded", discard: true })
+    const ok = order.every((pn) => outcomes.has(pn.node.name))
+    return { ok, interrupted: false } satisfies RunResult
+  })
+
+export const storeErrorMessage = (e: StoreError) => e.message

@@ -1,0 +1,28 @@
+/**
+ * Worker-thread entry: receives map-shard tasks, loads the pipeline from the registry, runs the
+ * node's row function over one shard, and answers with the finished shard's hash and counts.
+ */
+import { parentPort } from "node:worker_threads"
+import { loadPipeline } from "../registry.js"
+import { runMapShard } from "./shard.js"
+
+export interface WorkerTask {
+  readonly id: number
+  readonly pipeline: string
+  readonly node: string
+  readonly params: unknown
+  readonly inputPath: string
+  readonly tmpPath: string
+}
+
+parentPort?.on("message", async (task: WorkerTask) => {
+  try {
+    const pipeline = await loadPipeline(task.pipeline)
+    const pn = pipeline.nodes.find((n) => n.node.name === task.node)
+    if (!pn || pn.node.kind !== "map") throw new Error(`worker: no map node "${task.node}" in pipeline ${task.pipeline}`)
+    const result = await runMapShard(pn.node, task.params, task.inputPath, task.tmpPath)
+    parentPort!.postMessage({ id: task.id, ok: true, result })
+  } catch (e) {
+    parentPort!.postMessage({ id: task.id, ok: false, error: (e as Error).message ?? String(e) })
+  }
+})

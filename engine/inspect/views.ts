@@ -1,0 +1,101 @@
+/**
+ * `dag sql`: a DuckDB session with one view per dataset output of a run, and nothing else.
+ * Read-only by construction: views are created first, then file access is limited to the exact
+ * shard files and the configuration is locked; statements other than SELECT/EXPLAIN are refused.
+ */
+import type * as Duck from "@duckdb/node-api"
+import { Effect } from "effect"
+import { quoteIdent } from "../columns.js"
+import { SqlError } from "../errors.js"
+import type { RunRecord } from "../journal.js"
+import { viewSql } from "../exec/global-context.js"
+import { jsSafe, newInstance, queryRows, sqlString } from "../store/duckdb.js"
+import type { DatasetManifest, Store } from "../store/store.js"
+
+export interface View {
+  readonly name: string
+  readonly node: string
+  readonly output: string
+  readonly rows: number
+  readonly shards: number
+}
+
+export const viewName = (node: string, output: string, outputCount: number): string => {
+  const base = node.replace(/[/-]/g, "_")
+  return outputCount > 1 ? `${base}__${output}` : base
+}
+
+export interface SqlSession {
+  readonly views: ReadonlyArray<View>
+  readonly query: (sql: string) => Effect.Effect<{ columns: ReadonlyArray<string>; rows: ReadonlyArray<Record<string, unknown>> }, SqlError>
+  readonly close: () => void
+}
+
+const READ_ONLY_TYPES = new Set([1 /* SELECT */, 4 /* EXPLAIN */])
+
+export const openSqlSession = (store: Store, run: RunRecord): Effect.Effect<SqlSession, SqlError> =>
+  Effect.tryPromise({
+    try: async () => {
+      const inst = await newInstance()
+      const conn = await inst.connect()
+      const views: Array<View> = []
+      const allowed: Array<string> = []
+      for (const n of run.nodes) {
+        const outs = Object.entries(n.outputs)
+        for (const [output, id] of outs) {
+          const m = store.getArtifact(id)
+          if (!m || m.kind !== "dataset") continue
+          const missing = (m as DatasetManifest).shards.filter((s) => !store.hasObject(s.hash, ".parquet", s.bytes))
+          if (missing.length > 0) {
+            throw new Error(`${missing.length} shard(s) of ${n.node}.${output} are missing or truncated; run \`dag run ${run.pipeline}\` to recompute them`)
+          }
+          const paths = m.shards.map((s) => store.objectPath(s.hash, ".parquet"))
+          allowed.push(...paths)
+          const name = viewName(n.node, output, outs.length)
+          await conn.run(`CREATE VIEW ${quoteIdent(name)} AS ${viewSql(m.columns, paths)}`)
+          views.push({ name, node: n.node, output, rows: m.rows, shards: m.shards.length })
+        }
+      }
+      await conn.run(`SET allowed_paths=[${allowed.map(sqlString).join(", ")}]`)
+      await conn.run(`SET enable_external_access=false`)
+      await conn.run(`SET lock_configuration=true`)
+      return { conn, views }
+    },
+    catch: (e) => new SqlError({ message: `could not open the run's views: ${(e as Error).message}` }),
+  }).pipe(
+    Effect.map(({ conn, views }) => ({
+      views,
+      query: (sql: string) =>
+        Effect.tryPromise({
+          try: async () => {
+            const statements = await conn.extractStatements(sql)
+            if (statements.count === 0) throw new Error("empty query")
+            let last: Awaited<ReturnType<typeof queryRows>> | undefined
+            for (let i = 0; i < statements.count; i++) {
+              const prepared = await statements.prepare(i)
+              if (!READ_ONLY_TYPES.has(prepared.statementType as number)) {
+                throw new Error(`dag sql is read-only: only SELECT queries (and EXPLAIN, DESCRIBE, SUMMARIZE) run here; export with \`dag export\` to write files`)
+              }
+              last = await runPrepared(prepared)
+            }
+            return last!
+          },
+          catch: (e) => {
+            const first = (e as Error).message.split("\n")[0] ?? String(e)
+            return new SqlError({
+              message: /Permission Error|disabled by configuration|locked/.test(first)
+                ? `dag sql is read-only and sees only the run's views (${first}); use \`dag export\` to write files`
+                : first,
+            })
+          },
+        }),
+      close: () => conn.closeSync(),
+    }))
+  )
+
+const runPrepared = async (prepared: Duck.DuckDBPreparedStatement) => {
+  const reader = await prepared.runAndReadAll()
+  const columns = reader.columnNames()
+  const rows = reader.getRowObjectsJS().map((r) => jsSafe(r) as Record<string, unknown>)
+  return { columns, rows }
+}

@@ -1,0 +1,178 @@
+/**
+ * The run journal: runs/<run-id>/run.json (a snapshot, rewritten atomically as the run goes)
+ * and runs/<run-id>/events.jsonl (append-only, so even a killed run leaves its history).
+ * Reports and `dag status` read these; they never recompute anything.
+ */
+import { Context } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { randomBytes } from "node:crypto"
+import type { Cause } from "./plan.js"
+import { ensureDir, isPidAlive, readJsonOr, writeFileAtomic } from "./store/fsx.js"
+
+export type NodeStatus = "pending" | "running" | "cached" | "computed" | "partial" | "failed" | "skipped" | "planned"
+
+export interface ShardLog {
+  readonly index: number
+  readonly key: string
+  readonly status: "cached" | "computed" | "failed"
+  readonly ms: number
+  readonly rowsIn: number
+  readonly rowsOut: number
+  readonly hash?: string
+  /** lineage: input shard hashes or source unit ids */
+  readonly inputs: ReadonlyArray<string>
+  readonly attempts: number
+  readonly host: string
+  readonly error?: string
+}
+
+export interface NodeLog {
+  node: string
+  kind: string
+  status: NodeStatus
+  key?: string
+  causes: Array<Cause>
+  params: unknown
+  outputs: Record<string, string>
+  shards: { total: number; cached: number; computed: number; failed: number }
+  rows: { in: number; out: number }
+  dropped: Record<string, number>
+  ms: number
+  startedAt?: string
+  endedAt?: string
+  errors: Array<string>
+  shardLog: Array<ShardLog>
+}
+
+export interface RunRecord {
+  run: string
+  pipeline: string
+  profile: string
+  status: "running" | "ok" | "failed" | "interrupted" | "planned"
+  dryRun: boolean
+  startedAt: string
+  endedAt?: string
+  ms?: number
+  host: string
+  pid: number
+  argv: ReadonlyArray<string>
+  overrides: ReadonlyArray<string>
+  nodes: Array<NodeLog>
+}
+
+export const newRunId = (): string => {
+  const d = new Date()
+  const p = (n: number, w = 2) => String(n).padStart(w, "0")
+  return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}-${randomBytes(3).toString("hex")}`
+}
+
+export const emptyNodeLog = (node: string, kind: string, params: unknown): NodeLog => ({
+  node,
+  kind,
+  status: "pending",
+  causes: [],
+  params,
+  outputs: {},
+  shards: { total: 0, cached: 0, computed: 0, failed: 0 },
+  rows: { in: 0, out: 0 },
+  dropped: {},
+  ms: 0,
+  errors: [],
+  shardLog: [],
+})
+
+export class Journal {
+  readonly dir: string
+  private lastFlush = 0
+  private timer: NodeJS.Timeout | undefined
+  private readonly byNode = new Map<string, NodeLog>()
+
+  constructor(runsDir: string, readonly record: RunRecord) {
+    this.dir = path.join(runsDir, record.run)
+    ensureDir(this.dir)
+    for (const n of record.nodes) this.byNode.set(n.node, n)
+    this.flush()
+  }
+
+  node(name: string): NodeLog {
+    const n = this.byNode.get(name)
+    if (!n) throw new Error(`journal: unknown node ${name}`)
+    return n
+  }
+
+  event(type: string, data: Record<string, unknown>): void {
+    fs.appendFileSync(path.join(this.dir, "events.jsonl"), JSON.stringify({ t: new Date().toISOString(), type, ...data }) + "\n")
+    this.scheduleFlush()
+  }
+
+  private scheduleFlush(): void {
+    const now = Date.now()
+    if (now - this.lastFlush > 1000) this.flush()
+    else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined
+        this.flush()
+      }, 1000)
+      this.timer.unref()
+    }
+  }
+
+  flush(): void {
+    this.lastFlush = Date.now()
+    writeFileAtomic(path.join(this.dir, ".tmp"), path.join(this.dir, "run.json"), JSON.stringify(this.record, null, 1))
+  }
+
+  finish(status: RunRecord["status"]): void {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = undefined
+    this.record.status = status
+    this.record.endedAt = new Date().toISOString()
+    this.record.ms = Date.parse(this.record.endedAt) - Date.parse(this.record.startedAt)
+    this.event("run-end", { status })
+    this.flush()
+    fs.rmSync(path.join(this.dir, ".tmp"), { recursive: true, force: true })
+  }
+}
+
+export class RunJournal extends Context.Tag("mathdag/RunJournal")<RunJournal, Journal>() {}
+
+export const newRecord = (fields: Omit<RunRecord, "status" | "startedAt" | "host" | "pid">): RunRecord => ({
+  ...fields,
+  status: fields.dryRun ? "planned" : "running",
+  startedAt: new Date().toISOString(),
+  host: os.hostname(),
+  pid: process.pid,
+})
+
+// ---------------------------------------------------------------- reading runs back
+
+export const listRuns = (runsDir: string): ReadonlyArray<string> => {
+  try {
+    return fs
+      .readdirSync(runsDir, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && fs.existsSync(path.join(runsDir, d.name, "run.json")))
+      .map((d) => d.name)
+      .sort()
+  } catch {
+    return []
+  }
+}
+
+/** Reads a run record; a run whose process died without finishing reads as "interrupted". */
+export const readRun = (runsDir: string, id: string): RunRecord | undefined => {
+  const r = readJsonOr<RunRecord | undefined>(path.join(runsDir, id, "run.json"), undefined)
+  if (r && r.status === "running" && r.host === os.hostname() && !isPidAlive(r.pid)) r.status = "interrupted"
+  return r
+}
+
+/** The newest run, or the newest that is not a dry run when `real` is set. */
+export const latestRun = (runsDir: string, options: { real?: boolean } = {}): RunRecord | undefined => {
+  const ids = listRuns(runsDir)
+  for (let i = ids.length - 1; i >= 0; i--) {
+    const r = readRun(runsDir, ids[i]!)
+    if (r && (!options.real || !r.dryRun)) return r
+  }
+  return undefined
+}

@@ -1,0 +1,235 @@
+/**
+ * Nodes are plain values made by three constructors: `Node.source`, `Node.map`, `Node.global`.
+ * A node declares what it reads and writes (row Schemas), its params (an Effect Schema with
+ * defaults) and a version; the engine derives everything else (cache keys, views, reports).
+ */
+import type { Effect } from "effect"
+import { Schema } from "effect"
+import { sha256 } from "./hash.js"
+import type { NodeRunError } from "./errors.js"
+
+// ---------------------------------------------------------------- outcomes of a row function
+
+export type Outcome<O> =
+  | { readonly _tag: "Keep"; readonly rows: ReadonlyArray<O> }
+  | { readonly _tag: "Drop"; readonly reason: string }
+
+/** Keep one row (possibly transformed). */
+export const Keep = <O>(row: O): Outcome<O> => ({ _tag: "Keep", rows: [row] })
+/** Emit zero or more rows for one input row (a flat-map). Zero rows is not a drop: it has no reason. */
+export const KeepAll = <O>(rows: ReadonlyArray<O>): Outcome<O> => ({ _tag: "Keep", rows })
+/** Drop the row; `reason` becomes a funnel count of the node. */
+export const Drop = (reason: string): Outcome<never> => ({ _tag: "Drop", reason })
+
+// ---------------------------------------------------------------- port declarations
+
+/** A dataset port: a sharded table whose rows match `schema`. */
+export interface DatasetPort<S extends Schema.Schema.AnyNoContext = Schema.Schema.AnyNoContext> {
+  readonly _tag: "Dataset"
+  readonly schema: S
+}
+/** A file port: one opaque file (a model, a tokenizer, a JSON summary). */
+export interface FilePort {
+  readonly _tag: "File"
+  readonly extension: string
+}
+export type Port = DatasetPort | FilePort
+
+export const Dataset = <S extends Schema.Schema.AnyNoContext>(schema: S): DatasetPort<S> => ({ _tag: "Dataset", schema })
+export const File = (extension: string): FilePort => ({ _tag: "File", extension })
+
+// ---------------------------------------------------------------- references used in wiring
+
+/**
+ * A handle to one output of a node inside a pipeline. The phantom `_A` makes the row type
+ * invariant, so a dataset of rows A plugs only into an input that declares rows A.
+ */
+export interface DatasetRef<A> {
+  readonly _tag: "DatasetRef"
+  readonly node: string
+  readonly output: string
+  readonly _A?: (a: A) => A
+}
+export interface FileRef {
+  readonly _tag: "FileRef"
+  readonly node: string
+  readonly output: string
+}
+export type AnyRef = DatasetRef<any> | FileRef
+
+export type RefOf<P> = P extends DatasetPort<infer S> ? DatasetRef<Schema.Schema.Type<S>> : FileRef
+export type RefsOf<Ports extends Record<string, Port>> = { readonly [K in keyof Ports]: RefOf<Ports[K]> }
+
+// ---------------------------------------------------------------- run-time contexts
+
+export interface RowReader<A> {
+  /** Content hashes of the input shards, in order. */
+  readonly shards: ReadonlyArray<string>
+  /** Parquet paths of the shards (verified), for SQL over the input (`read_parquet([...])`). */
+  readonly paths: () => Effect.Effect<ReadonlyArray<string>, NodeRunError>
+  readonly rows: () => AsyncIterable<A>
+}
+export interface FileReader {
+  readonly path: () => Effect.Effect<string, NodeRunError>
+}
+export type ReaderOf<P> = P extends DatasetPort<infer S> ? RowReader<Schema.Schema.Type<S>> : FileReader
+
+export interface DatasetWriter<A> {
+  /** Appends rows; the writer cuts them into shards of `rowsPerShard`. */
+  readonly write: (rows: Iterable<A> | AsyncIterable<A>) => Effect.Effect<void, NodeRunError>
+  /** Writes the result of a DuckDB query over the node's views as this output (streamed, no JS arrays). */
+  readonly writeQuery: (sql: string) => Effect.Effect<void, NodeRunError>
+}
+export interface FileWriter {
+  /** Gives a temporary path to write to; the engine hashes and commits it afterwards. */
+  readonly write: (fill: (path: string) => Promise<void>) => Effect.Effect<void, NodeRunError>
+}
+export type WriterOf<P> = P extends DatasetPort<infer S> ? DatasetWriter<Schema.Schema.Type<S>> : FileWriter
+
+export interface GlobalContext<P, Ins extends Record<string, Port>, Outs extends Record<string, Port>> {
+  readonly params: P
+  readonly inputs: { readonly [K in keyof Ins]: ReaderOf<Ins[K]> }
+  readonly outputs: { readonly [K in keyof Outs]: WriterOf<Outs[K]> }
+  /** Runs SQL in DuckDB where every dataset input is a view named after its input key. */
+  readonly sql: (query: string) => Effect.Effect<ReadonlyArray<Record<string, unknown>>, NodeRunError>
+  /** Records `count` dropped rows with `reason` (funnel counts for global nodes). */
+  readonly drop: (reason: string, count?: number) => void
+  readonly log: (message: string) => void
+}
+
+export interface SourceUnit {
+  /** Stable id of the unit (a path, a URL); becomes the lineage of its shard. */
+  readonly id: string
+  /** Content identity of the unit (a content hash); a change recomputes this unit's shard only. */
+  readonly fingerprint: string
+  readonly [k: string]: unknown
+}
+
+// ---------------------------------------------------------------- node kinds
+
+interface Common<P> {
+  readonly name: string
+  readonly version: number
+  readonly description?: string
+  readonly params: Schema.Schema<P, any, never>
+  /** Runtime facts that change outputs (a tokenizer version); part of the cache key. */
+  readonly runtime?: Readonly<Record<string, string>>
+  /** Hash of the node's own functions' source, filled in by the constructor. */
+  readonly codeHash: string
+}
+
+export interface SourceNode<P = any, O = any> extends Common<P> {
+  readonly kind: "source"
+  readonly output: DatasetPort<Schema.Schema<O, any, never>>
+  /** Lists the units of work (one output shard each) and their fingerprints. */
+  readonly units: (params: P) => Effect.Effect<ReadonlyArray<SourceUnit>, NodeRunError>
+  /** Streams the rows of one unit. Bad records are dropped with `ctx.drop(reason)`, never thrown. */
+  readonly read: (unit: SourceUnit, params: P, ctx: { drop: (reason: string) => void }) => AsyncIterable<O> | Iterable<O>
+}
+
+export interface MapNode<P = any, I = any, O = any> extends Common<P> {
+  readonly kind: "map"
+  readonly input: DatasetPort<Schema.Schema<I, any, never>>
+  readonly output: DatasetPort<Schema.Schema<O, any, never>>
+  readonly row: (row: I, params: P) => Outcome<O>
+  /** Run this node's shards on worker threads (CPU-heavy row functions). */
+  readonly worker: boolean
+}
+
+export interface GlobalNode<P = any, Ins extends Record<string, Port> = any, Outs extends Record<string, Port> = any>
+  extends Common<P> {
+  readonly kind: "global"
+  readonly inputs: Ins
+  readonly outputs: Outs
+  readonly rowsPerShard: number
+  readonly run: (ctx: GlobalContext<P, Ins, Outs>) => Effect.Effect<void, NodeRunError>
+}
+
+export type AnyNode = SourceNode | MapNode | GlobalNode
+
+const NAME = /^[a-z0-9][a-z0-9_-]*(\/[a-z0-9][a-z0-9_-]*)*$/
+
+const checkName = (name: string) => {
+  if (!NAME.test(name)) {
+    throw new Error(`node name "${name}" is invalid: use lowercase words joined by "/", "-" or "_" (e.g. "owm/extract")`)
+  }
+}
+
+const codeHashOf = (...fns: ReadonlyArray<unknown>): string =>
+  sha256(fns.map((f) => (typeof f === "function" ? f.toString() : "")).join("\u0000"))
+
+const NoParams = Schema.Struct({})
+type NoParamsType = Schema.Schema.Type<typeof NoParams>
+
+export const source = <O, P = NoParamsType>(def: {
+  readonly name: string
+  readonly version: number
+  readonly description?: string
+  readonly params?: Schema.Schema<P, any, never>
+  readonly runtime?: Readonly<Record<string, string>>
+  readonly output: Schema.Schema<O, any, never>
+  readonly units: SourceNode<P, O>["units"]
+  readonly read: SourceNode<P, O>["read"]
+}): SourceNode<P, O> => {
+  checkName(def.name)
+  return {
+    ...def,
+    kind: "source",
+    params: (def.params ?? NoParams) as Schema.Schema<P, any, never>,
+    output: Dataset(def.output),
+    codeHash: codeHashOf(def.units, def.read),
+  }
+}
+
+export const map = <I, O, P = NoParamsType>(def: {
+  readonly name: string
+  readonly version: number
+  readonly description?: string
+  readonly params?: Schema.Schema<P, any, never>
+  readonly runtime?: Readonly<Record<string, string>>
+  readonly input: Schema.Schema<I, any, never>
+  readonly output: Schema.Schema<O, any, never>
+  readonly row: (row: I, params: P) => Outcome<O>
+  readonly worker?: boolean
+}): MapNode<P, I, O> => {
+  checkName(def.name)
+  return {
+    ...def,
+    kind: "map",
+    params: (def.params ?? NoParams) as Schema.Schema<P, any, never>,
+    input: Dataset(def.input),
+    output: Dataset(def.output),
+    worker: def.worker ?? false,
+    codeHash: codeHashOf(def.row),
+  }
+}
+
+export const global = <Ins extends Record<string, Port>, Outs extends Record<string, Port>, P = NoParamsType>(def: {
+  readonly name: string
+  readonly version: number
+  readonly description?: string
+  readonly params?: Schema.Schema<P, any, never>
+  readonly runtime?: Readonly<Record<string, string>>
+  readonly inputs: Ins
+  readonly outputs: Outs
+  readonly rowsPerShard?: number
+  readonly run: (ctx: GlobalContext<P, Ins, Outs>) => Effect.Effect<void, NodeRunError>
+}): GlobalNode<P, Ins, Outs> => {
+  checkName(def.name)
+  if (Object.keys(def.outputs).length === 0) throw new Error(`node "${def.name}" declares no outputs`)
+  return {
+    ...def,
+    kind: "global",
+    params: (def.params ?? NoParams) as Schema.Schema<P, any, never>,
+    rowsPerShard: def.rowsPerShard ?? 100_000,
+    codeHash: codeHashOf(def.run),
+  }
+}
+
+/** Output ports of any node kind, by name. Source and map nodes have one output named "out". */
+export const outputPorts = (node: AnyNode): Record<string, Port> =>
+  node.kind === "global" ? node.outputs : { out: node.output }
+
+/** Input ports of any node kind, by name. A map node has one input named "in". */
+export const inputPorts = (node: AnyNode): Record<string, Port> =>
+  node.kind === "global" ? node.inputs : node.kind === "map" ? { in: node.input } : {}

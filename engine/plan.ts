@@ -1,0 +1,113 @@
+/**
+ * Planning is pure: from a node's declaration, its params and the content hashes of its inputs,
+ * compute the key struct; from two structs, compute why they differ. The struct (not just its
+ * hash) is stored with every result, so `dag why` is a diff of two plain values.
+ */
+import type { Column } from "./columns.js"
+import { columnsOf } from "./columns.js"
+import { canonicalJson, hashStruct, short } from "./hash.js"
+import type { AnyNode } from "./node.js"
+import { outputPorts } from "./node.js"
+
+export interface KeyStruct {
+  readonly node: string
+  readonly kind: AnyNode["kind"]
+  readonly version: number
+  readonly codeHash: string
+  readonly params: unknown
+  /** input name → content hashes (artifact ids, shard hashes, or source fingerprints) */
+  readonly inputs: Readonly<Record<string, ReadonlyArray<string>>>
+  readonly schemaHash: string
+  readonly runtime: Readonly<Record<string, string>>
+  /** For per-shard keys: which shard of the node this is. */
+  readonly shard?: number
+}
+
+/** Columns of every dataset output, by output name (part of schemaHash). */
+export const outputColumns = (node: AnyNode): Readonly<Record<string, ReadonlyArray<Column> | null>> =>
+  Object.fromEntries(Object.entries(outputPorts(node)).map(([k, p]) => [k, p._tag === "Dataset" ? columnsOf(p.schema) : null]))
+
+const schemaHashes = new WeakMap<AnyNode, string>()
+
+/** Hash of the node's input and output row schemas (cached: nodes are immutable values). */
+export const nodeSchemaHash = (node: AnyNode): string => {
+  let h = schemaHashes.get(node)
+  if (h === undefined) {
+    h = hashStruct({ inputs: node.kind === "map" ? { in: columnsOf(node.input.schema) } : {}, outputs: outputColumns(node) })
+    schemaHashes.set(node, h)
+  }
+  return h
+}
+
+export const keyStruct = (
+  node: AnyNode,
+  params: unknown,
+  inputs: Readonly<Record<string, ReadonlyArray<string>>>,
+  runtime: Readonly<Record<string, string>>,
+  shard?: number
+): KeyStruct => ({
+  node: node.name,
+  kind: node.kind,
+  version: node.version,
+  codeHash: node.codeHash,
+  params,
+  inputs,
+  schemaHash: nodeSchemaHash(node),
+  runtime: { ...runtime, ...(node.runtime ?? {}) },
+  ...(shard === undefined ? {} : { shard }),
+})
+
+export const keyOf = (s: KeyStruct): string => hashStruct(s)
+
+// ---------------------------------------------------------------- staleness
+
+export type CauseCategory = "CODE" | "PARAMS" | "DATA" | "DEPENDENCIES" | "NEW" | "FORCED" | "MISSING"
+
+export interface Cause {
+  readonly category: CauseCategory
+  readonly detail: string
+}
+
+const leafDiff = (a: unknown, b: unknown, prefix: string, out: Array<string>): void => {
+  if (canonicalJson(a) === canonicalJson(b)) return
+  const isObj = (x: unknown) => x !== null && typeof x === "object" && !Array.isArray(x)
+  if (isObj(a) && isObj(b)) {
+    const keys = new Set([...Object.keys(a as object), ...Object.keys(b as object)])
+    for (const k of [...keys].sort()) leafDiff((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], prefix ? `${prefix}.${k}` : k, out)
+    return
+  }
+  const show = (x: unknown) => (x === undefined ? "(unset)" : canonicalJson(x))
+  out.push(`${prefix} ${show(a)} → ${show(b)}`)
+}
+
+/** Why `current` differs from `stored`, by category. Empty when they are equal. */
+export const diffKeys = (stored: KeyStruct | undefined, current: KeyStruct): ReadonlyArray<Cause> => {
+  if (!stored) return [{ category: "NEW", detail: "never computed with this store" }]
+  const causes: Array<Cause> = []
+  if (stored.version !== current.version) causes.push({ category: "CODE", detail: `version ${stored.version} → ${current.version}` })
+  if (stored.codeHash !== current.codeHash) causes.push({ category: "CODE", detail: `code of ${current.node} changed (${short(stored.codeHash)} → ${short(current.codeHash)})` })
+  if (stored.schemaHash !== current.schemaHash) causes.push({ category: "CODE", detail: `row schema changed` })
+  const params: Array<string> = []
+  leafDiff(stored.params, current.params, "", params)
+  for (const p of params) causes.push({ category: "PARAMS", detail: p })
+  const runtime: Array<string> = []
+  leafDiff(stored.runtime, current.runtime, "", runtime)
+  for (const r of runtime) causes.push({ category: "DEPENDENCIES", detail: `runtime ${r}` })
+  const names = new Set([...Object.keys(stored.inputs), ...Object.keys(current.inputs)])
+  for (const name of [...names].sort()) {
+    const a = stored.inputs[name] ?? []
+    const b = current.inputs[name] ?? []
+    if (canonicalJson(a) === canonicalJson(b)) continue
+    const setA = new Set(a)
+    const changed = b.filter((h) => !setA.has(h)).length
+    const removed = a.filter((h) => !new Set(b).has(h)).length
+    causes.push({
+      category: "DATA",
+      detail: `input ${name} changed: ${changed} new/changed, ${removed} removed of ${b.length} (${a.length} before)`,
+    })
+  }
+  return causes
+}
+
+export const formatCauses = (causes: ReadonlyArray<Cause>): string =>
+  causes.map((c) => `${c.category}: ${c.detail}`).join("; ")

@@ -1,0 +1,220 @@
+/**
+ * The DuckDB service: one in-memory instance per process (and per worker thread), loaded lazily
+ * so that commands that never touch data (`dag why`, a fully cached `dag run`) start fast.
+ * Shards are written through a table and DuckDB's zstd Parquet writer, and read back streamed.
+ */
+import { Context, Effect, Layer } from "effect"
+import type * as Duck from "@duckdb/node-api"
+import { createRequire } from "node:module"
+import type { Column, ColumnType } from "../columns.js"
+import { duckdbType, fromDuckValue, quoteIdent } from "../columns.js"
+
+type DuckModule = typeof Duck
+
+let modulePromise: Promise<DuckModule> | undefined
+const loadDuck = (): Promise<DuckModule> => {
+  // A plain require keeps the native binding out of the bundle and off the start-up path.
+  modulePromise ??= Promise.resolve(createRequire(__filename_or_url())("@duckdb/node-api") as DuckModule)
+  return modulePromise
+}
+const __filename_or_url = (): string => (typeof __filename !== "undefined" ? __filename : import.meta.url)
+
+let instancePromise: Promise<Duck.DuckDBInstance> | undefined
+export const instance = (): Promise<Duck.DuckDBInstance> => {
+  instancePromise ??= loadDuck().then((m) => m.DuckDBInstance.create(":memory:", { threads: "2" }))
+  return instancePromise
+}
+
+/** A separate instance, for sessions that lock their configuration (read-only `dag sql`). */
+export const newInstance = async (): Promise<Duck.DuckDBInstance> => (await loadDuck()).DuckDBInstance.create(":memory:")
+
+export const connect = async (): Promise<Duck.DuckDBConnection> => (await instance()).connect()
+
+export const duckdbVersion = async (): Promise<string> => {
+  const m = await loadDuck()
+  return m.version()
+}
+
+export const sqlString = (s: string): string => `'${s.replaceAll("'", "''")}'`
+
+let tableCounter = 0
+
+export class RowTypeError extends Error {}
+
+const duckValueFor = (m: DuckModule, t: ColumnType, v: unknown): Duck.DuckDBValue => {
+  if (v === null || v === undefined) return null
+  switch (t.kind) {
+    case "int":
+      return BigInt(v as number)
+    case "list":
+      return m.listValue((v as Array<unknown>).map((x) => duckValueFor(m, t.of, x)))
+    case "struct":
+      return m.structValue(Object.fromEntries(t.fields.map((f) => [f.name, duckValueFor(m, f.type, (v as Record<string, unknown>)[f.name])])))
+    default:
+      return v as Duck.DuckDBValue
+  }
+}
+
+const duckTypeFor = (m: DuckModule, t: ColumnType): Duck.DuckDBType => {
+  switch (t.kind) {
+    case "string":
+      return m.VARCHAR
+    case "double":
+      return m.DOUBLE
+    case "int":
+      return m.BIGINT
+    case "bool":
+      return m.BOOLEAN
+    case "list":
+      return m.LIST(duckTypeFor(m, t.of))
+    case "struct":
+      return m.STRUCT(Object.fromEntries(t.fields.map((f) => [f.name, duckTypeFor(m, f.type)])))
+  }
+}
+
+const expectKind = (col: Column, v: unknown, rowNo: number): void => {
+  const t = col.type.kind
+  const ok =
+    t === "string" ? typeof v === "string"
+    : t === "double" ? typeof v === "number"
+    : t === "int" ? typeof v === "number" && Number.isInteger(v)
+    : t === "bool" ? typeof v === "boolean"
+    : t === "list" ? Array.isArray(v)
+    : typeof v === "object"
+  if (!ok) {
+    throw new RowTypeError(`row ${rowNo}: column "${col.name}" expects ${t}, got ${v === null ? "null" : typeof v} (${JSON.stringify(v)?.slice(0, 60)})`)
+  }
+}
+
+/**
+ * A shard writer: rows are appended into a DuckDB table (DuckDB holds them, spilling if it must),
+ * then COPYed to a zstd Parquet file.
+ */
+export interface ShardSink {
+  readonly append: (row: Record<string, unknown>) => void
+  readonly rows: () => number
+  /** Writes the Parquet file and releases the table. */
+  readonly finish: (outPath: string) => Promise<void>
+  readonly abort: () => Promise<void>
+}
+
+export const openShardSink = async (columns: ReadonlyArray<Column>): Promise<ShardSink> => {
+  const m = await loadDuck()
+  const conn = await connect()
+  const table = `shard_${process.pid}_${++tableCounter}_${Math.random().toString(36).slice(2, 8)}`
+  const ddl = columns.map((c) => `${quoteIdent(c.name)} ${duckdbType(c.type)}`).join(", ")
+  await conn.run(`CREATE TABLE ${table} (${ddl})`)
+  const appender = await conn.createAppender(table)
+  const types = columns.map((c) => duckTypeFor(m, c.type))
+  let count = 0
+  let closed = false
+  const drop = async () => {
+    if (closed) return
+    closed = true
+    try {
+      appender.closeSync()
+    } catch {
+      /* already closed */
+    }
+    await conn.run(`DROP TABLE IF EXISTS ${table}`)
+    conn.closeSync()
+  }
+  return {
+    append: (row) => {
+      count++
+      for (let i = 0; i < columns.length; i++) {
+        const col = columns[i]!
+        const v = row[col.name]
+        if (v === null || v === undefined) {
+          if (!col.nullable) throw new RowTypeError(`row ${count}: column "${col.name}" is required but missing`)
+          appender.appendNull()
+          continue
+        }
+        expectKind(col, v, count)
+        switch (col.type.kind) {
+          case "string":
+            appender.appendVarchar(v as string)
+            break
+          case "double":
+            appender.appendDouble(v as number)
+            break
+          case "int":
+            appender.appendBigInt(BigInt(v as number))
+            break
+          case "bool":
+            appender.appendBoolean(v as boolean)
+            break
+          default:
+            appender.appendValue(duckValueFor(m, col.type, v), types[i])
+        }
+      }
+      appender.endRow()
+    },
+    rows: () => count,
+    finish: async (outPath) => {
+      appender.flushSync()
+      appender.closeSync()
+      await conn.run(`COPY ${table} TO ${sqlString(outPath)} (FORMAT parquet, COMPRESSION zstd)`)
+      await drop()
+    },
+    abort: drop,
+  }
+}
+
+/** Streams the rows of one Parquet shard as plain objects shaped by `columns`. */
+export async function* readShardRows(file: string, columns: ReadonlyArray<Column>): AsyncGenerator<Record<string, unknown>> {
+  const conn = await connect()
+  try {
+    const sel = columns.map((c) => quoteIdent(c.name)).join(", ")
+    const result = await conn.stream(`SELECT ${sel} FROM read_parquet(${sqlString(file)})`)
+    const needsFix = columns.some((c) => c.type.kind === "int" || c.type.kind === "list" || c.type.kind === "struct")
+    for await (const batch of result.yieldRowObjectJs()) {
+      for (const raw of batch) {
+        if (!needsFix) {
+          yield raw as Record<string, unknown>
+          continue
+        }
+        const row: Record<string, unknown> = {}
+        for (const c of columns) row[c.name] = fromDuckValue(c.type, raw[c.name])
+        yield row
+      }
+    }
+  } finally {
+    conn.closeSync()
+  }
+}
+
+/** Runs a query and returns rows with BIGINTs as numbers (JSON-safe). */
+export const queryRows = async (
+  conn: Duck.DuckDBConnection,
+  sql: string
+): Promise<{ columns: ReadonlyArray<string>; rows: ReadonlyArray<Record<string, unknown>> }> => {
+  const reader = await conn.runAndReadAll(sql)
+  const columns = reader.columnNames()
+  const rows = reader.getRowObjectsJS().map((r) => {
+    const o: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(r)) o[k] = jsSafe(v)
+    return o
+  })
+  return { columns, rows }
+}
+
+export const jsSafe = (v: unknown): unknown => {
+  if (typeof v === "bigint") return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()
+  if (Array.isArray(v)) return v.map(jsSafe)
+  if (v instanceof Date) return v.toISOString()
+  if (v && typeof v === "object" && !(v instanceof Uint8Array)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, jsSafe(x)]))
+  return v
+}
+
+/** The DuckDB service as a Layer, for code that wants it through the Effect context. */
+export class DuckDB extends Context.Tag("mathdag/DuckDB")<DuckDB, { readonly connect: () => Promise<Duck.DuckDBConnection> }>() {
+  static readonly layer = Layer.succeed(DuckDB, { connect })
+}
+
+export const withConnection = <A>(f: (c: Duck.DuckDBConnection) => Promise<A>): Effect.Effect<A, unknown> =>
+  Effect.acquireUseRelease(
+    Effect.promise(connect),
+    (c) => Effect.tryPromise({ try: () => f(c), catch: (e) => e }),
+    (c) => Effect.sync(() => c.closeSync())
+  )

@@ -1,0 +1,77 @@
+/**
+ * Durable file primitives. Every write goes to a temporary file in the store's own tmp folder
+ * (same filesystem, so rename is atomic), is fsynced, then renamed into place.
+ */
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { createHash, randomBytes } from "node:crypto"
+
+export const ensureDir = (dir: string): void => {
+  fs.mkdirSync(dir, { recursive: true })
+}
+
+export const tempName = (dir: string, hint: string): string =>
+  path.join(dir, `${process.pid}-${randomBytes(6).toString("hex")}-${hint.replace(/[^a-zA-Z0-9._-]/g, "_")}`)
+
+/** Writes `data` to `dest` atomically (temp + fsync + rename). */
+export const writeFileAtomic = (tmpDir: string, dest: string, data: string | Uint8Array): void => {
+  ensureDir(tmpDir)
+  ensureDir(path.dirname(dest))
+  const tmp = tempName(tmpDir, path.basename(dest))
+  const fd = fs.openSync(tmp, "w")
+  try {
+    if (typeof data === "string") fs.writeSync(fd, data)
+    else fs.writeSync(fd, data)
+    fs.fsyncSync(fd)
+  } finally {
+    fs.closeSync(fd)
+  }
+  fs.renameSync(tmp, dest)
+}
+
+export const fsyncFile = (file: string): void => {
+  const fd = fs.openSync(file, "r+")
+  try {
+    fs.fsyncSync(fd)
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+export const readJsonOr = <A>(file: string, fallback: A): A => {
+  try {
+    return JSON.parse(fs.readFileSync(file, "utf8")) as A
+  } catch (e) {
+    if ((e as { code?: string }).code === "ENOENT") return fallback
+    throw e
+  }
+}
+
+export const hashFile = (file: string): Promise<{ hash: string; bytes: number }> =>
+  new Promise((resolve, reject) => {
+    const h = createHash("sha256")
+    let bytes = 0
+    fs.createReadStream(file, { highWaterMark: 1 << 20 })
+      .on("data", (chunk) => {
+        bytes += chunk.length
+        h.update(chunk)
+      })
+      .on("error", reject)
+      .on("end", () => resolve({ hash: h.digest("hex"), bytes }))
+  })
+
+/** Small files are hashed synchronously: cheaper than a stream for the common tiny shard. */
+export const hashFileSync = (file: string): { hash: string; bytes: number } => {
+  const data = fs.readFileSync(file)
+  return { hash: createHash("sha256").update(data).digest("hex"), bytes: data.length }
+}
+
+export const isPidAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    const status = fs.readFileSync(`/proc/${pid}/status`, "utf8")
+    return !/^State:\s+Z/m.test(status)
+  } catch (e) {
+    return (e as { code?: string }).code === "EPERM"
+  }
+}

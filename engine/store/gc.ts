@@ -1,0 +1,63 @@
+/**
+ * Garbage collection. Live = everything reachable from the kept runs' journals and from refs/
+ * (the latest result of every node, which the next run and `dag why` start from): node records,
+ * their shard records, artifacts and objects. Everything else is deleted.
+ */
+import * as fs from "node:fs"
+import * as path from "node:path"
+import type { RunRecord } from "../journal.js"
+import type { NodeRecord, Store } from "./store.js"
+
+export interface GcResult {
+  readonly removedObjects: number
+  readonly removedArtifacts: number
+  readonly removedKeys: number
+  readonly freedBytes: number
+}
+
+const walk = (dir: string): Array<string> => {
+  const out: Array<string> = []
+  if (!fs.existsSync(dir)) return out
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name)
+    if (e.isDirectory()) out.push(...walk(p))
+    else out.push(p)
+  }
+  return out
+}
+
+const stem = (file: string) => path.basename(file).split(".")[0]!
+
+export const collectGarbage = (store: Store, keptRuns: ReadonlyArray<RunRecord>, dryRun = false): GcResult => {
+  const liveKeys = new Set<string>()
+  const liveArtifacts = new Set<string>()
+  const liveObjects = new Set<string>()
+  const keepNode = (rec: NodeRecord | undefined) => {
+    if (!rec) return
+    liveKeys.add(rec.key)
+    for (const s of rec.shards) liveKeys.add(s.key)
+    for (const id of Object.values(rec.outputs)) {
+      liveArtifacts.add(id)
+      const m = store.getArtifact(id)
+      if (!m) continue
+      if (m.kind === "file") liveObjects.add(m.hash)
+      else for (const s of m.shards) liveObjects.add(s.hash)
+    }
+  }
+  for (const run of keptRuns) for (const n of run.nodes) if (n.key) keepNode(store.getNodeRecord(n.key))
+  for (const f of fs.existsSync(store.refsDir) ? fs.readdirSync(store.refsDir) : []) {
+    keepNode(JSON.parse(fs.readFileSync(path.join(store.refsDir, f), "utf8")) as NodeRecord)
+  }
+  let removedObjects = 0
+  let removedArtifacts = 0
+  let removedKeys = 0
+  let freedBytes = 0
+  const remove = (file: string) => {
+    freedBytes += fs.statSync(file).size
+    if (!dryRun) fs.rmSync(file, { force: true })
+  }
+  for (const f of walk(store.objects)) if (!liveObjects.has(stem(f))) (remove(f), removedObjects++)
+  for (const f of walk(store.artifactsDir)) if (!liveArtifacts.has(stem(f))) (remove(f), removedArtifacts++)
+  for (const f of walk(store.keysDir)) if (!liveKeys.has(stem(f))) (remove(f), removedKeys++)
+  return { removedObjects, removedArtifacts, removedKeys, freedBytes }
+}

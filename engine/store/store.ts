@@ -1,0 +1,232 @@
+/**
+ * The content-addressed store. Two maps, both plain files:
+ *   keys/      cache key → result record (the key struct, output artifact ids, lineage)
+ *   artifacts/ artifact id → manifest (shards with content hash, rows, bytes)
+ *   objects/   content hash → bytes (Parquet shards, files); identical outputs are stored once
+ * Commit order (object, then shard key record, then manifest, then node key record, then ref)
+ * means a crash at any point leaves only complete, verifiable entries visible.
+ */
+import { Context, Effect, Layer } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { randomBytes } from "node:crypto"
+import type { Column } from "../columns.js"
+import { CorruptShardError, StoreError, storeErrorFrom } from "../errors.js"
+import { canonicalJson, hashStruct } from "../hash.js"
+import type { KeyStruct } from "../plan.js"
+import { ensureDir, fsyncFile, hashFile, isPidAlive, readJsonOr, writeFileAtomic } from "./fsx.js"
+
+export const STORE_FORMAT = "1"
+
+export interface ShardEntry {
+  readonly hash: string
+  readonly rows: number
+  readonly bytes: number
+}
+
+export interface DatasetManifest {
+  readonly kind: "dataset"
+  readonly format: "parquet-zstd"
+  readonly columns: ReadonlyArray<Column>
+  readonly arrowSchema: ReadonlyArray<{ name: string; type: string; nullable: boolean }>
+  readonly shards: ReadonlyArray<ShardEntry>
+  readonly rows: number
+  readonly bytes: number
+}
+
+export interface FileManifest {
+  readonly kind: "file"
+  readonly extension: string
+  readonly hash: string
+  readonly bytes: number
+}
+
+export type Manifest = DatasetManifest | FileManifest
+
+/** One shard's provenance: how it was made and from what (lineage). */
+export interface ShardLineage {
+  readonly index: number
+  readonly key: string
+  readonly hash: string
+  readonly rows: number
+  /** Input shard hashes (map) or source unit ids (source) this shard was made from. */
+  readonly inputs: ReadonlyArray<string>
+}
+
+export interface ShardRecord {
+  readonly key: string
+  readonly struct: KeyStruct
+  readonly shard: ShardEntry
+  readonly rowsIn: number
+  readonly dropped: Readonly<Record<string, number>>
+  readonly inputs: ReadonlyArray<string>
+  readonly run: string
+  readonly host: string
+  readonly ms: number
+  readonly at: string
+}
+
+export interface NodeRecord {
+  readonly key: string
+  readonly struct: KeyStruct
+  readonly node: string
+  readonly outputs: Readonly<Record<string, string>>
+  readonly shards: ReadonlyArray<ShardLineage>
+  readonly rowsIn: number
+  readonly rowsOut: number
+  readonly dropped: Readonly<Record<string, number>>
+  readonly run: string
+  readonly ms: number
+  readonly at: string
+}
+
+const fanout = (root: string, id: string, ext: string) => path.join(root, id.slice(0, 2), `${id}${ext}`)
+export const refFileName = (node: string) => `${node.replaceAll("/", "__")}.json`
+
+export class Store {
+  readonly objects: string
+  readonly artifactsDir: string
+  readonly keysDir: string
+  readonly refsDir: string
+  readonly tmp: string
+  /** object paths verified by hash in this process, with the size and mtime seen then */
+  private readonly verified = new Map<string, string>()
+
+  constructor(readonly dir: string) {
+    this.objects = path.join(dir, "objects")
+    this.artifactsDir = path.join(dir, "artifacts")
+    this.keysDir = path.join(dir, "keys")
+    this.refsDir = path.join(dir, "refs")
+    this.tmp = path.join(dir, "tmp")
+  }
+
+  /** Creates the layout, and removes temporary files left by dead processes (crashes, kill -9). */
+  init(): void {
+    for (const d of [this.objects, this.artifactsDir, this.keysDir, this.refsDir, this.tmp]) ensureDir(d)
+    const versionFile = path.join(this.dir, "FORMAT")
+    if (!fs.existsSync(versionFile)) writeFileAtomic(this.tmp, versionFile, STORE_FORMAT)
+    for (const name of fs.readdirSync(this.tmp)) {
+      const pid = Number(name.split("-")[0])
+      if (Number.isInteger(pid) && pid > 0 && !isPidAlive(pid)) fs.rmSync(path.join(this.tmp, name), { recursive: true, force: true })
+    }
+  }
+
+  /** A fresh private temporary path inside the store (same filesystem as objects/). */
+  tempPath(hint: string): string {
+    return path.join(this.tmp, `${process.pid}-${randomBytes(6).toString("hex")}-${hint}`)
+  }
+
+  objectPath(hash: string, ext: string): string {
+    return fanout(this.objects, hash, ext)
+  }
+
+  /** Moves a finished temporary file into objects/ under its content hash. */
+  async commitObject(tmpFile: string, ext: string, known?: { hash: string; bytes: number }): Promise<{ hash: string; bytes: number }> {
+    fsyncFile(tmpFile)
+    const { hash, bytes } = known ?? (await hashFile(tmpFile))
+    const dest = this.objectPath(hash, ext)
+    ensureDir(path.dirname(dest))
+    const existing = statOrUndefined(dest)
+    if (existing && existing.size === bytes) fs.rmSync(tmpFile, { force: true })
+    else fs.renameSync(tmpFile, dest)
+    return { hash, bytes }
+  }
+
+  /** Cheap presence check used when planning: the object exists with the recorded size. */
+  hasObject(hash: string, ext: string, bytes: number): boolean {
+    const st = statOrUndefined(this.objectPath(hash, ext))
+    return st !== undefined && st.size === bytes
+  }
+
+  /** Full check used before reading: the bytes hash to the recorded content hash. */
+  verifyObject(hash: string, ext: string): Effect.Effect<string, CorruptShardError> {
+    const file = this.objectPath(hash, ext)
+    return Effect.tryPromise({
+      try: async () => {
+        const st = statOrUndefined(file)
+        if (!st) throw new Error("missing")
+        const stamp = `${st.size}:${st.mtimeMs}`
+        if (this.verified.get(file) === stamp) return file
+        const actual = await hashFile(file)
+        if (actual.hash !== hash) throw new Error(`content hash is ${actual.hash.slice(0, 12)}, expected ${hash.slice(0, 12)}`)
+        this.verified.set(file, stamp)
+        return file
+      },
+      catch: (e) =>
+        new CorruptShardError({
+          hash,
+          path: file,
+          message: `shard ${hash.slice(0, 12)} at ${file} is ${(e as Error).message === "missing" ? "missing" : `corrupt (${(e as Error).message})`}; it was removed and will be recomputed`,
+        }),
+    })
+  }
+
+  /** Removes a corrupt object so that every key pointing at it misses and recomputes. */
+  evictObject(hash: string, ext: string): void {
+    fs.rmSync(this.objectPath(hash, ext), { force: true })
+  }
+
+  putArtifact(manifest: Manifest): string {
+    const id = hashStruct(manifest)
+    const file = fanout(this.artifactsDir, id, ".json")
+    if (!fs.existsSync(file)) writeFileAtomic(this.tmp, file, canonicalJson(manifest))
+    return id
+  }
+
+  getArtifact(id: string): Manifest | undefined {
+    return readJsonOr<Manifest | undefined>(fanout(this.artifactsDir, id, ".json"), undefined)
+  }
+
+  putShardRecord(r: ShardRecord): void {
+    writeFileAtomic(this.tmp, fanout(this.keysDir, r.key, ".json"), JSON.stringify(r))
+  }
+  getShardRecord(key: string): ShardRecord | undefined {
+    return readJsonOr<ShardRecord | undefined>(fanout(this.keysDir, key, ".json"), undefined)
+  }
+  putNodeRecord(r: NodeRecord): void {
+    writeFileAtomic(this.tmp, fanout(this.keysDir, r.key, ".json"), JSON.stringify(r))
+    writeFileAtomic(this.tmp, path.join(this.refsDir, refFileName(r.node)), JSON.stringify(r))
+  }
+  getNodeRecord(key: string): NodeRecord | undefined {
+    return readJsonOr<NodeRecord | undefined>(fanout(this.keysDir, key, ".json"), undefined)
+  }
+  /** The last result committed for a node name, whatever its key (for `dag why`). */
+  getRef(node: string): NodeRecord | undefined {
+    return readJsonOr<NodeRecord | undefined>(path.join(this.refsDir, refFileName(node)), undefined)
+  }
+
+  /** True when every object of the artifact is present with its recorded size. */
+  artifactPresent(id: string): boolean {
+    const m = this.getArtifact(id)
+    if (!m) return false
+    if (m.kind === "file") return this.hasObject(m.hash, `.${m.extension}`, m.bytes)
+    return m.shards.every((s) => this.hasObject(s.hash, ".parquet", s.bytes))
+  }
+}
+
+const statOrUndefined = (file: string): fs.Stats | undefined => {
+  try {
+    return fs.statSync(file)
+  } catch {
+    return undefined
+  }
+}
+
+/** Wraps a synchronous store call, turning filesystem errors into a StoreError that says what to do. */
+export const storeTry = <A>(where: string, f: () => A): Effect.Effect<A, StoreError> =>
+  Effect.try({ try: f, catch: (e) => storeErrorFrom(where, e) })
+
+export const storeTryPromise = <A>(where: string, f: () => Promise<A>): Effect.Effect<A, StoreError> =>
+  Effect.tryPromise({ try: f, catch: (e) => storeErrorFrom(where, e) })
+
+export class ArtifactStore extends Context.Tag("mathdag/ArtifactStore")<ArtifactStore, Store>() {
+  static readonly layer = (dir: string) =>
+    Layer.effect(
+      ArtifactStore,
+      storeTry(dir, () => {
+        const s = new Store(dir)
+        s.init()
+        return s
+      })
+    )
+}

@@ -1,0 +1,23 @@
+/**
+ * The demo pipeline: text files → paragraphs → cleaned → word counts → top words → summary.
+ * Small, real, and exercising every node kind; used by the docs and the tests.
+ */
+import * as Pipeline from "../engine/pipeline.js"
+import { clean } from "../nodes/demo/clean.js"
+import { read } from "../nodes/demo/read.js"
+import { summary } from "../nodes/demo/summary.js"
+import { topWords } from "../nodes/demo/top-words.js"
+import { words } from "../nodes/demo/words.js"
+
+export default Pipeline.make(
+  "demo",
+  (p) => {
+    const paragraphs = p.add(read)
+    const docs = p.add(clean, paragraphs)
+    const counts = p.add(words, docs)
+    const { top } = p.add(topWords, { words: counts })
+    const { summary: totals } = p.add(summary, { docs, top })
+    return { top, summary: totals }
+  },
+  { description: "Text files → paragraphs → word statistics → top words (a small tour of the engine)." }
+)

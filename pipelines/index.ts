@@ -1,0 +1,7 @@
+/** Every pipeline, by the name `dag run NAME` uses. The build checks that each file here is listed. */
+import type { Pipeline } from "../engine/pipeline.js"
+
+export const pipelines = {
+  demo: () => import("./demo.js").then((m) => m.default),
+  synthetic: () => import("./synthetic.js").then((m) => m.default),
+} satisfies Record<string, () => Promise<Pipeline>>

@@ -155,8 +155,17 @@ const checkName = (name: string) => {
   }
 }
 
-const codeHashOf = (...fns: ReadonlyArray<unknown>): string =>
-  sha256(fns.map((f) => (typeof f === "function" ? f.toString() : "")).join("\u0000"))
+const codeHashes = new Map<string, string>()
+/** Hash of the node's functions' source text (memoised: node factories reuse one function). */
+const codeHashOf = (...fns: ReadonlyArray<unknown>): string => {
+  const text = fns.map((f) => (typeof f === "function" ? f.toString() : "")).join("\u0000")
+  let h = codeHashes.get(text)
+  if (h === undefined) {
+    h = sha256(text)
+    codeHashes.set(text, h)
+  }
+  return h
+}
 
 const NoParams = Schema.Struct({})
 type NoParamsType = Schema.Schema.Type<typeof NoParams>

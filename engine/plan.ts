@@ -3,9 +3,8 @@
  * compute the key struct; from two structs, compute why they differ. The struct (not just its
  * hash) is stored with every result, so `dag why` is a diff of two plain values.
  */
-import type { Column } from "./columns.js"
 import { columnsOf } from "./columns.js"
-import { canonicalJson, hashStruct, short } from "./hash.js"
+import { canonicalJson, hashStruct, sha256, short } from "./hash.js"
 import type { AnyNode } from "./node.js"
 import { outputPorts } from "./node.js"
 
@@ -23,20 +22,22 @@ export interface KeyStruct {
   readonly shard?: number
 }
 
-/** Columns of every dataset output, by output name (part of schemaHash). */
-export const outputColumns = (node: AnyNode): Readonly<Record<string, ReadonlyArray<Column> | null>> =>
-  Object.fromEntries(Object.entries(outputPorts(node)).map(([k, p]) => [k, p._tag === "Dataset" ? columnsOf(p.schema) : null]))
-
-const schemaHashes = new WeakMap<AnyNode, string>()
-
-/** Hash of the node's input and output row schemas (cached: nodes are immutable values). */
-export const nodeSchemaHash = (node: AnyNode): string => {
-  let h = schemaHashes.get(node)
+const portHashes = new WeakMap<object, string>()
+const portHash = (schema: object & Parameters<typeof columnsOf>[0]): string => {
+  let h = portHashes.get(schema)
   if (h === undefined) {
-    h = hashStruct({ inputs: node.kind === "map" ? { in: columnsOf(node.input.schema) } : {}, outputs: outputColumns(node) })
-    schemaHashes.set(node, h)
+    h = hashStruct(columnsOf(schema))
+    portHashes.set(schema, h)
   }
   return h
+}
+
+/** Hash of the node's input and output row schemas (per-schema hashes are cached). */
+export const nodeSchemaHash = (node: AnyNode): string => {
+  const parts: Array<string> = []
+  if (node.kind === "map") parts.push(`in=${portHash(node.input.schema)}`)
+  for (const [k, p] of Object.entries(outputPorts(node))) parts.push(`${k}=${p._tag === "Dataset" ? portHash(p.schema) : `file:${p.extension}`}`)
+  return sha256(parts.join(";"))
 }
 
 export const keyStruct = (

@@ -16,27 +16,38 @@ const render = (format: Format, r: { columns: ReadonlyArray<string>; rows: Reado
 
 const prompt = (session: SqlSession, format: Format) =>
   Effect.async<void>((resume) => {
-    const rl = readline.createInterface({ input: process.stdin, output: process.stdout, prompt: "dag sql> " })
+    const rl = readline.createInterface({ input: process.stdin, output: process.stdout, prompt: "dag sql> ", terminal: process.stdin.isTTY })
     console.log(`views: ${session.views.map((v) => v.name).join(", ")}\nend a query with ";" — .views lists views, .quit leaves`)
     let buffer = ""
-    rl.prompt()
-    rl.on("line", (line) => {
+    // Lines are handled one after another, so piped input (queries then EOF) finishes every query.
+    let chain: Promise<void> = Promise.resolve()
+    const handle = async (line: string): Promise<boolean> => {
       const t = line.trim()
-      if (buffer === "" && (t === ".quit" || t === ".exit")) return rl.close()
+      if (buffer === "" && (t === ".quit" || t === ".exit")) return false
       if (buffer === "" && t === ".views") {
         console.log(table(["view", "node", "rows", "shards"], session.views.map((v) => [v.name, `${v.node}.${v.output}`, num(v.rows), v.shards])))
-        return rl.prompt()
+        return true
       }
       buffer += line + "\n"
-      if (!t.endsWith(";")) return rl.prompt()
+      if (!t.endsWith(";")) return true
       const q = buffer
       buffer = ""
-      Effect.runPromise(session.query(q).pipe(Effect.either)).then((r) => {
-        console.log(r._tag === "Right" ? render(format, r.right) : `error: ${r.left.message}`)
-        rl.prompt()
+      const r = await Effect.runPromise(session.query(q).pipe(Effect.either))
+      console.log(r._tag === "Right" ? render(format, r.right) : `error: ${r.left.message}`)
+      return true
+    }
+    let open = true
+    rl.prompt()
+    rl.on("line", (line) => {
+      chain = chain.then(async () => {
+        if (!open) return
+        if (!(await handle(line))) {
+          open = false
+          rl.close()
+        } else rl.prompt()
       })
     })
-    rl.on("close", () => resume(Effect.void))
+    rl.on("close", () => void chain.then(() => resume(Effect.void)))
   })
 
 export const sqlCommand = Command.make(

@@ -3,7 +3,7 @@
  * either proves it is cached (one key lookup) or computes what is missing, shard by shard.
  * Keys come from plan.ts (pure); the store, journal, progress and shard executor are services.
  */
-import { Deferred, Effect, Exit, Schedule } from "effect"
+import { Cause, Deferred, Effect, Exit, Option, Schedule } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -14,7 +14,7 @@ import { outputPorts } from "../node.js"
 import type { ResolvedParams } from "../params.js"
 import type { Pipeline, PipelineNode } from "../pipeline.js"
 import { ancestorsOf, topoOrder } from "../pipeline.js"
-import { diffKeys, keyOf, keyStruct, type Cause, type KeyStruct } from "../plan.js"
+import { diffKeys, keyOf, keyStruct, type Cause as StaleCause, type KeyStruct } from "../plan.js"
 import { projectRoot } from "../paths.js"
 import { ArtifactStore, STORE_FORMAT, storeTry, storeTryPromise, type DatasetManifest, type Manifest, type NodeRecord, type ShardEntry, type ShardLineage, type Store } from "../store/store.js"
 import { readJsonOr } from "../store/fsx.js"
@@ -99,8 +99,8 @@ const resolveRecord = (env: Env, record: NodeRecord | undefined): Outputs | unde
   if (!record) return undefined
   const out: Record<string, ResolvedInput> = {}
   for (const [name, id] of Object.entries(record.outputs)) {
-    const manifest = env.store.getArtifact(id)
-    if (!manifest || !env.store.artifactPresent(id)) return undefined
+    const manifest = record.manifests?.[name] ?? env.store.getArtifact(id)
+    if (!manifest || !env.store.artifactPresent(id, manifest)) return undefined
     out[name] = { id, manifest }
   }
   return out
@@ -157,7 +157,8 @@ const runShards = <T>(
     let rowsIn = 0
     env.progress.start(node.name, items.length)
     log.shards.total = items.length
-    yield* Effect.forEach(
+    // Every shard runs to its end even when a sibling fails: committed shards are reused next time.
+    const results = yield* Effect.forEach(
       items.map((item, index) => ({ item, index })),
       ({ item, index }) =>
         Effect.gen(function* () {
@@ -204,12 +205,84 @@ const runShards = <T>(
           log.shardLog.push(entry)
           env.journal.event("shard", { node: node.name, ...entry })
           env.progress.advance(node.name, result.rowsOut)
-        }),
+        }).pipe(Effect.either),
       { concurrency: Math.max(1, slots) }
     )
+    const failures = results.filter((r) => r._tag === "Left").map((r) => r.left)
+    if (failures.length > 0) {
+      const first = failures[0]!
+      if (first._tag === "CorruptShardError") return yield* Effect.fail(first)
+      return yield* Effect.fail(
+        new NodeRunError({ node: node.name, message: failures.length > 1 ? `${failures.length} of ${items.length} shards failed; first: ${first.message}` : first.message, transient: false })
+      )
+    }
     log.shardLog.sort((a, b) => a.index - b.index)
     return { manifest: datasetManifest(node, "out", shards), lineage: entries, rowsIn, dropped }
   })
+
+const markCached = (env: Env, node: AnyNode, log: NodeLog, rec: NodeRecord, outputs: Outputs, started: number) => {
+  log.status = "cached"
+  log.key = rec.key
+  log.causes = []
+  log.outputs = Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.id]))
+  const total = node.kind === "global" ? 1 : rec.shards.length
+  log.shards = { total, cached: total, computed: 0, failed: 0 }
+  log.rows = { in: rec.rowsIn, out: rec.rowsOut }
+  log.dropped = { ...rec.dropped }
+  log.ms = Date.now() - started
+}
+
+/**
+ * The no-op fast path: walks the pipeline in order and settles, synchronously, every node whose
+ * key hits and whose inputs were settled the same way. A fully cached run never starts a fiber
+ * per node; only what is stale goes through the scheduler.
+ */
+const settleCached = (env: Env, order: ReadonlyArray<PipelineNode>): Map<string, NodeOutcome> => {
+  const settled = new Map<string, NodeOutcome>()
+  if (env.req.verify) return settled
+  for (const pn of order) {
+    const node = pn.node
+    if (env.req.force.includes(node.name)) continue
+    const inputs: Record<string, ResolvedInput> = {}
+    let ready = true
+    for (const [name, w] of Object.entries(pn.inputs)) {
+      const out = settled.get(w.node)?.outputs[w.output]
+      if (!out) {
+        ready = false
+        break
+      }
+      inputs[name] = out
+    }
+    if (!ready) continue
+    let units: ReadonlyArray<SourceUnit> | undefined
+    if (node.kind === "source") {
+      const exit = Effect.runSyncExit(node.units(env.req.params.values.get(node.name)))
+      if (Exit.isFailure(exit)) continue
+      units = exit.value
+    }
+    const started = Date.now()
+    const key = keyOf(nodeStruct(env, node, inputs, units))
+    const record = env.store.getNodeRecord(key)
+    const outputs = resolveRecord(env, record)
+    if (!record || !outputs) continue
+    markCached(env, node, env.journal.node(node.name), record, outputs, started)
+    settled.set(node.name, { status: "cached", outputs })
+  }
+  return settled
+}
+
+/** A DATA cause names the upstream change behind it, when that upstream recomputed in this run. */
+const attributeUpstream = (env: Env, pn: PipelineNode, cause: StaleCause): StaleCause => {
+  if (cause.category !== "DATA") return cause
+  const input = /^input (\S+) changed/.exec(cause.detail)?.[1]
+  const wire = input ? pn.inputs[input] : undefined
+  if (!wire) return cause
+  const up = env.journal.node(wire.node)
+  const root = up.causes.find((c) => c.category !== "NEW")
+  if (!root || (up.status !== "computed" && up.status !== "partial")) return cause
+  const via = root.detail.includes("(upstream ") ? root.detail : `${root.detail} (upstream ${wire.node})`
+  return { category: cause.category, detail: `${cause.detail} — ${root.category}: ${via}` }
+}
 
 const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect<NodeOutcome, DagError> =>
   Effect.gen(function* () {
@@ -220,7 +293,6 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
     log.startedAt = new Date().toISOString()
     log.shards = { total: 0, cached: 0, computed: 0, failed: 0 }
     log.shardLog = []
-    log.errors = []
     const params = env.req.params.values.get(node.name)
     const forced = env.req.force.includes(node.name)
 
@@ -230,26 +302,19 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
     log.key = key
 
     if (!forced) {
-      const cached = resolveRecord(env, env.store.getNodeRecord(key))
-      if (cached && (!env.req.verify || (yield* verifyAll(env, cached)))) {
-        const rec = env.store.getNodeRecord(key)!
-        log.status = "cached"
-        log.causes = []
-        log.outputs = Object.fromEntries(Object.entries(cached).map(([k, v]) => [k, v.id]))
-        const total = node.kind === "global" ? 1 : rec.shards.length
-        log.shards = { total, cached: total, computed: 0, failed: 0 }
-        log.rows = { in: rec.rowsIn, out: rec.rowsOut }
-        log.dropped = { ...rec.dropped }
-        log.ms = Date.now() - started
+      const record = env.store.getNodeRecord(key)
+      const cached = resolveRecord(env, record)
+      if (record && cached && (!env.req.verify || (yield* verifyAll(env, cached)))) {
+        markCached(env, node, log, record, cached, started)
         env.journal.event("node", { node: node.name, status: "cached", key })
         return { status: "cached", outputs: cached } satisfies NodeOutcome
       }
     }
 
     const previous = env.store.getRef(node.name)
-    const causes: Array<Cause> = forced ? [{ category: "FORCED", detail: "--force" }] : [...diffKeys(previous?.struct, struct)]
+    const causes: Array<StaleCause> = forced ? [{ category: "FORCED", detail: "--force" }] : [...diffKeys(previous?.struct, struct)]
     if (!forced && causes.length === 0) causes.push({ category: "MISSING", detail: "a committed output was missing or corrupt" })
-    log.causes = causes
+    log.causes = causes.map((c) => attributeUpstream(env, pn, c))
     env.journal.event("node-start", { node: node.name, key, causes })
 
     let outputs: Record<string, Manifest>
@@ -321,6 +386,7 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
       struct,
       node: node.name,
       outputs: Object.fromEntries(Object.entries(resolved).map(([k, v]) => [k, v.id])),
+      manifests: outputs,
       shards: lineage,
       rowsIn,
       rowsOut,
@@ -364,7 +430,7 @@ export const runPipeline = (req: RunRequest, runId: string) =>
     const order = topoOrder(req.pipeline).filter((pn) => !selected || selected.has(pn.node.name))
     const done = new Map<string, Deferred.Deferred<NodeOutcome, UpstreamFailed>>()
     for (const pn of order) done.set(pn.node.name, yield* Deferred.make<NodeOutcome, UpstreamFailed>())
-    const outcomes = new Map<string, NodeOutcome>()
+    const outcomes = settleCached(env, order)
     const permits = yield* Effect.makeSemaphore(req.concurrency)
     const byName = new Map(order.map((pn) => [pn.node.name, pn]))
 
@@ -421,13 +487,16 @@ export const runPipeline = (req: RunRequest, runId: string) =>
           outcomes.set(pn.node.name, exit.value)
           yield* Deferred.succeed(done.get(pn.node.name)!, exit.value)
         } else {
-          if (Exit.isInterrupted(exit)) {
+          if (Cause.isInterruptedOnly(exit.cause)) {
             log.status = "failed"
             log.errors.push("interrupted")
             yield* Deferred.interrupt(done.get(pn.node.name)!)
             return yield* Effect.interrupt
           }
-          const failure = exit.cause._tag === "Fail" ? (exit.cause.error as { message?: string }).message : String(exit.cause)
+          const failure = Option.match(Cause.failureOption(exit.cause), {
+            onNone: () => Cause.pretty(exit.cause),
+            onSome: (e) => (e as { message?: string }).message ?? String(e),
+          })
           log.status = "failed"
           log.errors.push(failure ?? "failed")
           journal.event("node-failed", { node: pn.node.name, error: failure })
@@ -435,7 +504,12 @@ export const runPipeline = (req: RunRequest, runId: string) =>
         }
       })
 
-    yield* Effect.forEach(order, runOne, { concurrency: "unbounded", discard: true })
+    for (const [name, outcome] of outcomes) yield* Deferred.succeed(done.get(name)!, outcome)
+    yield* Effect.forEach(
+      order.filter((pn) => !outcomes.has(pn.node.name)),
+      runOne,
+      { concurrency: "unbounded", discard: true }
+    )
     const ok = order.every((pn) => outcomes.has(pn.node.name))
     return { ok, interrupted: false } satisfies RunResult
   })

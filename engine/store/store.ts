@@ -71,6 +71,8 @@ export interface NodeRecord {
   readonly struct: KeyStruct
   readonly node: string
   readonly outputs: Readonly<Record<string, string>>
+  /** The output manifests themselves, so a cache hit costs one file read. */
+  readonly manifests?: Readonly<Record<string, Manifest>>
   readonly shards: ReadonlyArray<ShardLineage>
   readonly rowsIn: number
   readonly rowsOut: number
@@ -196,8 +198,8 @@ export class Store {
   }
 
   /** True when every object of the artifact is present with its recorded size. */
-  artifactPresent(id: string): boolean {
-    const m = this.getArtifact(id)
+  artifactPresent(id: string, manifest?: Manifest): boolean {
+    const m = manifest ?? this.getArtifact(id)
     if (!m) return false
     if (m.kind === "file") return this.hasObject(m.hash, `.${m.extension}`, m.bytes)
     return m.shards.every((s) => this.hasObject(s.hash, ".parquet", s.bytes))

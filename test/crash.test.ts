@@ -1,0 +1,74 @@
+/** Crashes and contention: SIGKILL mid-run then resume, and two runs at once on one store. */
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { describe, expect, it } from "vitest"
+import { dag, dagAsync, demoInputs, nodeOf, readRunRecord, sandbox, summary, type Sandbox } from "./helpers.js"
+
+const finalArtifacts = (box: Sandbox, run: string) =>
+  Object.fromEntries(readRunRecord(box, run).nodes.map((n) => [n.node, n.outputs]))
+
+const waitFor = async (check: () => boolean, timeoutMs: number) => {
+  const until = Date.now() + timeoutMs
+  while (Date.now() < until) {
+    if (check()) return true
+    await new Promise((r) => setTimeout(r, 25))
+  }
+  return false
+}
+
+const exited = (child: ReturnType<typeof dagAsync>) => new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+
+describe("crash safety", () => {
+  it("a run killed with SIGKILL mid-run resumes, reuses committed shards, and ends with the same artifacts", async () => {
+    const reference = sandbox("ref")
+    const paths = demoInputs(reference, 60)
+    const p = ["--param", `demo/read.paths=${paths}`, "--param", "demo/clean.minChars=10"]
+    const clean = summary(dag(reference, ["run", "demo", ...p, "--json"]))
+    expect(clean.nodes.every((n) => n.status === "computed")).toBe(true)
+
+    const box = sandbox("kill")
+    const child = dagAsync(box, ["run", "demo", ...p])
+    const events = () => {
+      const runs = fs.existsSync(box.runs) ? fs.readdirSync(box.runs) : []
+      const file = runs[0] ? path.join(box.runs, runs[0], "events.jsonl") : ""
+      return file && fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter((l) => l.includes('"type":"shard"')).length : 0
+    }
+    const sawShards = await waitFor(() => events() >= 30, 60_000)
+    child.kill("SIGKILL")
+    await exited(child)
+    expect(sawShards).toBe(true)
+    const committedBeforeKill = events()
+    expect(committedBeforeKill).toBeLessThan(64 * 3) // it really was mid-run
+    const killedRun = fs.readdirSync(box.runs)[0]!
+    expect(dag(box, ["status", "--run", killedRun]).stdout).toMatch(/interrupted/)
+
+    const resumed = summary(dag(box, ["run", "demo", ...p, "--json"]))
+    const reused = resumed.nodes.reduce((n, x) => n + x.shards.cached, 0)
+    expect(reused).toBeGreaterThanOrEqual(committedBeforeKill - 2)
+    expect(finalArtifacts(box, resumed.run)).toEqual(finalArtifacts(reference, clean.run))
+    // nothing half-written is left behind, and every shard verifies
+    expect(fs.readdirSync(path.join(box.store, "tmp"))).toEqual([])
+    const verified = summary(dag(box, ["run", "demo", ...p, "--json", "--verify"]))
+    expect(verified.nodes.every((n) => n.status === "cached")).toBe(true)
+  }, 180_000)
+
+  it("two runs started at once on the same store both succeed and agree", async () => {
+    const box = sandbox("twins")
+    const paths = demoInputs(box, 24)
+    const p = ["run", "demo", "--param", `demo/read.paths=${paths}`, "--json"]
+    const a = dagAsync(box, p)
+    const b = dagAsync(box, p)
+    let outA = ""
+    let outB = ""
+    a.stdout.on("data", (d) => (outA += d))
+    b.stdout.on("data", (d) => (outB += d))
+    const [codeA, codeB] = await Promise.all([exited(a), exited(b)])
+    expect([codeA, codeB]).toEqual([0, 0])
+    const sa = summary({ code: 0, stdout: outA, stderr: "" })
+    const sb = summary({ code: 0, stdout: outB, stderr: "" })
+    expect(finalArtifacts(box, sa.run)).toEqual(finalArtifacts(box, sb.run))
+    const third = summary(dag(box, [...p, "--verify"]))
+    expect(third.nodes.every((n) => n.status === "cached")).toBe(true)
+    expect(nodeOf(third, "demo/read").shards.total).toBe(28)
+  }, 180_000)
+})

@@ -7,7 +7,7 @@ import { defineConfig } from "./engine/config.js"
 export default defineConfig({
   store: ".dag",
   runs: "runs",
-  concurrency: 8,
+  concurrency: 16,
   retries: 2,
   profiles: {
     local: {},

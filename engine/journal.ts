@@ -121,7 +121,8 @@ export class Journal {
 
   flush(): void {
     this.lastFlush = Date.now()
-    writeFileAtomic(path.join(this.dir, ".tmp"), path.join(this.dir, "run.json"), JSON.stringify(this.record, null, 1))
+    // Not fsynced: the journal describes the store, it is not its source of truth.
+    writeFileAtomic(path.join(this.dir, ".tmp"), path.join(this.dir, "run.json"), JSON.stringify(this.record), false)
   }
 
   finish(status: RunRecord["status"]): void {

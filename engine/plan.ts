@@ -32,12 +32,20 @@ const portHash = (schema: object & Parameters<typeof columnsOf>[0]): string => {
   return h
 }
 
-/** Hash of the node's input and output row schemas (per-schema hashes are cached). */
+const schemaHashes = new Map<string, string>()
+
+/** Hash of the node's input and output row schemas (per-schema and per-signature hashes are cached). */
 export const nodeSchemaHash = (node: AnyNode): string => {
   const parts: Array<string> = []
   if (node.kind === "map") parts.push(`in=${portHash(node.input.schema)}`)
   for (const [k, p] of Object.entries(outputPorts(node))) parts.push(`${k}=${p._tag === "Dataset" ? portHash(p.schema) : `file:${p.extension}`}`)
-  return sha256(parts.join(";"))
+  const signature = parts.join(";")
+  let h = schemaHashes.get(signature)
+  if (h === undefined) {
+    h = sha256(signature)
+    schemaHashes.set(signature, h)
+  }
+  return h
 }
 
 export const keyStruct = (

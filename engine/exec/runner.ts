@@ -41,6 +41,8 @@ export type Outputs = Readonly<Record<string, ResolvedInput>>
 interface NodeOutcome {
   readonly status: NodeLog["status"]
   readonly outputs: Outputs
+  /** the committed (or reused) record, for the pipeline index */
+  readonly record: NodeRecord
 }
 
 /** Runtime facts that change outputs: the store format and the Parquet writer's version. */
@@ -193,7 +195,7 @@ const runShards = <T>(
           const committed = yield* storeTryPromise(tmpPath, () => env.store.commitObject(tmpPath, ".parquet", { hash: result.hash, bytes: result.bytes }))
           const shard: ShardEntry = { hash: committed.hash, rows: result.rowsOut, bytes: committed.bytes }
           const ms = Date.now() - started
-          yield* storeTry("keys/", () =>
+          yield* storeTryPromise("keys/", () =>
             env.store.putShardRecord({ key, struct, shard, rowsIn: result.rowsIn, dropped: result.dropped, inputs, run: env.runId, host, ms, at: new Date().toISOString() })
           )
           entries[index] = { index, key, hash: shard.hash, rows: shard.rows, inputs }
@@ -220,15 +222,15 @@ const runShards = <T>(
     return { manifest: datasetManifest(node, "out", shards), lineage: entries, rowsIn, dropped }
   })
 
-const markCached = (env: Env, node: AnyNode, log: NodeLog, rec: NodeRecord, outputs: Outputs, started: number) => {
+const markCached = (node: AnyNode, log: NodeLog, rec: NodeRecord, started: number) => {
   log.status = "cached"
   log.key = rec.key
   log.causes = []
-  log.outputs = Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.id]))
+  log.outputs = rec.outputs as Record<string, string>
   const total = node.kind === "global" ? 1 : rec.shards.length
   log.shards = { total, cached: total, computed: 0, failed: 0 }
   log.rows = { in: rec.rowsIn, out: rec.rowsOut }
-  log.dropped = { ...rec.dropped }
+  log.dropped = rec.dropped as Record<string, number>
   log.ms = Date.now() - started
 }
 
@@ -237,7 +239,7 @@ const markCached = (env: Env, node: AnyNode, log: NodeLog, rec: NodeRecord, outp
  * key hits and whose inputs were settled the same way. A fully cached run never starts a fiber
  * per node; only what is stale goes through the scheduler.
  */
-const settleCached = (env: Env, order: ReadonlyArray<PipelineNode>): Map<string, NodeOutcome> => {
+const settleCached = (env: Env, order: ReadonlyArray<PipelineNode>, index: Readonly<Record<string, NodeRecord>>): Map<string, NodeOutcome> => {
   const settled = new Map<string, NodeOutcome>()
   if (env.req.verify) return settled
   for (const pn of order) {
@@ -262,11 +264,12 @@ const settleCached = (env: Env, order: ReadonlyArray<PipelineNode>): Map<string,
     }
     const started = Date.now()
     const key = keyOf(nodeStruct(env, node, inputs, units))
-    const record = env.store.getNodeRecord(key)
+    const indexed = index[node.name]
+    const record = indexed?.key === key ? indexed : env.store.getNodeRecord(key)
     const outputs = resolveRecord(env, record)
     if (!record || !outputs) continue
-    markCached(env, node, env.journal.node(node.name), record, outputs, started)
-    settled.set(node.name, { status: "cached", outputs })
+    markCached(node, env.journal.node(node.name), record, started)
+    settled.set(node.name, { status: "cached", outputs, record })
   }
   return settled
 }
@@ -305,9 +308,9 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
       const record = env.store.getNodeRecord(key)
       const cached = resolveRecord(env, record)
       if (record && cached && (!env.req.verify || (yield* verifyAll(env, cached)))) {
-        markCached(env, node, log, record, cached, started)
+        markCached(node, log, record, started)
         env.journal.event("node", { node: node.name, status: "cached", key })
-        return { status: "cached", outputs: cached } satisfies NodeOutcome
+        return { status: "cached", outputs: cached, record } satisfies NodeOutcome
       }
     }
 
@@ -376,7 +379,7 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
 
     const resolved: Record<string, ResolvedInput> = {}
     for (const [name, manifest] of Object.entries(outputs)) {
-      const id = yield* storeTry("artifacts/", () => env.store.putArtifact(manifest))
+      const id = yield* storeTryPromise("artifacts/", () => env.store.putArtifact(manifest))
       resolved[name] = { id, manifest }
     }
     const rowsOut = Object.values(outputs).reduce((a, m) => a + (m.kind === "dataset" ? m.rows : 0), 0)
@@ -395,7 +398,7 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
       ms,
       at: new Date().toISOString(),
     }
-    yield* storeTry("keys/", () => env.store.putNodeRecord(record))
+    yield* storeTryPromise("keys/", () => env.store.putNodeRecord(record))
     const status: NodeLog["status"] = log.shards.cached > 0 && log.shards.computed > 0 ? "partial" : log.shards.computed === 0 && log.shards.total > 0 ? "cached" : "computed"
     log.status = status
     log.outputs = record.outputs as Record<string, string>
@@ -403,7 +406,7 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
     log.dropped = dropped
     log.ms = ms
     env.journal.event("node", { node: node.name, status, key, ms, rows: log.rows, dropped })
-    return { status, outputs: resolved } satisfies NodeOutcome
+    return { status, outputs: resolved, record } satisfies NodeOutcome
   }).pipe(
     Effect.ensuring(
       Effect.sync(() => {
@@ -428,9 +431,10 @@ export const runPipeline = (req: RunRequest, runId: string) =>
     const env: Env = { store, journal, progress, executor, req, runtime: runtimeFacts(), runId }
     const selected = req.select.length > 0 ? ancestorsOf(req.pipeline, req.select) : undefined
     const order = topoOrder(req.pipeline).filter((pn) => !selected || selected.has(pn.node.name))
+    const index = store.readIndex(req.pipeline.name)
+    const outcomes = settleCached(env, order, index)
     const done = new Map<string, Deferred.Deferred<NodeOutcome, UpstreamFailed>>()
-    for (const pn of order) done.set(pn.node.name, yield* Deferred.make<NodeOutcome, UpstreamFailed>())
-    const outcomes = settleCached(env, order)
+    for (const pn of order) if (!outcomes.has(pn.node.name)) done.set(pn.node.name, yield* Deferred.make<NodeOutcome, UpstreamFailed>())
     const permits = yield* Effect.makeSemaphore(req.concurrency)
     const byName = new Map(order.map((pn) => [pn.node.name, pn]))
 
@@ -438,8 +442,8 @@ export const runPipeline = (req: RunRequest, runId: string) =>
       Effect.gen(function* () {
         const inputs: Record<string, ResolvedInput> = {}
         for (const [name, wire] of Object.entries(pn.inputs)) {
-          const up = yield* Deferred.await(done.get(wire.node)!)
-          const out = (outcomes.get(wire.node) ?? up).outputs[wire.output]
+          const settled = outcomes.get(wire.node)
+          const out = (settled ?? (yield* Deferred.await(done.get(wire.node)!))).outputs[wire.output]
           if (!out) return yield* Effect.fail(new UpstreamFailed(wire.node))
           inputs[name] = out
         }
@@ -504,13 +508,16 @@ export const runPipeline = (req: RunRequest, runId: string) =>
         }
       })
 
-    for (const [name, outcome] of outcomes) yield* Deferred.succeed(done.get(name)!, outcome)
     yield* Effect.forEach(
       order.filter((pn) => !outcomes.has(pn.node.name)),
       runOne,
       { concurrency: "unbounded", discard: true }
     )
     const ok = order.every((pn) => outcomes.has(pn.node.name))
+    const records = Object.fromEntries([...outcomes].map(([name, o]) => [name, o.record]))
+    if (Object.entries(records).some(([name, r]) => index[name]?.key !== r.key)) {
+      yield* storeTryPromise("index/", () => store.writeIndex(req.pipeline.name, { ...index, ...records }))
+    }
     return { ok, interrupted: false } satisfies RunResult
   })
 

@@ -3,6 +3,7 @@
  * (same filesystem, so rename is atomic), is fsynced, then renamed into place.
  */
 import * as fs from "node:fs"
+import * as fsp from "node:fs/promises"
 import * as path from "node:path"
 import { createHash, randomBytes } from "node:crypto"
 
@@ -13,8 +14,11 @@ export const ensureDir = (dir: string): void => {
 export const tempName = (dir: string, hint: string): string =>
   path.join(dir, `${process.pid}-${randomBytes(6).toString("hex")}-${hint.replace(/[^a-zA-Z0-9._-]/g, "_")}`)
 
-/** Writes `data` to `dest` atomically (temp + fsync + rename). */
-export const writeFileAtomic = (tmpDir: string, dest: string, data: string | Uint8Array): void => {
+/**
+ * Writes `data` to `dest` atomically: temp file, fsync (when `durable`), rename. Without fsync the
+ * write still survives a process crash (rename is atomic); fsync adds power-loss durability.
+ */
+export const writeFileAtomic = (tmpDir: string, dest: string, data: string | Uint8Array, durable = true): void => {
   ensureDir(tmpDir)
   ensureDir(path.dirname(dest))
   const tmp = tempName(tmpDir, path.basename(dest))
@@ -22,19 +26,41 @@ export const writeFileAtomic = (tmpDir: string, dest: string, data: string | Uin
   try {
     if (typeof data === "string") fs.writeSync(fd, data)
     else fs.writeSync(fd, data)
-    fs.fsyncSync(fd)
+    if (durable) fs.fsyncSync(fd)
   } finally {
     fs.closeSync(fd)
   }
   fs.renameSync(tmp, dest)
 }
 
-export const fsyncFile = (file: string): void => {
-  const fd = fs.openSync(file, "r+")
+const madeDirs = new Set<string>()
+const ensureDirAsync = async (dir: string): Promise<void> => {
+  if (madeDirs.has(dir)) return
+  await fsp.mkdir(dir, { recursive: true })
+  madeDirs.add(dir)
+}
+
+/** The asynchronous twin of writeFileAtomic: concurrent commits overlap their fsyncs. */
+export const writeFileAtomicAsync = async (tmpDir: string, dest: string, data: string | Uint8Array, durable = true): Promise<void> => {
+  await ensureDirAsync(tmpDir)
+  await ensureDirAsync(path.dirname(dest))
+  const tmp = tempName(tmpDir, path.basename(dest))
+  const fh = await fsp.open(tmp, "w")
   try {
-    fs.fsyncSync(fd)
+    await fh.writeFile(data)
+    if (durable) await fh.sync()
   } finally {
-    fs.closeSync(fd)
+    await fh.close()
+  }
+  await fsp.rename(tmp, dest)
+}
+
+export const fsyncFile = async (file: string): Promise<void> => {
+  const fh = await fsp.open(file, "r+")
+  try {
+    await fh.sync()
+  } finally {
+    await fh.close()
   }
 }
 
@@ -47,7 +73,17 @@ export const readJsonOr = <A>(file: string, fallback: A): A => {
   }
 }
 
-export const hashFile = (file: string): Promise<{ hash: string; bytes: number }> =>
+/** SHA-256 of a file; small files in one read, large ones streamed. */
+export const hashFile = async (file: string): Promise<{ hash: string; bytes: number }> => {
+  const st = await fsp.stat(file)
+  if (st.size <= 4 << 20) {
+    const data = await fsp.readFile(file)
+    return { hash: createHash("sha256").update(data).digest("hex"), bytes: data.length }
+  }
+  return hashStream(file)
+}
+
+const hashStream = (file: string): Promise<{ hash: string; bytes: number }> =>
   new Promise((resolve, reject) => {
     const h = createHash("sha256")
     let bytes = 0

@@ -8,13 +8,14 @@
  */
 import { Context, Effect, Layer } from "effect"
 import * as fs from "node:fs"
+import * as fsp from "node:fs/promises"
 import * as path from "node:path"
 import { randomBytes } from "node:crypto"
 import type { Column } from "../columns.js"
 import { CorruptShardError, StoreError, storeErrorFrom } from "../errors.js"
 import { canonicalJson, hashStruct } from "../hash.js"
 import type { KeyStruct } from "../plan.js"
-import { ensureDir, fsyncFile, hashFile, isPidAlive, readJsonOr, writeFileAtomic } from "./fsx.js"
+import { ensureDir, fsyncFile, hashFile, isPidAlive, readJsonOr, writeFileAtomic, writeFileAtomicAsync } from "./fsx.js"
 
 export const STORE_FORMAT = "1"
 
@@ -124,13 +125,16 @@ export class Store {
 
   /** Moves a finished temporary file into objects/ under its content hash. */
   async commitObject(tmpFile: string, ext: string, known?: { hash: string; bytes: number }): Promise<{ hash: string; bytes: number }> {
-    fsyncFile(tmpFile)
     const { hash, bytes } = known ?? (await hashFile(tmpFile))
     const dest = this.objectPath(hash, ext)
-    ensureDir(path.dirname(dest))
     const existing = statOrUndefined(dest)
-    if (existing && existing.size === bytes) fs.rmSync(tmpFile, { force: true })
-    else fs.renameSync(tmpFile, dest)
+    if (existing && existing.size === bytes) {
+      await fsp.rm(tmpFile, { force: true })
+      return { hash, bytes }
+    }
+    await fsyncFile(tmpFile)
+    await fsp.mkdir(path.dirname(dest), { recursive: true })
+    await fsp.rename(tmpFile, dest)
     return { hash, bytes }
   }
 
@@ -168,10 +172,10 @@ export class Store {
     fs.rmSync(this.objectPath(hash, ext), { force: true })
   }
 
-  putArtifact(manifest: Manifest): string {
+  async putArtifact(manifest: Manifest): Promise<string> {
     const id = hashStruct(manifest)
     const file = fanout(this.artifactsDir, id, ".json")
-    if (!fs.existsSync(file)) writeFileAtomic(this.tmp, file, canonicalJson(manifest))
+    if (!fs.existsSync(file)) await writeFileAtomicAsync(this.tmp, file, canonicalJson(manifest))
     return id
   }
 
@@ -179,15 +183,17 @@ export class Store {
     return readJsonOr<Manifest | undefined>(fanout(this.artifactsDir, id, ".json"), undefined)
   }
 
-  putShardRecord(r: ShardRecord): void {
-    writeFileAtomic(this.tmp, fanout(this.keysDir, r.key, ".json"), JSON.stringify(r))
+  putShardRecord(r: ShardRecord): Promise<void> {
+    return writeFileAtomicAsync(this.tmp, fanout(this.keysDir, r.key, ".json"), JSON.stringify(r))
   }
   getShardRecord(key: string): ShardRecord | undefined {
     return readJsonOr<ShardRecord | undefined>(fanout(this.keysDir, key, ".json"), undefined)
   }
-  putNodeRecord(r: NodeRecord): void {
-    writeFileAtomic(this.tmp, fanout(this.keysDir, r.key, ".json"), JSON.stringify(r))
-    writeFileAtomic(this.tmp, path.join(this.refsDir, refFileName(r.node)), JSON.stringify(r))
+  async putNodeRecord(r: NodeRecord): Promise<void> {
+    const text = JSON.stringify(r)
+    await writeFileAtomicAsync(this.tmp, fanout(this.keysDir, r.key, ".json"), text)
+    // The ref is a pointer for `dag why`, rebuilt by the next run: atomic, but no fsync needed.
+    await writeFileAtomicAsync(this.tmp, path.join(this.refsDir, refFileName(r.node)), text, false)
   }
   getNodeRecord(key: string): NodeRecord | undefined {
     return readJsonOr<NodeRecord | undefined>(fanout(this.keysDir, key, ".json"), undefined)
@@ -195,6 +201,19 @@ export class Store {
   /** The last result committed for a node name, whatever its key (for `dag why`). */
   getRef(node: string): NodeRecord | undefined {
     return readJsonOr<NodeRecord | undefined>(path.join(this.refsDir, refFileName(node)), undefined)
+  }
+
+  /**
+   * The pipeline index: every node's latest record in one file, written at the end of a run, so a
+   * no-op plan reads one file instead of one per node. Entries are only trusted when their key
+   * equals the key computed now (a key always names the same result), so a stale index is harmless.
+   */
+  readIndex(pipeline: string): Readonly<Record<string, NodeRecord>> {
+    return readJsonOr<Record<string, NodeRecord>>(path.join(this.dir, "index", `${pipeline}.json`), {})
+  }
+
+  async writeIndex(pipeline: string, records: Readonly<Record<string, NodeRecord>>): Promise<void> {
+    await writeFileAtomicAsync(this.tmp, path.join(this.dir, "index", `${pipeline}.json`), JSON.stringify(records), false)
   }
 
   /** True when every object of the artifact is present with its recorded size. */
@@ -206,13 +225,7 @@ export class Store {
   }
 }
 
-const statOrUndefined = (file: string): fs.Stats | undefined => {
-  try {
-    return fs.statSync(file)
-  } catch {
-    return undefined
-  }
-}
+const statOrUndefined = (file: string): fs.Stats | undefined => fs.statSync(file, { throwIfNoEntry: false })
 
 /** Wraps a synchronous store call, turning filesystem errors into a StoreError that says what to do. */
 export const storeTry = <A>(where: string, f: () => A): Effect.Effect<A, StoreError> =>

@@ -6,11 +6,11 @@ import { Effect } from "effect"
 import type * as Duck from "@duckdb/node-api"
 import * as fs from "node:fs"
 import type { Column } from "../columns.js"
-import { arrowSchemaDescription, columnsOf, duckdbType, quoteIdent } from "../columns.js"
+import { columnsOf, duckdbType, quoteIdent } from "../columns.js"
 import { CorruptShardError, NodeRunError } from "../errors.js"
 import type { GlobalContext, GlobalNode, Port } from "../node.js"
 import { connect, openShardSink, queryRows, readShardRows, sqlString, type ShardSink } from "../store/duckdb.js"
-import type { DatasetManifest, FileManifest, Manifest, ShardEntry, Store } from "../store/store.js"
+import { datasetManifest, type FileManifest, type Manifest, type ShardEntry, type Store } from "../store/store.js"
 
 export interface ResolvedInput {
   readonly id: string
@@ -183,17 +183,7 @@ export const runGlobal = (
     const outputs: Record<string, Manifest> = {}
     for (const [name, port] of Object.entries(node.outputs as Record<string, Port>)) {
       if (port._tag === "Dataset") {
-        const shards = shardsOf[name] ?? []
-        const columns = columnsOf(port.schema)
-        outputs[name] = {
-          kind: "dataset",
-          format: "parquet-zstd",
-          columns,
-          arrowSchema: arrowSchemaDescription(columns),
-          shards,
-          rows: shards.reduce((a, s) => a + s.rows, 0),
-          bytes: shards.reduce((a, s) => a + s.bytes, 0),
-        }
+        outputs[name] = datasetManifest(columnsOf(port.schema), shardsOf[name] ?? [])
       } else {
         const f = files[name]
         if (!f) return yield* Effect.fail(fail(node.name, `did not write its file output "${name}"`))

@@ -5,6 +5,8 @@
 import { Context, Layer } from "effect"
 
 export interface Progress {
+  /** How many nodes this run will compute (for the overall line). */
+  readonly plan: (nodes: number) => void
   readonly start: (node: string, total: number) => void
   readonly advance: (node: string, rows: number) => void
   readonly end: (node: string) => void
@@ -12,7 +14,7 @@ export interface Progress {
 }
 
 export class ProgressBar extends Context.Tag("mathdag/Progress")<ProgressBar, Progress>() {
-  static readonly silent = Layer.succeed(ProgressBar, { start: () => {}, advance: () => {}, end: () => {}, close: () => {} })
+  static readonly silent = Layer.succeed(ProgressBar, { plan: () => {}, start: () => {}, advance: () => {}, end: () => {}, close: () => {} })
   static readonly auto = (stream: NodeJS.WriteStream = process.stderr) =>
     Layer.sync(ProgressBar, () => (stream.isTTY && !process.env.CI ? ttyProgress(stream) : plainProgress(stream)))
 }
@@ -32,24 +34,33 @@ const rate = (b: Bar) => {
 const ttyProgress = (out: NodeJS.WriteStream): Progress => {
   const bars = new Map<string, Bar>()
   let drawn = 0
+  let planned = 0
+  let finished = 0
+  const started = Date.now()
   const draw = () => {
     const width = Math.max(10, Math.min(30, (out.columns ?? 80) - 60))
     let text = drawn > 0 ? `\x1b[${drawn}A` : ""
     const lines = [...bars].slice(0, 12)
+    if (bars.size > 0) {
+      const more = bars.size > lines.length ? `, ${bars.size - lines.length} more running` : ""
+      text += `\x1b[2K  ${finished}/${planned} nodes done · ${((Date.now() - started) / 1000).toFixed(1)} s${more}\n`
+    }
     for (const [name, b] of lines) {
       const frac = b.total > 0 ? b.done / b.total : 0
       const fill = Math.round(frac * width)
       text += `\x1b[2K  ${name.padEnd(24).slice(0, 24)} [${"█".repeat(fill)}${"·".repeat(width - fill)}] ${b.done}/${b.total} shards  ${rate(b).toLocaleString("en-US")} rows/s\n`
     }
-    for (let i = lines.length; i < drawn; i++) text += "\x1b[2K\n"
-    const extra = drawn - lines.length
+    const count = lines.length + (bars.size > 0 ? 1 : 0)
+    for (let i = count; i < drawn; i++) text += "\x1b[2K\n"
+    const extra = drawn - count
     if (extra > 0) text += `\x1b[${extra}A`
-    drawn = lines.length
+    drawn = count
     out.write(text)
   }
   const timer = setInterval(draw, 120)
   timer.unref()
   return {
+    plan: (nodes) => void (planned = nodes),
     start: (node, total) => void bars.set(node, { total, done: 0, rows: 0, started: Date.now() }),
     advance: (node, rows) => {
       const b = bars.get(node)
@@ -58,7 +69,9 @@ const ttyProgress = (out: NodeJS.WriteStream): Progress => {
         b.rows += rows
       }
     },
-    end: (node) => void bars.delete(node),
+    end: (node) => {
+      if (bars.delete(node)) finished++
+    },
     close: () => {
       clearInterval(timer)
       bars.clear()
@@ -69,7 +82,12 @@ const ttyProgress = (out: NodeJS.WriteStream): Progress => {
 
 const plainProgress = (out: NodeJS.WriteStream): Progress => {
   const bars = new Map<string, Bar & { lastPrint: number }>()
+  let planned = 0
+  let finished = 0
+  let lastOverall = Date.now()
+  const started = Date.now()
   return {
+    plan: (nodes) => void (planned = nodes),
     start: (node, total) => void bars.set(node, { total, done: 0, rows: 0, started: Date.now(), lastPrint: Date.now() }),
     advance: (node, rows) => {
       const b = bars.get(node)
@@ -81,7 +99,13 @@ const plainProgress = (out: NodeJS.WriteStream): Progress => {
         out.write(`  … ${node}: ${b.done}/${b.total} shards, ${rate(b).toLocaleString("en-US")} rows/s\n`)
       }
     },
-    end: (node) => void bars.delete(node),
+    end: (node) => {
+      if (bars.delete(node)) finished++
+      if (Date.now() - lastOverall > 5000) {
+        lastOverall = Date.now()
+        out.write(`  … ${finished}/${planned} nodes done after ${((Date.now() - started) / 1000).toFixed(0)} s\n`)
+      }
+    },
     close: () => bars.clear(),
   }
 }

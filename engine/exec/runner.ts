@@ -7,16 +7,15 @@ import { Cause, Deferred, Effect, Exit, Option, Schedule } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { arrowSchemaDescription, columnsOf } from "../columns.js"
-import { CorruptShardError, NodeRunError, StoreError, type DagError } from "../errors.js"
+import { columnsOf } from "../columns.js"
+import { CorruptShardError, NodeRunError, type DagError } from "../errors.js"
 import type { AnyNode, GlobalNode, MapNode, SourceNode, SourceUnit } from "../node.js"
-import { outputPorts } from "../node.js"
 import type { ResolvedParams } from "../params.js"
 import type { Pipeline, PipelineNode } from "../pipeline.js"
 import { ancestorsOf, topoOrder } from "../pipeline.js"
 import { diffKeys, keyOf, keyStruct, type Cause as StaleCause, type KeyStruct } from "../plan.js"
 import { projectRoot } from "../paths.js"
-import { ArtifactStore, STORE_FORMAT, storeTry, storeTryPromise, type DatasetManifest, type Manifest, type NodeRecord, type ShardEntry, type ShardLineage, type Store } from "../store/store.js"
+import { ArtifactStore, STORE_FORMAT, datasetManifest, storeTryPromise, type DatasetManifest, type Manifest, type NodeRecord, type ShardEntry, type ShardLineage, type Store } from "../store/store.js"
 import { readJsonOr } from "../store/fsx.js"
 import { RunJournal, type NodeLog, type ShardLog } from "../journal.js"
 import { runGlobal, type ResolvedInput } from "./global-context.js"
@@ -68,20 +67,9 @@ interface Env {
   readonly runId: string
 }
 
-const datasetManifest = (node: AnyNode, output: string, shards: ReadonlyArray<ShardEntry>): DatasetManifest => {
-  const port = outputPorts(node)[output]!
-  if (port._tag !== "Dataset") throw new Error("not a dataset")
-  const columns = columnsOf(port.schema)
-  return {
-    kind: "dataset",
-    format: "parquet-zstd",
-    columns,
-    arrowSchema: arrowSchemaDescription(columns),
-    shards,
-    rows: shards.reduce((a, s) => a + s.rows, 0),
-    bytes: shards.reduce((a, s) => a + s.bytes, 0),
-  }
-}
+/** The manifest of a source or map node's single output. */
+const outputManifest = (node: SourceNode | MapNode, shards: ReadonlyArray<ShardEntry>): DatasetManifest =>
+  datasetManifest(columnsOf(node.output.schema), shards)
 
 const addDrops = (into: Record<string, number>, from: Readonly<Record<string, number>>) => {
   for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v
@@ -219,7 +207,7 @@ const runShards = <T>(
       )
     }
     log.shardLog.sort((a, b) => a.index - b.index)
-    return { manifest: datasetManifest(node, "out", shards), lineage: entries, rowsIn, dropped }
+    return { manifest: outputManifest(node, shards), lineage: entries, rowsIn, dropped }
   })
 
 const markCached = (node: AnyNode, log: NodeLog, rec: NodeRecord, started: number) => {
@@ -436,6 +424,7 @@ export const runPipeline = (req: RunRequest, runId: string) =>
     const done = new Map<string, Deferred.Deferred<NodeOutcome, UpstreamFailed>>()
     for (const pn of order) if (!outcomes.has(pn.node.name)) done.set(pn.node.name, yield* Deferred.make<NodeOutcome, UpstreamFailed>())
     const permits = yield* Effect.makeSemaphore(req.concurrency)
+    progress.plan(order.length - outcomes.size)
     const byName = new Map(order.map((pn) => [pn.node.name, pn]))
 
     const upstreamInputs = (pn: PipelineNode) =>
@@ -513,6 +502,7 @@ export const runPipeline = (req: RunRequest, runId: string) =>
       runOne,
       { concurrency: "unbounded", discard: true }
     )
+    progress.close()
     const ok = order.every((pn) => outcomes.has(pn.node.name))
     const records = Object.fromEntries([...outcomes].map(([name, o]) => [name, o.record]))
     if (Object.entries(records).some(([name, r]) => index[name]?.key !== r.key)) {
@@ -521,4 +511,3 @@ export const runPipeline = (req: RunRequest, runId: string) =>
     return { ok, interrupted: false } satisfies RunResult
   })
 
-export const storeErrorMessage = (e: StoreError) => e.message

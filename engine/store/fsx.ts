@@ -11,8 +11,13 @@ export const ensureDir = (dir: string): void => {
   fs.mkdirSync(dir, { recursive: true })
 }
 
+// pid first: the store's start-up sweep removes temporaries whose process is gone. The random
+// part is drawn once per process (worker threads share the pid, so each draws its own).
+const processTag = randomBytes(4).toString("hex")
+let tempCounter = 0
+
 export const tempName = (dir: string, hint: string): string =>
-  path.join(dir, `${process.pid}-${randomBytes(6).toString("hex")}-${hint.replace(/[^a-zA-Z0-9._-]/g, "_")}`)
+  path.join(dir, `${process.pid}-${processTag}${(++tempCounter).toString(36)}-${hint.replace(/[^a-zA-Z0-9._-]/g, "_")}`)
 
 /**
  * Writes `data` to `dest` atomically: temp file, fsync (when `durable`), rename. Without fsync the

@@ -10,12 +10,11 @@ import { Context, Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as fsp from "node:fs/promises"
 import * as path from "node:path"
-import { randomBytes } from "node:crypto"
-import type { Column } from "../columns.js"
+import { arrowSchemaDescription, type Column } from "../columns.js"
 import { CorruptShardError, StoreError, storeErrorFrom } from "../errors.js"
 import { canonicalJson, hashStruct } from "../hash.js"
 import type { KeyStruct } from "../plan.js"
-import { ensureDir, fsyncFile, hashFile, isPidAlive, readJsonOr, writeFileAtomic, writeFileAtomicAsync } from "./fsx.js"
+import { ensureDir, fsyncFile, hashFile, isPidAlive, readJsonOr, tempName, writeFileAtomic, writeFileAtomicAsync } from "./fsx.js"
 
 export const STORE_FORMAT = "1"
 
@@ -43,6 +42,17 @@ export interface FileManifest {
 }
 
 export type Manifest = DatasetManifest | FileManifest
+
+/** The manifest of a dataset made of `shards` with rows shaped by `columns`. */
+export const datasetManifest = (columns: ReadonlyArray<Column>, shards: ReadonlyArray<ShardEntry>): DatasetManifest => ({
+  kind: "dataset",
+  format: "parquet-zstd",
+  columns,
+  arrowSchema: arrowSchemaDescription(columns),
+  shards,
+  rows: shards.reduce((a, s) => a + s.rows, 0),
+  bytes: shards.reduce((a, s) => a + s.bytes, 0),
+})
 
 /** One shard's provenance: how it was made and from what (lineage). */
 export interface ShardLineage {
@@ -116,7 +126,7 @@ export class Store {
 
   /** A fresh private temporary path inside the store (same filesystem as objects/). */
   tempPath(hint: string): string {
-    return path.join(this.tmp, `${process.pid}-${randomBytes(6).toString("hex")}-${hint}`)
+    return tempName(this.tmp, hint)
   }
 
   objectPath(hash: string, ext: string): string {

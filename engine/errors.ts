@@ -81,3 +81,9 @@ export const storeErrorFrom = (path: string, cause: unknown): StoreError => {
             : "check the path and re-run"
   return new StoreError({ path, message: `store I/O failed at ${path} (${code || detail}): ${advice}`, transient: transientCodes.has(code), cause })
 }
+
+/** Adds the fix to failures whose cause is the disk (DuckDB and Node phrase it differently). */
+export const withDiskAdvice = (message: string): string =>
+  /No space left on device|ENOSPC/.test(message) && !/disk is full/.test(message)
+    ? `${message} — the disk is full: free space (or run \`dag gc\`) and re-run; committed shards are kept`
+    : message

@@ -25,6 +25,8 @@ export interface ShardLog {
   readonly inputs: ReadonlyArray<string>
   readonly attempts: number
   readonly host: string
+  /** worker thread id (0: main thread) */
+  readonly thread?: number
   readonly error?: string
 }
 
@@ -93,7 +95,8 @@ export class Journal {
     this.dir = path.join(runsDir, record.run)
     ensureDir(this.dir)
     for (const n of record.nodes) this.byNode.set(n.node, n)
-    this.flush()
+    // The first snapshot is written with the first event that starts work, so a fully cached
+    // run writes run.json once; events.jsonl records the start either way.
   }
 
   node(name: string): NodeLog {
@@ -102,9 +105,12 @@ export class Journal {
     return n
   }
 
-  event(type: string, data: Record<string, unknown>): void {
+  /** Appends an event; `quiet` events (run start) do not trigger a snapshot of run.json. */
+  event(type: string, data: Record<string, unknown>, options: { readonly quiet?: boolean } = {}): void {
     fs.appendFileSync(path.join(this.dir, "events.jsonl"), JSON.stringify({ t: new Date().toISOString(), type, ...data }) + "\n")
-    this.scheduleFlush()
+    if (options.quiet) return
+    if (this.lastFlush === 0) this.flush()
+    else this.scheduleFlush()
   }
 
   private scheduleFlush(): void {
@@ -131,7 +137,7 @@ export class Journal {
     this.record.status = status
     this.record.endedAt = new Date().toISOString()
     this.record.ms = Date.parse(this.record.endedAt) - Date.parse(this.record.startedAt)
-    this.event("run-end", { status })
+    this.event("run-end", { status }, { quiet: true })
     this.flush()
     fs.rmSync(path.join(this.dir, ".tmp"), { recursive: true, force: true })
   }

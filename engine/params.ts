@@ -86,11 +86,21 @@ export const resolveParams = (
   for (const o of overrides) {
     if (!names.has(o.node)) return Either.left(new ParamError({ node: o.node, param: o.path.join("."), message: `--param: no node "${o.node}" in pipeline ${pipeline.name}` }))
   }
+  // Many nodes share a params Schema (node factories); decoding the same input twice is wasted work.
+  const memo = new Map<unknown, { value: unknown; encoded: unknown }>()
   for (const { node } of pipeline.nodes) {
     let merged: Record<string, unknown> = {}
     for (const layer of layers) merged = { ...merged, ...(layer[node.name] ?? {}) }
+    const mine = overrides.filter((x) => x.node === node.name)
+    const memoKey = mine.length === 0 && Object.keys(merged).length === 0 ? node.params : undefined
+    const hit = memoKey ? memo.get(memoKey) : undefined
+    if (hit) {
+      values.set(node.name, hit.value)
+      encoded.set(node.name, hit.encoded)
+      continue
+    }
     const decode = Schema.decodeUnknownEither(node.params, { onExcessProperty: "error", errors: "first" })
-    for (const o of overrides.filter((x) => x.node === node.name)) {
+    for (const o of mine) {
       const candidates = readRaw(o.raw)
       let chosen = candidates[0]
       for (const c of candidates) {
@@ -112,8 +122,10 @@ export const resolveParams = (
         : `node ${node.name}: param ${param} is invalid: ${message.replaceAll("\n", " ")}`
       return Either.left(new ParamError({ node: node.name, param, message: text }))
     }
+    const enc = Schema.encodeSync(node.params as Schema.Schema<any, any, never>)(result.right)
     values.set(node.name, result.right)
-    encoded.set(node.name, Schema.encodeSync(node.params as Schema.Schema<any, any, never>)(result.right))
+    encoded.set(node.name, enc)
+    if (memoKey) memo.set(memoKey, { value: result.right, encoded: enc })
   }
   return Either.right({ values, encoded })
 }

@@ -32,6 +32,7 @@ const makeUpper = (version: number, fail?: string) =>
     version,
     input: Line,
     output: Line,
+    worker: true, // routed to the ShardExecutor service (swapped in tests)
     row: (r) => {
       if (fail && r.text.includes(fail)) throw new Error(`cannot handle ${fail}`)
       return r.text.startsWith("#") ? Node.Drop("comment") : Node.Keep({ ...r, text: r.text.toUpperCase() })

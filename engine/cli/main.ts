@@ -7,7 +7,7 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
-import { Cause, Console, Effect, Layer } from "effect"
+import { Cause, Console, Effect, Exit, Layer } from "effect"
 import { exportCommand } from "./export.js"
 import { gcCommand } from "./gc.js"
 import { graphCommand, lsCommand, statusCommand, whyCommand } from "./inspect.js"
@@ -39,5 +39,9 @@ cli(process.argv).pipe(
   }),
   Effect.catchAllDefect((d) => Console.error(`internal error: ${Cause.pretty(Cause.die(d))}`).pipe(Effect.zipRight(Effect.sync(() => (process.exitCode = 3))))),
   Effect.provide(platform),
-  NodeRuntime.runMain({ disableErrorReporting: false })
+  NodeRuntime.runMain({
+    disableErrorReporting: false,
+    // Keep the exit code a command chose (130 after Ctrl-C, 1 when a node failed, 2 for bad input).
+    teardown: (exit, onExit) => onExit(typeof process.exitCode === "number" && process.exitCode !== 0 ? process.exitCode : Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause) ? 1 : Exit.isFailure(exit) ? 130 : 0),
+  })
 )

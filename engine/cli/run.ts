@@ -72,7 +72,7 @@ export const runCommand = Command.make(
         nodes: pipeline.nodes.map((pn) => emptyNodeLog(pn.node.name, pn.node.kind, params.encoded.get(pn.node.name))),
       })
       const journal = new Journal(settings.runs, record)
-      journal.event("run-start", { pipeline: pipeline.name, argv: record.argv })
+      journal.event("run-start", { pipeline: pipeline.name, argv: record.argv }, { quiet: true })
       const layer = Layer.mergeAll(
         Layer.succeed(ArtifactStore, store),
         Layer.succeed(RunJournal, journal),
@@ -85,7 +85,15 @@ export const runCommand = Command.make(
         runId
       ).pipe(
         Effect.provide(layer),
-        Effect.onInterrupt(() => Effect.sync(() => journal.finish("interrupted")))
+        Effect.onInterrupt(() =>
+          Effect.sync(() => {
+            // Workers are stopped by now (the layer's scope has closed): sweep our temporaries.
+            store.removeOwnTemporaries()
+            journal.finish("interrupted")
+            process.exitCode = 130
+            process.stderr.write(`\nrun ${runId} interrupted — committed shards are kept; run the same command again to resume\n`)
+          })
+        )
       )
       const ran = record.nodes.filter((n) => n.status !== "pending")
       record.nodes = ran

@@ -45,7 +45,7 @@ export class ShardExecutor extends Context.Tag("mathdag/ShardExecutor")<ShardExe
 
 const errorMessage = (e: unknown) => (e instanceof Error ? e.message : String(e))
 
-const inlineExecutor = (slots: number): Executor => ({
+export const inlineExecutor = (slots: number): Executor => ({
   name: "inline",
   slots,
   runMapShard: (task) =>

@@ -8,7 +8,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { columnsOf } from "../columns.js"
-import { CorruptShardError, NodeRunError, type DagError } from "../errors.js"
+import { CorruptShardError, NodeRunError, withDiskAdvice, type DagError } from "../errors.js"
 import type { AnyNode, GlobalNode, MapNode, SourceNode, SourceUnit } from "../node.js"
 import type { ResolvedParams } from "../params.js"
 import type { Pipeline, PipelineNode } from "../pipeline.js"
@@ -19,7 +19,7 @@ import { ArtifactStore, STORE_FORMAT, datasetManifest, storeTryPromise, type Dat
 import { readJsonOr } from "../store/fsx.js"
 import { RunJournal, type NodeLog, type ShardLog } from "../journal.js"
 import { runGlobal, type ResolvedInput } from "./global-context.js"
-import { ShardExecutor, type Executor } from "./pool.js"
+import { ShardExecutor, inlineExecutor, type Executor } from "./pool.js"
 import { ProgressBar, type Progress } from "./progress.js"
 import { runSourceShard, type ShardResult } from "./shard.js"
 
@@ -51,6 +51,7 @@ export const runtimeFacts = (): Readonly<Record<string, string>> => {
 }
 
 const host = os.hostname()
+const inline = inlineExecutor(1)
 
 class UpstreamFailed {
   readonly _tag = "UpstreamFailed"
@@ -191,7 +192,7 @@ const runShards = <T>(
           rowsIn += result.rowsIn
           addDrops(dropped, result.dropped)
           log.shards.computed++
-          const entry: ShardLog = { index, key, status: "computed", ms, rowsIn: result.rowsIn, rowsOut: result.rowsOut, hash: shard.hash, inputs, attempts: attempts.n, host }
+          const entry: ShardLog = { index, key, status: "computed", ms, rowsIn: result.rowsIn, rowsOut: result.rowsOut, hash: shard.hash, inputs, attempts: attempts.n, host, thread: result.thread }
           log.shardLog.push(entry)
           env.journal.event("shard", { node: node.name, ...entry })
           env.progress.advance(node.name, result.rowsOut)
@@ -222,6 +223,19 @@ const markCached = (node: AnyNode, log: NodeLog, rec: NodeRecord, started: numbe
   log.ms = Date.now() - started
 }
 
+const sameValue = (a: unknown, b: unknown): boolean => {
+  if (a === b) return true
+  if (a === null || b === null || typeof a !== "object" || typeof b !== "object") return false
+  if (Array.isArray(a) !== Array.isArray(b)) return false
+  const ka = Object.keys(a as object).filter((k) => (a as Record<string, unknown>)[k] !== undefined)
+  const kb = Object.keys(b as object).filter((k) => (b as Record<string, unknown>)[k] !== undefined)
+  if (ka.length !== kb.length) return false
+  for (const k of ka) if (!sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false
+  return true
+}
+
+const sameStruct = (a: KeyStruct, b: KeyStruct): boolean => sameValue(a, b)
+
 /**
  * The no-op fast path: walks the pipeline in order and settles, synchronously, every node whose
  * key hits and whose inputs were settled the same way. A fully cached run never starts a fiber
@@ -251,9 +265,10 @@ const settleCached = (env: Env, order: ReadonlyArray<PipelineNode>, index: Reado
       units = exit.value
     }
     const started = Date.now()
-    const key = keyOf(nodeStruct(env, node, inputs, units))
+    const struct = nodeStruct(env, node, inputs, units)
     const indexed = index[node.name]
-    const record = indexed?.key === key ? indexed : env.store.getNodeRecord(key)
+    // Equal structs have equal keys: comparing them is cheaper than hashing.
+    const record = indexed && sameStruct(indexed.struct, struct) ? indexed : env.store.getNodeRecord(keyOf(struct))
     const outputs = resolveRecord(env, record)
     if (!record || !outputs) continue
     markCached(node, env.journal.node(node.name), record, started)
@@ -354,7 +369,9 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
         (s, tmp) =>
           Effect.gen(function* () {
             const inputPath = yield* env.store.verifyObject(s.hash, ".parquet")
-            return yield* env.executor.runMapShard({ pipeline: env.req.pipeline.name, node: mapNode, params, inputPath, tmpPath: tmp })
+            // Only CPU-heavy nodes pay for a thread hop; the rest run on the main thread.
+            const executor = mapNode.worker ? env.executor : inline
+            return yield* executor.runMapShard({ pipeline: env.req.pipeline.name, node: mapNode, params, inputPath, tmpPath: tmp })
           }),
         forced,
         mapNode.worker ? env.executor.slots : env.req.concurrency
@@ -491,7 +508,7 @@ export const runPipeline = (req: RunRequest, runId: string) =>
             onSome: (e) => (e as { message?: string }).message ?? String(e),
           })
           log.status = "failed"
-          log.errors.push(failure ?? "failed")
+          log.errors.push(withDiskAdvice(failure ?? "failed"))
           journal.event("node-failed", { node: pn.node.name, error: failure })
           yield* Deferred.fail(done.get(pn.node.name)!, new UpstreamFailed(pn.node.name))
         }

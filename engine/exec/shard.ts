@@ -3,6 +3,7 @@
  * file in the store's tmp folder. The same functions run inline, in a worker thread, or (later)
  * in a cluster task, so every executor produces byte-identical shards.
  */
+import { threadId } from "node:worker_threads"
 import type { Column } from "../columns.js"
 import { columnsOf } from "../columns.js"
 import type { MapNode, SourceNode, SourceUnit } from "../node.js"
@@ -16,6 +17,8 @@ export interface ShardResult {
   readonly rowsIn: number
   readonly rowsOut: number
   readonly dropped: Record<string, number>
+  /** worker thread id that ran the shard (0: the main thread) */
+  readonly thread: number
 }
 
 /** A failure inside the node's own code, with the row that caused it. */
@@ -29,7 +32,7 @@ const finish = async (sink: Awaited<ReturnType<typeof openShardSink>>, tmpPath: 
   const rowsOut = sink.rows()
   await sink.finish(tmpPath)
   const { hash, bytes } = await hashFile(tmpPath)
-  return { tmpPath, hash, bytes, rowsIn, rowsOut, dropped }
+  return { tmpPath, hash, bytes, rowsIn, rowsOut, dropped, thread: threadId }
 }
 
 export const runMapShard = async <P, I, O>(node: MapNode<P, I, O>, params: P, inputPath: string, tmpPath: string): Promise<ShardResult> => {

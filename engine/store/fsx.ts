@@ -27,15 +27,20 @@ export const writeFileAtomic = (tmpDir: string, dest: string, data: string | Uin
   ensureDir(tmpDir)
   ensureDir(path.dirname(dest))
   const tmp = tempName(tmpDir, path.basename(dest))
-  const fd = fs.openSync(tmp, "w")
   try {
-    if (typeof data === "string") fs.writeSync(fd, data)
-    else fs.writeSync(fd, data)
-    if (durable) fs.fsyncSync(fd)
-  } finally {
-    fs.closeSync(fd)
+    const fd = fs.openSync(tmp, "w")
+    try {
+      if (typeof data === "string") fs.writeSync(fd, data)
+      else fs.writeSync(fd, data)
+      if (durable) fs.fsyncSync(fd)
+    } finally {
+      fs.closeSync(fd)
+    }
+    fs.renameSync(tmp, dest)
+  } catch (e) {
+    fs.rmSync(tmp, { force: true })
+    throw e
   }
-  fs.renameSync(tmp, dest)
 }
 
 const madeDirs = new Set<string>()
@@ -50,14 +55,19 @@ export const writeFileAtomicAsync = async (tmpDir: string, dest: string, data: s
   await ensureDirAsync(tmpDir)
   await ensureDirAsync(path.dirname(dest))
   const tmp = tempName(tmpDir, path.basename(dest))
-  const fh = await fsp.open(tmp, "w")
   try {
-    await fh.writeFile(data)
-    if (durable) await fh.sync()
-  } finally {
-    await fh.close()
+    const fh = await fsp.open(tmp, "w")
+    try {
+      await fh.writeFile(data)
+      if (durable) await fh.sync()
+    } finally {
+      await fh.close()
+    }
+    await fsp.rename(tmp, dest)
+  } catch (e) {
+    await fsp.rm(tmp, { force: true })
+    throw e
   }
-  await fsp.rename(tmp, dest)
 }
 
 export const fsyncFile = async (file: string): Promise<void> => {

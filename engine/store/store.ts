@@ -124,6 +124,11 @@ export class Store {
     }
   }
 
+  /** Removes this process's temporaries (on interruption; other processes' are left alone). */
+  removeOwnTemporaries(): void {
+    for (const name of fs.readdirSync(this.tmp)) if (name.startsWith(`${process.pid}-`)) fs.rmSync(path.join(this.tmp, name), { recursive: true, force: true })
+  }
+
   /** A fresh private temporary path inside the store (same filesystem as objects/). */
   tempPath(hint: string): string {
     return tempName(this.tmp, hint)
@@ -145,6 +150,9 @@ export class Store {
     await fsyncFile(tmpFile)
     await fsp.mkdir(path.dirname(dest), { recursive: true })
     await fsp.rename(tmpFile, dest)
+    // We hashed these bytes ourselves: readers in this process need not hash them again.
+    const st = statOrUndefined(dest)
+    if (st) this.verified.set(dest, `${st.size}:${st.mtimeMs}`)
     return { hash, bytes }
   }
 

@@ -41,6 +41,8 @@ export interface NodeLog {
   shards: { total: number; cached: number; computed: number; failed: number }
   rows: { in: number; out: number }
   dropped: Record<string, number>
+  /** a few dropped rows per reason (shortened), for the report */
+  droppedSamples: Record<string, ReadonlyArray<unknown>>
   ms: number
   startedAt?: string
   endedAt?: string
@@ -80,6 +82,7 @@ export const emptyNodeLog = (node: string, kind: string, params: unknown): NodeL
   shards: { total: 0, cached: 0, computed: 0, failed: 0 },
   rows: { in: 0, out: 0 },
   dropped: {},
+  droppedSamples: {},
   ms: 0,
   errors: [],
   shardLog: [],

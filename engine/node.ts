@@ -7,6 +7,7 @@ import type { Effect } from "effect"
 import { Schema } from "effect"
 import { sha256 } from "./hash.js"
 import type { NodeRunError } from "./errors.js"
+import type { Cell } from "./report/cell.js"
 
 // ---------------------------------------------------------------- outcomes of a row function
 
@@ -92,8 +93,8 @@ export interface GlobalContext<P, Ins extends Record<string, Port>, Outs extends
   readonly outputs: { readonly [K in keyof Outs]: WriterOf<Outs[K]> }
   /** Runs SQL in DuckDB where every dataset input is a view named after its input key. */
   readonly sql: (query: string) => Effect.Effect<ReadonlyArray<Record<string, unknown>>, NodeRunError>
-  /** Records `count` dropped rows with `reason` (funnel counts for global nodes). */
-  readonly drop: (reason: string, count?: number) => void
+  /** Records `count` dropped rows with `reason` (funnel counts for global nodes), with an optional sample row. */
+  readonly drop: (reason: string, count?: number, sample?: unknown) => void
   readonly log: (message: string) => void
 }
 
@@ -114,6 +115,8 @@ interface Common<P> {
   readonly params: Schema.Schema<P, any, never>
   /** Runtime facts that change outputs (a tokenizer version); part of the cache key. */
   readonly runtime?: Readonly<Record<string, string>>
+  /** Cells this node adds to run reports (queries see its output as `self`). */
+  readonly report?: ReadonlyArray<Cell>
   /** Hash of the node's own functions' source, filled in by the constructor. */
   readonly codeHash: string
 }
@@ -124,7 +127,7 @@ export interface SourceNode<P = any, O = any> extends Common<P> {
   /** Lists the units of work (one output shard each) and their fingerprints. */
   readonly units: (params: P) => Effect.Effect<ReadonlyArray<SourceUnit>, NodeRunError>
   /** Streams the rows of one unit. Bad records are dropped with `ctx.drop(reason)`, never thrown. */
-  readonly read: (unit: SourceUnit, params: P, ctx: { drop: (reason: string) => void }) => AsyncIterable<O> | Iterable<O>
+  readonly read: (unit: SourceUnit, params: P, ctx: { drop: (reason: string, sample?: unknown) => void }) => AsyncIterable<O> | Iterable<O>
 }
 
 export interface MapNode<P = any, I = any, O = any> extends Common<P> {
@@ -176,6 +179,7 @@ export const source = <O, P = NoParamsType>(def: {
   readonly description?: string
   readonly params?: Schema.Schema<P, any, never>
   readonly runtime?: Readonly<Record<string, string>>
+  readonly report?: ReadonlyArray<Cell>
   readonly output: Schema.Schema<O, any, never>
   readonly units: SourceNode<P, O>["units"]
   readonly read: SourceNode<P, O>["read"]
@@ -196,6 +200,7 @@ export const map = <I, O, P = NoParamsType>(def: {
   readonly description?: string
   readonly params?: Schema.Schema<P, any, never>
   readonly runtime?: Readonly<Record<string, string>>
+  readonly report?: ReadonlyArray<Cell>
   readonly input: Schema.Schema<I, any, never>
   readonly output: Schema.Schema<O, any, never>
   readonly row: (row: I, params: P) => Outcome<O>
@@ -219,6 +224,7 @@ export const global = <Ins extends Record<string, Port>, Outs extends Record<str
   readonly description?: string
   readonly params?: Schema.Schema<P, any, never>
   readonly runtime?: Readonly<Record<string, string>>
+  readonly report?: ReadonlyArray<Cell>
   readonly inputs: Ins
   readonly outputs: Outs
   readonly rowsPerShard?: number

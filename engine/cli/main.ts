@@ -11,12 +11,13 @@ import { Cause, Console, Effect, Exit, Layer } from "effect"
 import { exportCommand } from "./export.js"
 import { gcCommand } from "./gc.js"
 import { graphCommand, lsCommand, statusCommand, whyCommand } from "./inspect.js"
+import { reportCommand } from "./report.js"
 import { runCommand } from "./run.js"
 import { sqlCommand } from "./sql.js"
 
 const dag = Command.make("dag").pipe(
   Command.withDescription("mathdag — typed, cached dataflow pipelines for math LM corpora."),
-  Command.withSubcommands([runCommand, statusCommand, whyCommand, graphCommand, lsCommand, sqlCommand, exportCommand, gcCommand])
+  Command.withSubcommands([runCommand, statusCommand, whyCommand, graphCommand, lsCommand, sqlCommand, exportCommand, reportCommand, gcCommand])
 )
 
 const cli = Command.run(dag, { name: "dag", version: "0.1.0" })

@@ -9,6 +9,7 @@ import { ProgressBar } from "../exec/progress.js"
 import { runPipeline, runtimeFacts } from "../exec/runner.js"
 import { describePlan, planPipeline } from "../exec/staleness.js"
 import { ArtifactStore } from "../store/store.js"
+import { writeReport } from "../report/write.js"
 import { getParams, getPipeline, loadSettings, openStore } from "./context.js"
 import { num, seconds } from "./format.js"
 
@@ -104,9 +105,12 @@ export const runCommand = Command.make(
         yield* Console.log(`  ${ran.length} nodes: ${count("cached")} cached, ${count("computed")} computed, ${count("partial")} partial, ${count("failed")} failed, ${count("skipped")} skipped`)
         for (const n of ran.filter((x) => x.status === "failed")) yield* Console.log(nodeLine(n))
       }
-      const journalPath = path.join(settings.runs, runId, "run.json")
-      const where = journalPath.startsWith(process.cwd() + path.sep) ? path.relative(process.cwd(), journalPath) : journalPath
-      yield* Console.log(`run ${runId}: ${result.ok ? "ok" : "FAILED"} in ${seconds(Date.now() - started)} — journal ${where}`)
+      const shown = (p: string) => (p.startsWith(process.cwd() + path.sep) ? path.relative(process.cwd(), p) : p)
+      yield* Console.log(`run ${runId}: ${result.ok ? "ok" : "FAILED"} in ${seconds(Date.now() - started)} — journal ${shown(path.join(settings.runs, runId, "run.json"))}`)
+      // The report never fails a run: a rendering problem is a warning.
+      const report = yield* writeReport(store, settings.runs, record, pipeline).pipe(Effect.either)
+      if (report._tag === "Right") yield* Console.log(`report ${shown(report.right.html)}`)
+      else yield* Console.error(`warning: the report could not be written: ${String(report.left)}`)
       if (o.json) yield* Console.log(JSON.stringify({ run: runId, nodes: ran.map(summaryOf) }))
       if (!result.ok) process.exitCode = 1
     })

@@ -9,6 +9,7 @@ import type { Column } from "../columns.js"
 import { columnsOf, duckdbType, quoteIdent } from "../columns.js"
 import { CorruptShardError, NodeRunError } from "../errors.js"
 import type { GlobalContext, GlobalNode, Port } from "../node.js"
+import { DropLedger } from "./shard.js"
 import { connect, openShardSink, queryRows, readShardRows, sqlString, type ShardSink } from "../store/duckdb.js"
 import { datasetManifest, type FileManifest, type Manifest, type ShardEntry, type Store } from "../store/store.js"
 
@@ -20,6 +21,7 @@ export interface ResolvedInput {
 export interface GlobalRunResult {
   readonly outputs: Record<string, Manifest>
   readonly dropped: Record<string, number>
+  readonly droppedSamples: Record<string, Array<unknown>>
   readonly rowsOut: number
 }
 
@@ -39,7 +41,7 @@ export const runGlobal = (
   log: (message: string) => void
 ): Effect.Effect<GlobalRunResult, NodeRunError | CorruptShardError> =>
   Effect.gen(function* () {
-    const dropped: Record<string, number> = {}
+    const drops = new DropLedger()
     // Verify every input shard before the node starts, so corruption surfaces as a
     // CorruptShardError the scheduler can repair (recompute upstream), not as a node failure.
     const pathsOf: Record<string, ReadonlyArray<string>> = {}
@@ -169,8 +171,9 @@ export const runGlobal = (
           const r = yield* Effect.tryPromise({ try: () => queryRows(c, query), catch: (e) => fail(node.name, `SQL failed: ${(e as Error).message}`, e) })
           return r.rows
         }),
-      drop: (reason, count = 1) => {
-        dropped[reason] = (dropped[reason] ?? 0) + count
+      drop: (reason, count = 1, sample) => {
+        drops.drop(reason, sample)
+        drops.counts[reason] = (drops.counts[reason] ?? 0) + count - 1
       },
       log,
     }
@@ -190,5 +193,5 @@ export const runGlobal = (
         outputs[name] = f
       }
     }
-    return { outputs, dropped, rowsOut }
+    return { outputs, dropped: drops.counts, droppedSamples: drops.samples, rowsOut }
   })

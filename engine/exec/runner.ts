@@ -21,7 +21,7 @@ import { RunJournal, type NodeLog, type ShardLog } from "../journal.js"
 import { runGlobal, type ResolvedInput } from "./global-context.js"
 import { ShardExecutor, inlineExecutor, type Executor } from "./pool.js"
 import { ProgressBar, type Progress } from "./progress.js"
-import { runSourceShard, type ShardResult } from "./shard.js"
+import { runSourceShard, SAMPLES_PER_REASON, type ShardResult } from "./shard.js"
 
 export interface RunRequest {
   readonly pipeline: Pipeline
@@ -74,6 +74,13 @@ const outputManifest = (node: SourceNode | MapNode, shards: ReadonlyArray<ShardE
 
 const addDrops = (into: Record<string, number>, from: Readonly<Record<string, number>>) => {
   for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v
+}
+
+const addSamples = (into: Record<string, Array<unknown>>, from: Readonly<Record<string, ReadonlyArray<unknown>>> | undefined) => {
+  for (const [k, rows] of Object.entries(from ?? {})) {
+    const kept = (into[k] ??= [])
+    for (const r of rows) if (kept.length < SAMPLES_PER_REASON) kept.push(r)
+  }
 }
 
 /** The key struct of a node as a whole, from its inputs' artifact ids (or source fingerprints). */
@@ -145,6 +152,7 @@ const runShards = <T>(
     const entries: Array<ShardLineage> = new Array(items.length)
     const shards: Array<ShardEntry> = new Array(items.length)
     const dropped: Record<string, number> = {}
+    const droppedSamples: Record<string, Array<unknown>> = {}
     let rowsIn = 0
     env.progress.start(node.name, items.length)
     log.shards.total = items.length
@@ -162,6 +170,7 @@ const runShards = <T>(
             shards[index] = hit.shard
             rowsIn += hit.rowsIn
             addDrops(dropped, hit.dropped)
+            addSamples(droppedSamples, hit.droppedSamples)
             log.shards.cached++
             log.shardLog.push({ index, key, status: "cached", ms: 0, rowsIn: hit.rowsIn, rowsOut: hit.shard.rows, hash: hit.shard.hash, inputs, attempts: 0, host: hit.host })
             env.progress.advance(node.name, hit.shard.rows)
@@ -185,12 +194,13 @@ const runShards = <T>(
           const shard: ShardEntry = { hash: committed.hash, rows: result.rowsOut, bytes: committed.bytes }
           const ms = Date.now() - started
           yield* storeTryPromise("keys/", () =>
-            env.store.putShardRecord({ key, struct, shard, rowsIn: result.rowsIn, dropped: result.dropped, inputs, run: env.runId, host, ms, at: new Date().toISOString() })
+            env.store.putShardRecord({ key, struct, shard, rowsIn: result.rowsIn, dropped: result.dropped, droppedSamples: result.droppedSamples, inputs, run: env.runId, host, ms, at: new Date().toISOString() })
           )
           entries[index] = { index, key, hash: shard.hash, rows: shard.rows, inputs }
           shards[index] = shard
           rowsIn += result.rowsIn
           addDrops(dropped, result.dropped)
+          addSamples(droppedSamples, result.droppedSamples)
           log.shards.computed++
           const entry: ShardLog = { index, key, status: "computed", ms, rowsIn: result.rowsIn, rowsOut: result.rowsOut, hash: shard.hash, inputs, attempts: attempts.n, host, thread: result.thread }
           log.shardLog.push(entry)
@@ -208,7 +218,7 @@ const runShards = <T>(
       )
     }
     log.shardLog.sort((a, b) => a.index - b.index)
-    return { manifest: outputManifest(node, shards), lineage: entries, rowsIn, dropped }
+    return { manifest: outputManifest(node, shards), lineage: entries, rowsIn, dropped, droppedSamples }
   })
 
 const markCached = (node: AnyNode, log: NodeLog, rec: NodeRecord, started: number) => {
@@ -220,6 +230,7 @@ const markCached = (node: AnyNode, log: NodeLog, rec: NodeRecord, started: numbe
   log.shards = { total, cached: total, computed: 0, failed: 0 }
   log.rows = { in: rec.rowsIn, out: rec.rowsOut }
   log.dropped = rec.dropped as Record<string, number>
+  log.droppedSamples = (rec.droppedSamples ?? {}) as Record<string, ReadonlyArray<unknown>>
   log.ms = Date.now() - started
 }
 
@@ -327,6 +338,7 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
     let lineage: ReadonlyArray<ShardLineage> = []
     let rowsIn = 0
     let dropped: Record<string, number> = {}
+    let droppedSamples: Record<string, Array<unknown>> = {}
     if (node.kind === "global") {
       const inputRows = Object.values(inputs).reduce((a, i) => a + (i.manifest.kind === "dataset" ? i.manifest.rows : 0), 0)
       env.progress.start(node.name, 1)
@@ -335,6 +347,7 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
       const r = yield* retrying(env, attempts, runGlobal(node as GlobalNode, params, inputs, env.store, (m) => env.journal.event("log", { node: node.name, message: m })))
       outputs = r.outputs
       dropped = r.dropped
+      droppedSamples = r.droppedSamples
       rowsIn = inputRows
       log.shards.computed = 1
       env.progress.advance(node.name, r.rowsOut)
@@ -357,6 +370,7 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
       lineage = r.lineage
       rowsIn = r.rowsIn
       dropped = r.dropped
+      droppedSamples = r.droppedSamples
     } else {
       const input = inputs.in!.manifest as DatasetManifest
       const mapNode = node as MapNode
@@ -380,6 +394,7 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
       lineage = r.lineage
       rowsIn = r.rowsIn
       dropped = r.dropped
+      droppedSamples = r.droppedSamples
     }
 
     const resolved: Record<string, ResolvedInput> = {}
@@ -399,6 +414,7 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
       rowsIn,
       rowsOut,
       dropped,
+      droppedSamples,
       run: env.runId,
       ms,
       at: new Date().toISOString(),
@@ -409,6 +425,7 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
     log.outputs = record.outputs as Record<string, string>
     log.rows = { in: rowsIn, out: rowsOut }
     log.dropped = dropped
+    log.droppedSamples = droppedSamples
     log.ms = ms
     env.journal.event("node", { node: node.name, status, key, ms, rows: log.rows, dropped })
     return { status, outputs: resolved, record } satisfies NodeOutcome

@@ -19,26 +19,46 @@ export interface ShardResult {
   readonly dropped: Record<string, number>
   /** worker thread id that ran the shard (0: the main thread) */
   readonly thread: number
+  /** a few dropped rows per reason, long strings shortened (for the report) */
+  readonly droppedSamples: Record<string, Array<unknown>>
+}
+
+export const SAMPLES_PER_REASON = 3
+
+/** Shortens long strings so a sampled row stays small in records and journals. */
+export const sampleOf = (row: unknown): unknown => {
+  if (typeof row === "string") return row.length > 600 ? `${row.slice(0, 600)}…` : row
+  if (Array.isArray(row)) return row.slice(0, 20).map(sampleOf)
+  if (row && typeof row === "object") return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, sampleOf(v)]))
+  return row
+}
+
+/** Counts drops by reason and keeps the first few dropped rows of each. */
+export class DropLedger {
+  readonly counts: Record<string, number> = {}
+  readonly samples: Record<string, Array<unknown>> = {}
+  drop(reason: string, row?: unknown): void {
+    this.counts[reason] = (this.counts[reason] ?? 0) + 1
+    if (row === undefined) return
+    const kept = (this.samples[reason] ??= [])
+    if (kept.length < SAMPLES_PER_REASON) kept.push(sampleOf(row))
+  }
 }
 
 /** A failure inside the node's own code, with the row that caused it. */
 export class RowFunctionError extends Error {}
 
-const countDrop = (dropped: Record<string, number>, reason: string, n = 1) => {
-  dropped[reason] = (dropped[reason] ?? 0) + n
-}
-
-const finish = async (sink: Awaited<ReturnType<typeof openShardSink>>, tmpPath: string, rowsIn: number, dropped: Record<string, number>): Promise<ShardResult> => {
+const finish = async (sink: Awaited<ReturnType<typeof openShardSink>>, tmpPath: string, rowsIn: number, drops: DropLedger): Promise<ShardResult> => {
   const rowsOut = sink.rows()
   await sink.finish(tmpPath)
   const { hash, bytes } = await hashFile(tmpPath)
-  return { tmpPath, hash, bytes, rowsIn, rowsOut, dropped, thread: threadId }
+  return { tmpPath, hash, bytes, rowsIn, rowsOut, dropped: drops.counts, droppedSamples: drops.samples, thread: threadId }
 }
 
 export const runMapShard = async <P, I, O>(node: MapNode<P, I, O>, params: P, inputPath: string, tmpPath: string): Promise<ShardResult> => {
   const inCols: ReadonlyArray<Column> = columnsOf(node.input.schema)
   const sink = await openShardSink(columnsOf(node.output.schema))
-  const dropped: Record<string, number> = {}
+  const drops = new DropLedger()
   let rowsIn = 0
   try {
     for await (const row of readShardRows(inputPath, inCols)) {
@@ -50,10 +70,10 @@ export const runMapShard = async <P, I, O>(node: MapNode<P, I, O>, params: P, in
         const id = (row as { id?: unknown }).id
         throw new RowFunctionError(`node ${node.name}: row function threw on row ${rowsIn}${id !== undefined ? ` (id ${String(id)})` : ""}: ${(e as Error).message}`)
       }
-      if (outcome._tag === "Drop") countDrop(dropped, outcome.reason)
+      if (outcome._tag === "Drop") drops.drop(outcome.reason, row)
       else for (const out of outcome.rows) sink.append(out as Record<string, unknown>)
     }
-    return await finish(sink, tmpPath, rowsIn, dropped)
+    return await finish(sink, tmpPath, rowsIn, drops)
   } catch (e) {
     await sink.abort()
     throw e
@@ -62,20 +82,20 @@ export const runMapShard = async <P, I, O>(node: MapNode<P, I, O>, params: P, in
 
 export const runSourceShard = async <P, O>(node: SourceNode<P, O>, params: P, unit: SourceUnit, tmpPath: string): Promise<ShardResult> => {
   const sink = await openShardSink(columnsOf(node.output.schema))
-  const dropped: Record<string, number> = {}
+  const drops = new DropLedger()
   let rowsIn = 0
   try {
     const ctx = {
-      drop: (reason: string) => {
+      drop: (reason: string, sample?: unknown) => {
         rowsIn++
-        countDrop(dropped, reason)
+        drops.drop(reason, sample)
       },
     }
     for await (const row of node.read(unit, params, ctx)) {
       rowsIn++
       sink.append(row as Record<string, unknown>)
     }
-    return await finish(sink, tmpPath, rowsIn, dropped)
+    return await finish(sink, tmpPath, rowsIn, drops)
   } catch (e) {
     await sink.abort()
     throw e

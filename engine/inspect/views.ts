@@ -27,13 +27,15 @@ export const viewName = (node: string, output: string, outputCount: number): str
 
 export interface SqlSession {
   readonly views: ReadonlyArray<View>
+  /** Points the temporary view `name` at an existing view (reports use `self`). */
+  readonly alias: (name: string, view: string) => Effect.Effect<void, SqlError>
   readonly query: (sql: string) => Effect.Effect<{ columns: ReadonlyArray<string>; rows: ReadonlyArray<Record<string, unknown>> }, SqlError>
   readonly close: () => void
 }
 
 const READ_ONLY_TYPES = new Set([1 /* SELECT */, 4 /* EXPLAIN */])
 
-export const openSqlSession = (store: Store, run: RunRecord): Effect.Effect<SqlSession, SqlError> =>
+export const openSqlSession = (store: Store, run: RunRecord, only?: ReadonlySet<string>): Effect.Effect<SqlSession, SqlError> =>
   Effect.tryPromise({
     try: async () => {
       const inst = await newInstance()
@@ -41,6 +43,7 @@ export const openSqlSession = (store: Store, run: RunRecord): Effect.Effect<SqlS
       const views: Array<View> = []
       const allowed: Array<string> = []
       for (const n of run.nodes) {
+        if (only && !only.has(n.node)) continue
         const outs = Object.entries(n.outputs)
         for (const [output, id] of outs) {
           const m = store.getArtifact(id)
@@ -65,6 +68,11 @@ export const openSqlSession = (store: Store, run: RunRecord): Effect.Effect<SqlS
   }).pipe(
     Effect.map(({ conn, views }) => ({
       views,
+      alias: (name: string, view: string) =>
+        Effect.tryPromise({
+          try: () => conn.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(name)} AS SELECT * FROM ${quoteIdent(view)}`).then(() => undefined),
+          catch: (e) => new SqlError({ message: (e as Error).message }),
+        }),
       query: (sql: string) =>
         Effect.tryPromise({
           try: async () => {

@@ -70,6 +70,7 @@ export interface ShardRecord {
   readonly shard: ShardEntry
   readonly rowsIn: number
   readonly dropped: Readonly<Record<string, number>>
+  readonly droppedSamples?: Readonly<Record<string, ReadonlyArray<unknown>>>
   readonly inputs: ReadonlyArray<string>
   readonly run: string
   readonly host: string
@@ -88,6 +89,7 @@ export interface NodeRecord {
   readonly rowsIn: number
   readonly rowsOut: number
   readonly dropped: Readonly<Record<string, number>>
+  readonly droppedSamples?: Readonly<Record<string, ReadonlyArray<unknown>>>
   readonly run: string
   readonly ms: number
   readonly at: string

@@ -1,6 +1,7 @@
 /** Normalises whitespace and drops paragraphs too short to say anything. */
 import { Schema } from "effect"
 import * as Node from "../../engine/node.js"
+import * as Cell from "../../engine/report/cell.js"
 import { TextDoc } from "../../schemas/text-doc.js"
 
 export const clean = Node.map({
@@ -10,6 +11,10 @@ export const clean = Node.map({
   input: TextDoc,
   output: TextDoc,
   worker: true,
+  report: [
+    Cell.markdown("Whitespace runs become one space; paragraphs shorter than `minChars` are dropped as **too-short**."),
+    Cell.histogram("Paragraph length after cleaning", "SELECT length(text) AS chars FROM self", { bins: 12, xLabel: "characters" }),
+  ],
   params: Schema.Struct({
     minChars: Schema.optionalWith(Schema.Int.pipe(Schema.nonNegative()), { default: () => 40 }),
     lowercase: Schema.optionalWith(Schema.Boolean, { default: () => false }),

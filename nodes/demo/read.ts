@@ -2,6 +2,7 @@
 import { Schema } from "effect"
 import * as fs from "node:fs"
 import * as Node from "../../engine/node.js"
+import * as Cell from "../../engine/report/cell.js"
 import { TextDoc } from "../../schemas/text-doc.js"
 import { listFiles } from "../files.js"
 
@@ -15,6 +16,15 @@ export const read = Node.source({
     paths: Schema.optionalWith(Schema.String, { default: () => "samples/demo/*.txt" }),
   }),
   output: TextDoc,
+  report: [
+    Cell.line("Paragraph length along each file", "SELECT source, CAST(split_part(id, '#', 2) AS INTEGER) AS paragraph, length(text) AS chars FROM self", {
+      x: "paragraph",
+      y: "chars",
+      series: "source",
+      xLabel: "paragraph number",
+      yLabel: "characters",
+    }),
+  ],
   units: (p) => listFiles("demo/read", p.paths),
   read: function* (unit, _p, ctx) {
     let text: string

@@ -1,6 +1,7 @@
 /** The corpus's most frequent words, aggregated in DuckDB over all shards. */
 import { Schema } from "effect"
 import * as Node from "../../engine/node.js"
+import * as Cell from "../../engine/report/cell.js"
 import { WordCount, WordStat } from "../../schemas/word-count.js"
 
 export const topWords = Node.global({
@@ -9,6 +10,7 @@ export const topWords = Node.global({
   description: "Top words by total count (DuckDB aggregate over every shard).",
   inputs: { words: Node.Dataset(WordCount) },
   outputs: { top: Node.Dataset(WordStat) },
+  report: [Cell.bar("Most frequent words", "SELECT word, count FROM self ORDER BY count DESC, word LIMIT 15", { x: "word", y: "count", yLabel: "occurrences" })],
   params: Schema.Struct({
     limit: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 25 }),
     minLength: Schema.optionalWith(Schema.Int.pipe(Schema.nonNegative()), { default: () => 4 }),

@@ -1,0 +1,185 @@
+/**
+ * From a run journal (and the store, read-only) to a report model: one section per node with its
+ * params, cache causes, timings, funnel, sample rows and the cells the node contributes. Nothing is
+ * recomputed; queries run over the run's committed artifacts in a read-only DuckDB session.
+ */
+import { Effect } from "effect"
+import type { RunRecord, NodeLog } from "../journal.js"
+import type { AnyNode } from "../node.js"
+import { defaultParams } from "../params.js"
+import type { Pipeline } from "../pipeline.js"
+import { openSqlSession, viewName, type SqlSession } from "../inspect/views.js"
+import type { Store } from "../store/store.js"
+import type { Cell } from "./cell.js"
+import { barChart, histogram, lineChart, PALETTE, type Series } from "./charts.js"
+import { clip, html, markdownToHtml } from "./escape.js"
+
+export interface Rows {
+  readonly columns: ReadonlyArray<string>
+  readonly rows: ReadonlyArray<Record<string, unknown>>
+}
+
+export interface RenderedCell {
+  readonly kind: Cell["_tag"]
+  readonly title: string
+  /** the query as a reader can rerun it with `dag sql` (`self` replaced by the node's view) */
+  readonly sql?: string
+  /** inline HTML (already escaped) */
+  readonly html: string
+  /** the data behind the cell, for the Markdown report */
+  readonly data?: Rows
+  readonly text?: string
+  readonly error?: string
+}
+
+export interface ParamRow {
+  readonly name: string
+  readonly value: unknown
+  readonly default: unknown
+  readonly changed: boolean
+}
+
+export interface NodeSection {
+  readonly log: NodeLog
+  readonly description: string
+  readonly params: ReadonlyArray<ParamRow>
+  readonly view?: string
+  readonly samples?: Rows
+  readonly cells: ReadonlyArray<RenderedCell>
+}
+
+export interface ReportModel {
+  readonly run: RunRecord
+  readonly pipelineDescription: string
+  readonly sections: ReadonlyArray<NodeSection>
+  /** nodes without a section (large pipelines show only what ran, failed, or came first) */
+  readonly omitted: number
+  readonly inputsOf: ReadonlyMap<string, ReadonlyArray<string>>
+  readonly notes: ReadonlyArray<string>
+}
+
+/** Pipelines above this size get sections only for nodes that computed or failed. */
+export const FULL_REPORT_NODES = 60
+
+const flatten = (value: unknown, prefix = ""): Array<[string, unknown]> =>
+  value && typeof value === "object" && !Array.isArray(value)
+    ? Object.entries(value).flatMap(([k, v]) => flatten(v, prefix ? `${prefix}.${k}` : k))
+    : prefix
+      ? [[prefix, value]]
+      : []
+
+const paramRows = (node: AnyNode | undefined, log: NodeLog): Array<ParamRow> => {
+  const defaults = new Map(flatten(node ? defaultParams(node.params) : {}))
+  return flatten(log.params).map(([name, value]) => ({
+    name,
+    value,
+    default: defaults.get(name),
+    changed: defaults.has(name) && JSON.stringify(defaults.get(name)) !== JSON.stringify(value),
+  }))
+}
+
+const query = (session: SqlSession, sql: string) => session.query(sql).pipe(Effect.either)
+
+const numbers = (rows: Rows, column?: string): Array<number> => {
+  const c = column ?? rows.columns[0]
+  return c === undefined ? [] : rows.rows.map((r) => Number(r[c])).filter(Number.isFinite)
+}
+
+export const tableHtml = (data: Rows, maxCell = 240): string => {
+  if (data.rows.length === 0) return `<p class="empty">no rows</p>`
+  const head = data.columns.map((c) => `<th>${html(c)}</th>`).join("")
+  const body = data.rows
+    .map((r) => `<tr>${data.columns.map((c) => {
+      const v = r[c]
+      const numeric = typeof v === "number"
+      return `<td${numeric ? ' class="num"' : ""}>${html(numeric ? (v as number).toLocaleString("en-US") : clip(v, maxCell))}</td>`
+    }).join("")}</tr>`)
+    .join("")
+  return `<div class="table-wrap"><table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`
+}
+
+const renderCell = (session: SqlSession | undefined, cell: Cell, view: string | undefined): Effect.Effect<RenderedCell> =>
+  Effect.gen(function* () {
+    if (cell._tag === "Markdown") return { kind: cell._tag, title: "", html: markdownToHtml(cell.text), text: cell.text }
+    const shown = view ? cell.sql.replace(/\bself\b/g, view) : cell.sql
+    if (!session || !view) return { kind: cell._tag, title: cell.title, sql: shown, html: `<p class="empty">the node has no dataset output in this run</p>`, error: "no output" }
+    const r = yield* query(session, cell.sql)
+    if (r._tag === "Left") return { kind: cell._tag, title: cell.title, sql: shown, html: `<p class="error">query failed: ${html(r.left.message)}</p>`, error: r.left.message }
+    const data = r.right
+    switch (cell._tag) {
+      case "Table":
+      case "Samples":
+        return { kind: cell._tag, title: cell.title, sql: shown, html: tableHtml({ columns: data.columns, rows: data.rows.slice(0, cell.limit) }), data }
+      case "Bar": {
+        const bars = data.rows.map((row) => ({ label: String(row[cell.axes.x]), value: Number(row[cell.axes.y]) }))
+        return { kind: cell._tag, title: cell.title, sql: shown, html: barChart(bars, { valueLabel: cell.axes.yLabel ?? cell.axes.y, title: cell.title }), data }
+      }
+      case "Histogram":
+        return { kind: cell._tag, title: cell.title, sql: shown, html: histogram(numbers(data), { bins: cell.bins, xLabel: cell.xLabel ?? data.columns[0] ?? "", title: cell.title }), data }
+      case "Line": {
+        const groups = new Map<string, Array<readonly [number, number]>>()
+        for (const row of data.rows) {
+          const key = cell.axes.series ? String(row[cell.axes.series]) : cell.axes.y
+          const list = groups.get(key) ?? []
+          list.push([Number(row[cell.axes.x]), Number(row[cell.axes.y])])
+          groups.set(key, list)
+        }
+        const series: Array<Series> = [...groups].map(([name, points]) => ({ name, points }))
+        return { kind: cell._tag, title: cell.title, sql: shown, html: lineChart(series, { xLabel: cell.axes.xLabel ?? cell.axes.x, yLabel: cell.axes.yLabel ?? cell.axes.y, title: cell.title }), data }
+      }
+    }
+  })
+
+/** The drop-reason funnel of a node: rows kept, then each reason, as bars. */
+export const funnelChart = (log: NodeLog): string => {
+  const reasons = Object.entries(log.dropped).sort((a, b) => b[1] - a[1])
+  if (reasons.length === 0) return ""
+  const kept = Math.max(0, log.rows.in - reasons.reduce((a, [, n]) => a + n, 0))
+  return barChart(
+    [{ label: "kept", value: kept, color: PALETTE[2] }, ...reasons.map(([label, value]) => ({ label: `dropped: ${label}`, value, color: PALETTE[3] }))],
+    { valueLabel: "rows", title: `${log.node} drop funnel` }
+  )
+}
+
+export const buildReport = (store: Store, run: RunRecord, pipeline: Pipeline | undefined): Effect.Effect<ReportModel> =>
+  Effect.gen(function* () {
+    const nodes = new Map((pipeline?.nodes ?? []).map((pn) => [pn.node.name, pn]))
+    const chosen =
+      run.nodes.length <= FULL_REPORT_NODES
+        ? run.nodes
+        : run.nodes.filter((n) => n.status === "failed" || n.status === "computed" || n.status === "partial").slice(0, FULL_REPORT_NODES)
+    const notes: Array<string> = []
+    if (!pipeline) notes.push(`pipeline "${run.pipeline}" could not be loaded now; node descriptions, defaults and node cells are missing`)
+    const withData = chosen.filter((n) => Object.keys(n.outputs).length > 0)
+    let session: SqlSession | undefined
+    if (withData.length > 0) {
+      const opened = yield* openSqlSession(store, run, new Set(withData.map((n) => n.node))).pipe(Effect.either)
+      if (opened._tag === "Right") session = opened.right
+      else notes.push(`sample rows and node cells are missing: ${opened.left.message}`)
+    }
+    const sections: Array<NodeSection> = []
+    for (const log of chosen) {
+      const node = nodes.get(log.node)?.node
+      const outputs = Object.keys(log.outputs)
+      const firstDataset = session?.views.find((v) => v.node === log.node)
+      const view = firstDataset?.name ?? (outputs.length ? viewName(log.node, outputs[0]!, outputs.length) : undefined)
+      let samples: Rows | undefined
+      const cells: Array<RenderedCell> = []
+      if (session && firstDataset) {
+        const r = yield* query(session, `SELECT * FROM "${firstDataset.name}" LIMIT 3`)
+        if (r._tag === "Right") samples = r.right
+        yield* session.alias("self", firstDataset.name).pipe(Effect.ignore)
+      }
+      for (const cell of node?.report ?? []) cells.push(yield* renderCell(session && firstDataset ? session : undefined, cell, firstDataset?.name))
+      sections.push({ log, description: node?.description ?? "", params: paramRows(node, log), ...(view ? { view } : {}), ...(samples ? { samples } : {}), cells })
+    }
+    session?.close()
+    return {
+      run,
+      pipelineDescription: pipeline?.description ?? "",
+      sections,
+      omitted: run.nodes.length - sections.length,
+      inputsOf: new Map((pipeline?.nodes ?? []).map((pn) => [pn.node.name, Object.values(pn.inputs).map((w) => w.node)])),
+      notes,
+    }
+  })

@@ -1,0 +1,174 @@
+/**
+ * The report page: one self-contained HTML file (inline CSS and SVG, no script, no network), with a
+ * Content-Security-Policy that forbids scripts, so hostile text from scraped pages can only show.
+ */
+import type { NodeLog } from "../journal.js"
+import { timeline, type Span } from "./charts.js"
+import { dagSvg, STATUS_COLORS } from "./dag.js"
+import { clip, html } from "./escape.js"
+import { funnelChart, tableHtml, type NodeSection, type ReportModel } from "./build.js"
+
+const CSS = `
+:root { --ink:#1f2933; --muted:#616e7c; --rule:#e4e7eb; --paper:#fdfdfc; --accent:#3b6ea5; }
+* { box-sizing: border-box; }
+body { margin:0; background:var(--paper); color:var(--ink); font:15px/1.55 Charter, "Iowan Old Style", Georgia, serif; }
+main { max-width: 980px; margin: 0 auto; padding: 40px 28px 80px; }
+h1,h2,h3,h4,.badge,.tiles,table,.meta,nav,figcaption,summary,.cause { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; }
+h1 { font-size: 28px; margin: 0 0 4px; letter-spacing: -0.01em; }
+h2 { font-size: 20px; margin: 0; }
+h3 { font-size: 13px; text-transform: uppercase; letter-spacing: .06em; color: var(--muted); margin: 22px 0 8px; }
+.meta { color: var(--muted); font-size: 13px; }
+.lede { font-size: 17px; color: #3e4c59; margin: 8px 0 0; }
+.tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(130px, 1fr)); gap: 10px; margin: 24px 0; }
+.tile { border: 1px solid var(--rule); border-radius: 8px; padding: 10px 12px; background: #fff; }
+.tile b { display: block; font-size: 22px; font-weight: 600; }
+.tile span { color: var(--muted); font-size: 12px; }
+.cell { margin: 28px 0; page-break-inside: avoid; }
+section.node { border-top: 1px solid var(--rule); padding-top: 26px; margin-top: 34px; }
+.node-head { display: flex; align-items: baseline; gap: 10px; flex-wrap: wrap; }
+.kind { color: var(--muted); font-size: 13px; font-family: system-ui, sans-serif; }
+.badge { display: inline-block; font-size: 12px; font-weight: 600; padding: 1px 8px; border-radius: 10px; border: 1px solid; }
+.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(260px, 1fr)); gap: 8px 28px; }
+table { border-collapse: collapse; font-size: 12.5px; width: 100%; }
+th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--rule); vertical-align: top; }
+th { font-weight: 600; color: var(--muted); background: #f7f8f9; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.changed td { background: #fff6e0; }
+.table-wrap { overflow-x: auto; }
+td { max-width: 420px; overflow-wrap: anywhere; white-space: pre-wrap; }
+code, pre { font-family: ui-monospace, "SF Mono", Menlo, Consolas, monospace; font-size: 12px; }
+pre { background: #f5f7fa; border: 1px solid var(--rule); border-radius: 6px; padding: 8px 10px; overflow-x: auto; white-space: pre-wrap; }
+details summary { cursor: pointer; color: var(--accent); font-size: 12px; }
+figure { margin: 0; }
+figcaption { font-size: 12px; color: var(--muted); margin-top: 4px; }
+svg.chart { width: 100%; max-width: 700px; height: auto; display: block; }
+svg.dag { max-width: 100%; height: auto; display: block; }
+.dag-wrap { overflow-x: auto; border: 1px solid var(--rule); border-radius: 8px; padding: 10px; background: #fff; }
+.legend { display: flex; gap: 14px; flex-wrap: wrap; font: 12px system-ui, sans-serif; color: var(--muted); margin-top: 8px; }
+.legend i { display: inline-block; width: 12px; height: 12px; border-radius: 3px; border: 1.5px solid; vertical-align: -2px; margin-right: 4px; }
+.cause { font-size: 13px; margin: 2px 0; }
+.cause b { display: inline-block; min-width: 104px; font-size: 11px; letter-spacing: .04em; color: var(--muted); }
+.empty, .note { color: var(--muted); font-style: italic; }
+.error { color: #a8444f; }
+nav { font-size: 13px; columns: 3 200px; margin: 10px 0 0; }
+nav a { color: var(--accent); text-decoration: none; display: block; }
+footer { margin-top: 60px; color: var(--muted); font-size: 12px; font-family: system-ui, sans-serif; }
+@media print { body { background: #fff; } main { padding: 0; } details { display: block; } details > summary { display: none; } section.node { page-break-before: auto; } a { color: inherit; } }
+`
+
+const badge = (status: string) => {
+  const c = STATUS_COLORS[status] ?? STATUS_COLORS.pending!
+  return `<span class="badge" style="background:${c.fill};border-color:${c.stroke};color:#1f2933">${html(c.label)}</span>`
+}
+
+const runBadge = (status: string) => {
+  const c = STATUS_COLORS[status === "ok" ? "computed" : status === "failed" ? "failed" : "partial"]!
+  return `<span class="badge" style="background:${c.fill};border-color:${c.stroke};color:#1f2933">${html(status)}</span>`
+}
+
+const seconds = (ms: number | undefined) => (ms === undefined ? "—" : ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(2)} s`)
+const num = (n: number) => n.toLocaleString("en-US")
+const anchor = (node: string) => `node-${node.replace(/[^a-zA-Z0-9]+/g, "-")}`
+
+const sqlBlock = (sql: string | undefined) => (sql ? `<details><summary>SQL (rerun with <code>dag sql</code>)</summary><pre>${html(sql)}</pre></details>` : "")
+
+const causesHtml = (log: NodeLog) => {
+  if (log.status === "cached") return `<p class="cause">Cache hit: the key matched a committed result${log.key ? ` (<code>${html(log.key.slice(0, 12))}</code>)` : ""}.</p>`
+  if (log.causes.length === 0) return `<p class="cause">${log.status === "skipped" ? "Not run: an upstream node failed." : "—"}</p>`
+  return log.causes.map((c) => `<p class="cause"><b>${html(c.category)}</b>${html(c.detail)}</p>`).join("")
+}
+
+const droppedHtml = (log: NodeLog) => {
+  const entries = Object.entries(log.droppedSamples ?? {})
+  if (entries.length === 0) return ""
+  return entries
+    .map(([reason, rows]) => {
+      const cols = [...new Set(rows.flatMap((r) => (r && typeof r === "object" ? Object.keys(r) : ["value"])))]
+      const data = { columns: cols, rows: rows.map((r) => (r && typeof r === "object" ? (r as Record<string, unknown>) : { value: r })) }
+      return `<h4 class="meta">dropped: ${html(reason)} (${num(log.dropped[reason] ?? rows.length)} rows; ${rows.length} shown)</h4>${tableHtml(data, 200)}`
+    })
+    .join("")
+}
+
+const sectionHtml = (s: NodeSection): string => {
+  const log = s.log
+  const params = s.params.length
+    ? `<table><thead><tr><th>param</th><th>value</th><th>default</th></tr></thead><tbody>${s.params
+        .map((p) => `<tr${p.changed ? ' class="changed"' : ""}><td><code>${html(p.name)}</code></td><td>${html(clip(p.value, 120))}</td><td>${html(clip(p.default, 120))}</td></tr>`)
+        .join("")}</tbody></table>`
+    : `<p class="empty">no params</p>`
+  const shards = log.shards.total ? `${num(log.shards.computed)} computed, ${num(log.shards.cached)} cached${log.shards.failed ? `, ${num(log.shards.failed)} failed` : ""} of ${num(log.shards.total)}` : "—"
+  const retried = log.shardLog.filter((x) => x.attempts > 1).length
+  const stats = `<table><tbody>
+<tr><td>rows in → out</td><td class="num">${num(log.rows.in)} → ${num(log.rows.out)}</td></tr>
+<tr><td>shards</td><td class="num">${shards}</td></tr>
+<tr><td>time</td><td class="num">${seconds(log.ms)}</td></tr>
+${retried ? `<tr><td>retried shards</td><td class="num">${retried}</td></tr>` : ""}
+${s.view ? `<tr><td>SQL view</td><td><code>${html(s.view)}</code></td></tr>` : ""}
+</tbody></table>`
+  const errors = log.errors.length ? `<h3>Errors</h3>${log.errors.map((e) => `<pre class="error">${html(e)}</pre>`).join("")}` : ""
+  const funnel = funnelChart(log)
+  const cells = s.cells
+    .map((c) => `<div class="cell">${c.title ? `<h3>${html(c.title)}</h3>` : ""}${c.html}${sqlBlock(c.sql)}</div>`)
+    .join("")
+  return `<section class="node" id="${anchor(log.node)}">
+<div class="node-head"><h2>${html(log.node)}</h2><span class="kind">${html(log.kind)}</span>${badge(log.status)}</div>
+${s.description ? `<p class="lede">${html(s.description)}</p>` : ""}
+<div class="grid"><div><h3>Params</h3>${params}</div><div><h3>Cache</h3>${causesHtml(log)}<h3>Work</h3>${stats}</div></div>
+${errors}
+${funnel ? `<div class="cell"><h3>Drop funnel</h3>${funnel}</div>` : ""}
+${s.samples ? `<div class="cell"><h3>Sample rows (kept)</h3>${tableHtml(s.samples)}${sqlBlock(`SELECT * FROM ${s.view} LIMIT 3`)}</div>` : ""}
+${droppedHtml(log) ? `<div class="cell"><h3>Sample rows (dropped)</h3>${droppedHtml(log)}</div>` : ""}
+${cells}
+</section>`
+}
+
+export const renderHtml = (m: ReportModel, renderMs?: number): string => {
+  const r = m.run
+  const count = (st: string) => r.nodes.filter((n) => n.status === st).length
+  const shardsComputed = r.nodes.reduce((a, n) => a + n.shards.computed, 0)
+  const shardsCached = r.nodes.reduce((a, n) => a + n.shards.cached, 0)
+  const changed = m.sections.flatMap((s) => s.params.filter((p) => p.changed).map((p) => ({ node: s.log.node, ...p })))
+  const t0 = Date.parse(r.startedAt)
+  const spans: Array<Span> = r.nodes
+    .filter((n) => n.startedAt && n.endedAt && n.status !== "cached")
+    .map((n) => ({ label: n.node, start: Date.parse(n.startedAt!) - t0, end: Date.parse(n.endedAt!) - t0, color: (STATUS_COLORS[n.status] ?? STATUS_COLORS.pending!).stroke }))
+  const dag =
+    r.nodes.length <= 80
+      ? `<div class="dag-wrap">${dagSvg(r.nodes.map((n) => ({ name: n.node, kind: n.kind, status: n.status, inputs: m.inputsOf.get(n.node) ?? [] })))}</div>
+<div class="legend">${Object.entries(STATUS_COLORS).filter(([k]) => ["cached", "computed", "partial", "failed", "skipped"].includes(k)).map(([, c]) => `<span><i style="background:${c.fill};border-color:${c.stroke}"></i>${html(c.label)}</span>`).join("")}</div>`
+      : `<p class="note">${num(r.nodes.length)} nodes are too many to draw; see <code>dag graph ${html(r.pipeline)}</code>.</p>`
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${html(`${r.pipeline} · run ${r.run}`)}</title>
+<style>${CSS}</style></head>
+<body><main>
+<p class="meta">mathdag run report</p>
+<h1>${html(r.pipeline)} ${runBadge(r.status)}</h1>
+<p class="meta">run <code>${html(r.run)}</code> · started ${html(r.startedAt.replace("T", " ").replace(/\.\d+Z$/, " UTC"))} · ${seconds(r.ms)} · profile ${html(r.profile)} · host ${html(r.host)}</p>
+${m.pipelineDescription ? `<p class="lede">${html(m.pipelineDescription)}</p>` : ""}
+<div class="tiles">
+<div class="tile"><b>${num(r.nodes.length)}</b><span>nodes</span></div>
+<div class="tile"><b>${num(count("computed") + count("partial"))}</b><span>computed</span></div>
+<div class="tile"><b>${num(count("cached"))}</b><span>cached</span></div>
+<div class="tile"><b>${num(count("failed"))}</b><span>failed</span></div>
+<div class="tile"><b>${num(shardsComputed)} / ${num(shardsComputed + shardsCached)}</b><span>shards computed</span></div>
+<div class="tile"><b>${seconds(r.ms)}</b><span>wall time</span></div>
+</div>
+${m.notes.map((n) => `<p class="note">${html(n)}</p>`).join("")}
+<div class="cell"><h3>Params that differ from defaults</h3>${
+    changed.length
+      ? `<table><thead><tr><th>node</th><th>param</th><th>value</th><th>default</th></tr></thead><tbody>${changed.map((c) => `<tr><td>${html(c.node)}</td><td><code>${html(c.name)}</code></td><td>${html(clip(c.value, 120))}</td><td>${html(clip(c.default, 120))}</td></tr>`).join("")}</tbody></table>`
+      : `<p class="empty">none — every param has its default${r.overrides.length ? ` (flags: ${html(r.overrides.join(" "))})` : ""}</p>`
+  }</div>
+<div class="cell"><h3>Pipeline</h3>${dag}</div>
+<div class="cell"><h3>Timeline</h3>${spans.length ? timeline(spans) : `<p class="empty">everything was cached: nothing ran</p>`}</div>
+<nav>${m.sections.map((s) => `<a href="#${anchor(s.log.node)}">${html(s.log.node)}</a>`).join("")}</nav>
+${m.sections.map(sectionHtml).join("\n")}
+${m.omitted ? `<p class="note">${num(m.omitted)} more nodes (all cached) have no section; \`dag status --run ${html(r.run)}\` lists them.</p>` : ""}
+<footer>Generated by mathdag from <code>runs/${html(r.run)}/run.json</code>${renderMs !== undefined ? ` in ${renderMs} ms` : ""}. Nothing was recomputed to make this page.</footer>
+</main></body></html>
+`
+}

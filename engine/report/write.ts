@@ -1,0 +1,33 @@
+/** Writes runs/<id>/report.html and report.md for a run (atomically), returning the HTML path. */
+import { Effect } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import type { RunRecord } from "../journal.js"
+import type { Pipeline } from "../pipeline.js"
+import { writeFileAtomic } from "../store/fsx.js"
+import type { Store } from "../store/store.js"
+import { buildReport } from "./build.js"
+import { renderHtml } from "./html.js"
+import { renderMarkdown } from "./markdown.js"
+
+export interface WrittenReport {
+  readonly html: string
+  readonly markdown: string
+  readonly bytes: number
+  readonly ms: number
+}
+
+export const writeReport = (store: Store, runsDir: string, run: RunRecord, pipeline: Pipeline | undefined, out?: string): Effect.Effect<WrittenReport> =>
+  Effect.gen(function* () {
+    const started = Date.now()
+    const model = yield* buildReport(store, run, pipeline)
+    const dir = path.join(runsDir, run.run)
+    const htmlPath = out ?? path.join(dir, "report.html")
+    const mdPath = htmlPath.replace(/\.html?$/, "") + ".md"
+    const page = renderHtml(model, Date.now() - started)
+    const tmp = path.join(dir, ".tmp")
+    writeFileAtomic(tmp, htmlPath, page, false)
+    writeFileAtomic(tmp, mdPath, renderMarkdown(model), false)
+    fs.rmSync(tmp, { recursive: true, force: true })
+    return { html: htmlPath, markdown: mdPath, bytes: Buffer.byteLength(page), ms: Date.now() - started }
+  })

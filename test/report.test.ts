@@ -1,0 +1,126 @@
+/** Reports: the cell API, escaping, charts, and the report written after a real `dag run`. */
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { describe, expect, it } from "vitest"
+import * as Cell from "../engine/report/cell.js"
+import { barChart, fmt, histogram, lineChart, ticks, timeline } from "../engine/report/charts.js"
+import { dagSvg } from "../engine/report/dag.js"
+import { clip, html, markdownToHtml, md } from "../engine/report/escape.js"
+import { dag, demoInputs, readRunRecord, sandbox, summary } from "./helpers.js"
+
+const XSS = `<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2"> & "quotes" 'single'`
+
+describe("escaping", () => {
+  it("turns markup into text", () => {
+    expect(html(XSS)).not.toMatch(/<script|<img/)
+    expect(html(XSS)).toContain("&lt;script&gt;")
+    expect(html(`" onmouseover="x`)).toBe("&quot; onmouseover=&quot;x")
+    expect(md("a|b\nc <x>")).toBe("a\\|b c &lt;x&gt;")
+    expect(clip("x".repeat(300), 10)).toBe("xxxxxxxxxx… (300 chars)")
+  })
+  it("renders the Markdown subset without letting HTML through", () => {
+    const out = markdownToHtml(`Hello **bold** and \`code\`\n\n- one\n- <b>two</b>\n\n## Title <script>`)
+    expect(out).toContain("<strong>bold</strong>")
+    expect(out).toContain("<code>code</code>")
+    expect(out).toContain("<li>&lt;b&gt;two&lt;/b&gt;</li>")
+    expect(out).toContain("<h4>Title &lt;script&gt;</h4>")
+    expect(out).not.toMatch(/<script|<b>/)
+  })
+})
+
+describe("charts", () => {
+  it("formats numbers and picks round ticks", () => {
+    expect(fmt(1234)).toBe("1,234")
+    expect(fmt(45_600)).toBe("45.6k")
+    expect(fmt(2_500_000)).toBe("2.5M")
+    expect(fmt(0.12345)).toBe("0.123")
+    expect(ticks(0, 97, 5)).toEqual([0, 20, 40, 60, 80])
+    expect(ticks(0, 1, 4)).toEqual([0, 0.25, 0.5, 0.75, 1])
+  })
+  it("draws one mark per bar, bin and line, with escaped labels", () => {
+    const bars = barChart([{ label: "<b>x</b>", value: 3 }, { label: "y", value: 5 }], { valueLabel: "rows" })
+    expect(bars.match(/class="mark"/g)).toHaveLength(2)
+    expect(bars).toContain("&lt;b&gt;x&lt;/b&gt;")
+    expect(bars).toContain(">rows<")
+    const hist = histogram([1, 2, 2, 3, 3, 3, 10], { bins: 5, xLabel: "chars" })
+    expect(hist.match(/class="mark"/g)).toHaveLength(5)
+    expect(hist).toContain("n = 7")
+    const line = lineChart([{ name: "loss", points: [[1, 3], [2, 2], [3, 1.5]] }], { xLabel: "step", yLabel: "loss" })
+    expect(line).toMatch(/<path class="mark" d="M[\d.]+ [\d.]+ L/)
+    expect(line).toContain(">step<")
+    expect(timeline([{ label: "a", start: 0, end: 500, color: "#000" }])).toContain("seconds since the run started")
+    expect(histogram([])).toContain("no data")
+  })
+  it("draws the DAG with a box per node and an edge per input", () => {
+    const svg = dagSvg([
+      { name: "a", kind: "source", status: "cached", inputs: [] },
+      { name: "b", kind: "map", status: "computed", inputs: ["a"] },
+      { name: "c<x>", kind: "global", status: "failed", inputs: ["a", "b"] },
+    ])
+    expect(svg.match(/<g class="dag-node">/g)).toHaveLength(3)
+    expect(svg.match(/marker-end/g)).toHaveLength(3)
+    expect(svg).toContain("c&lt;x&gt;")
+    expect(svg).toContain("#a8444f") // failed stroke
+  })
+})
+
+describe("cell constructors", () => {
+  it("are plain values with their SQL", () => {
+    expect(Cell.histogram("len", "SELECT length(text) FROM self", { bins: 7 })).toEqual({ _tag: "Histogram", title: "len", sql: "SELECT length(text) FROM self", bins: 7 })
+    expect(Cell.samples()).toMatchObject({ _tag: "Samples", sql: "SELECT * FROM self LIMIT 3" })
+    expect(Cell.bar("t", "q", { x: "a", y: "b" })._tag).toBe("Bar")
+  })
+})
+
+describe("the report of a demo run", () => {
+  const box = sandbox("report")
+  const paths = demoInputs(box)
+  // Sorted first, so its rows are the report's samples; the short one is dropped and sampled too.
+  fs.writeFileSync(path.join(box.dir, "input", "a-hostile.txt"), `A paragraph long enough to be kept, carrying a payload: ${XSS} and more words to pass the filter.\n\n<b>ok</b>`)
+  const run = dag(box, ["run", "demo", "--param", `demo/read.paths=${paths}`, "--param", "demo/clean.minChars=30", "--json"])
+  const s = summary(run)
+  const dir = path.join(box.runs, s.run)
+
+  it("is written by `dag run`, whose last human line names it", () => {
+    const lines = run.stdout.trim().split("\n")
+    expect(lines.at(-2)).toBe(`report ${path.relative(box.dir, path.join(dir, "report.html"))}`)
+    expect(fs.existsSync(path.join(dir, "report.md"))).toBe(true)
+  })
+
+  it("has the summary, the DAG, a section per node with funnel, samples, causes and node cells", () => {
+    const page = fs.readFileSync(path.join(dir, "report.html"), "utf8")
+    expect(page).toContain("Content-Security-Policy")
+    expect(page).not.toMatch(/<script/i)
+    expect(page).not.toMatch(/<img/i)
+    expect(page).toContain("&lt;script&gt;window.__xss = 1&lt;/script&gt;")
+    expect(page).toContain("&lt;b&gt;ok&lt;/b&gt;") // the dropped sample
+    for (const node of ["demo/read", "demo/clean", "demo/words", "demo/top-words", "demo/summary"]) expect(page).toContain(`id="node-${node.replace(/[^a-z0-9]+/g, "-")}"`)
+    expect(page).toMatch(/<td><code>minChars<\/code><\/td><td>30<\/td><td>40<\/td>/) // params that differ from defaults
+    expect(page).toContain('aria-label="pipeline graph"')
+    expect(page).toContain("Drop funnel")
+    expect(page).toContain("dropped: too-short")
+    expect(page).toContain("Sample rows (dropped)")
+    expect(page).toContain("Most frequent words") // a node-contributed bar chart
+    expect(page).toContain("SELECT word, count FROM demo_top_words ORDER BY count DESC, word LIMIT 15") // its SQL, runnable with dag sql
+    expect(page).toContain("Paragraph length after cleaning")
+    expect(page).toContain("NEW</b>never computed with this store")
+    const md = fs.readFileSync(path.join(dir, "report.md"), "utf8")
+    expect(md).toMatch(/\| demo\/clean \| computed \| 5\/5 \|/)
+    expect(md).not.toContain("<script>window")
+    expect(md).toContain("### Most frequent words")
+  })
+
+  it("`dag report` re-renders from the journal, to --out, and --diff compares runs", () => {
+    const out = path.join(box.dir, "custom", "r.html")
+    fs.mkdirSync(path.dirname(out))
+    const r = dag(box, ["report", "--out", out])
+    expect(r.code, r.stderr).toBe(0)
+    expect(fs.readFileSync(out, "utf8")).toContain("Most frequent words")
+    const second = summary(dag(box, ["run", "demo", "--param", `demo/read.paths=${paths}`, "--param", "demo/clean.minChars=200", "--json"]))
+    const diff = dag(box, ["report", "--diff", s.run, "--diff", second.run])
+    expect(diff.stdout).toMatch(/demo\/clean: params \{"lowercase":false,"minChars":30\} → \{"lowercase":false,"minChars":200\}/)
+    expect(diff.stdout).toMatch(/dropped too-short \d+ → \d+/)
+    const cached = readRunRecord(box, summary(dag(box, ["run", "demo", "--param", `demo/read.paths=${paths}`, "--param", "demo/clean.minChars=200", "--json"])).run)
+    expect(fs.readFileSync(path.join(box.runs, cached.run, "report.html"), "utf8")).toContain("everything was cached")
+  })
+})

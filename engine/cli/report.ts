@@ -42,7 +42,8 @@ export const reportCommand = Command.make(
       const run = yield* getRun(settings, Option.getOrUndefined(o.run))
       const pipeline = yield* Effect.tryPromise(() => loadPipeline(run.pipeline)).pipe(Effect.option, Effect.map(Option.getOrUndefined))
       const written = yield* writeReport(openStore(settings), settings.runs, run, pipeline, Option.getOrUndefined(o.out))
-      yield* Console.log(`report ${path.relative(process.cwd(), written.html) || written.html} (${(written.bytes / 1024).toFixed(0)} KB, ${written.ms} ms) and ${path.basename(written.markdown)}`)
+      const shown = written.html.startsWith(process.cwd() + path.sep) ? path.relative(process.cwd(), written.html) : written.html
+      yield* Console.log(`report ${shown} (${(written.bytes / 1024).toFixed(0)} KB, ${written.ms} ms) and ${path.basename(written.markdown)}`)
       if (o.open && !openFile(written.html)) yield* Console.log(`open ${written.html} in a browser`)
     })
 ).pipe(Command.withDescription("Render a run's report (HTML and Markdown) from its journal; --diff compares two runs."))

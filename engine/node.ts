@@ -173,13 +173,17 @@ const codeHashOf = (...fns: ReadonlyArray<unknown>): string => {
 const NoParams = Schema.Struct({})
 type NoParamsType = Schema.Schema.Type<typeof NoParams>
 
-export const source = <O, P = NoParamsType>(def: {
+/** What every node declaration has, whatever its kind. */
+interface Declaration<P> {
   readonly name: string
   readonly version: number
   readonly description?: string
   readonly params?: Schema.Schema<P, any, never>
   readonly runtime?: Readonly<Record<string, string>>
   readonly report?: ReadonlyArray<Cell>
+}
+
+export const source = <O, P = NoParamsType>(def: Declaration<P> & {
   readonly output: Schema.Schema<O, any, never>
   readonly units: SourceNode<P, O>["units"]
   readonly read: SourceNode<P, O>["read"]
@@ -194,13 +198,7 @@ export const source = <O, P = NoParamsType>(def: {
   }
 }
 
-export const map = <I, O, P = NoParamsType>(def: {
-  readonly name: string
-  readonly version: number
-  readonly description?: string
-  readonly params?: Schema.Schema<P, any, never>
-  readonly runtime?: Readonly<Record<string, string>>
-  readonly report?: ReadonlyArray<Cell>
+export const map = <I, O, P = NoParamsType>(def: Declaration<P> & {
   readonly input: Schema.Schema<I, any, never>
   readonly output: Schema.Schema<O, any, never>
   readonly row: (row: I, params: P) => Outcome<O>
@@ -218,13 +216,7 @@ export const map = <I, O, P = NoParamsType>(def: {
   }
 }
 
-export const global = <Ins extends Record<string, Port>, Outs extends Record<string, Port>, P = NoParamsType>(def: {
-  readonly name: string
-  readonly version: number
-  readonly description?: string
-  readonly params?: Schema.Schema<P, any, never>
-  readonly runtime?: Readonly<Record<string, string>>
-  readonly report?: ReadonlyArray<Cell>
+export const global = <Ins extends Record<string, Port>, Outs extends Record<string, Port>, P = NoParamsType>(def: Declaration<P> & {
   readonly inputs: Ins
   readonly outputs: Outs
   readonly rowsPerShard?: number

@@ -5,7 +5,10 @@
  */
 import type { Effect } from "effect"
 import { Schema } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { sha256 } from "./hash.js"
+import { distDir } from "./paths.js"
 import type { NodeRunError } from "./errors.js"
 import type { Cell } from "./report/cell.js"
 
@@ -159,9 +162,26 @@ const checkName = (name: string) => {
 }
 
 const codeHashes = new Map<string, string>()
-/** Hash of the node's functions' source text (memoised: node factories reuse one function). */
-const codeHashOf = (...fns: ReadonlyArray<unknown>): string => {
-  const text = fns.map((f) => (typeof f === "function" ? f.toString() : "")).join("\u0000")
+
+let moduleHashes: Readonly<Record<string, string>> | undefined
+/**
+ * Hashes of the source files each node's file imports under nodes/ (written by the build into
+ * dist/code-hashes.json), so an edited helper recomputes the nodes that use it.
+ */
+const moduleHashOf = (name: string): string => {
+  if (!moduleHashes) {
+    try {
+      moduleHashes = JSON.parse(fs.readFileSync(path.join(distDir(), "code-hashes.json"), "utf8")) as Record<string, string>
+    } catch {
+      moduleHashes = {}
+    }
+  }
+  return moduleHashes[name] ?? ""
+}
+
+/** Hash of the node's functions' source text and of its file's imports (memoised: factories reuse one function). */
+const codeHashOf = (name: string, ...fns: ReadonlyArray<unknown>): string => {
+  const text = moduleHashOf(name) + "\u0000" + fns.map((f) => (typeof f === "function" ? f.toString() : "")).join("\u0000")
   let h = codeHashes.get(text)
   if (h === undefined) {
     h = sha256(text)
@@ -194,7 +214,7 @@ export const source = <O, P = NoParamsType>(def: Declaration<P> & {
     kind: "source",
     params: (def.params ?? NoParams) as Schema.Schema<P, any, never>,
     output: Dataset(def.output),
-    codeHash: codeHashOf(def.units, def.read),
+    codeHash: codeHashOf(def.name, def.units, def.read),
   }
 }
 
@@ -212,7 +232,7 @@ export const map = <I, O, P = NoParamsType>(def: Declaration<P> & {
     input: Dataset(def.input),
     output: Dataset(def.output),
     worker: def.worker ?? false,
-    codeHash: codeHashOf(def.row),
+    codeHash: codeHashOf(def.name, def.row),
   }
 }
 
@@ -229,7 +249,7 @@ export const global = <Ins extends Record<string, Port>, Outs extends Record<str
     kind: "global",
     params: (def.params ?? NoParams) as Schema.Schema<P, any, never>,
     rowsPerShard: def.rowsPerShard ?? 100_000,
-    codeHash: codeHashOf(def.run),
+    codeHash: codeHashOf(def.name, def.run),
   }
 }
 

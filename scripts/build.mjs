@@ -36,6 +36,7 @@ const result = await esbuild.build({
   sourcemap: "linked",
   logLevel: "warning",
   write: false,
+  metafile: true,
 })
 fs.mkdirSync(dist, { recursive: true })
 for (const file of result.outputFiles) {
@@ -44,6 +45,33 @@ for (const file of result.outputFiles) {
   fs.writeFileSync(tmp, file.contents)
   fs.renameSync(tmp, file.path)
 }
+// Code hashes: a node's cache key covers the source of every file under nodes/ that its own file
+// imports (transitively), so editing a helper recomputes the nodes that use it. Engine files are
+// left out on purpose: the store format version covers engine changes that alter outputs.
+const { createHash } = await import("node:crypto")
+const graph = new Map(Object.entries(result.metafile.inputs).map(([file, info]) => [file, info.imports.map((i) => i.path)]))
+const closure = (file) => {
+  const seen = new Set()
+  const visit = (f) => {
+    if (seen.has(f) || !f.startsWith("nodes/")) return
+    seen.add(f)
+    for (const d of graph.get(f) ?? []) visit(d)
+  }
+  visit(file)
+  return [...seen].sort()
+}
+const codeHashes = {}
+for (const file of graph.keys()) {
+  if (!file.startsWith("nodes/")) continue
+  const names = [...fs.readFileSync(path.join(root, file), "utf8").matchAll(/\bname:\s*"([a-z0-9][a-z0-9_/-]*)"/g)].map((m) => m[1])
+  if (names.length === 0) continue
+  const h = createHash("sha256")
+  for (const dep of closure(file)) h.update(dep).update("\0").update(fs.readFileSync(path.join(root, dep)))
+  const digest = h.digest("hex")
+  for (const name of names) codeHashes[name] = digest
+}
+fs.writeFileSync(path.join(dist, "code-hashes.json"), JSON.stringify(codeHashes, null, 1))
+
 for (const f of fs.readdirSync(dist)) if (f.endsWith(".v8cache")) fs.rmSync(path.join(dist, f), { force: true })
 const stamp = { builtAt: new Date().toISOString(), ms: Date.now() - started }
 fs.writeFileSync(path.join(dist, "build.json"), JSON.stringify(stamp))

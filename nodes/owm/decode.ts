@@ -1,0 +1,45 @@
+/**
+ * Bytes of an HTML response → text: the declared charset (HTTP header, then <meta>), else UTF-8,
+ * else a detected charset; binary bodies served as text/html are refused. Returns a reason when
+ * the body cannot be decoded, so the caller counts it instead of guessing.
+ */
+import chardet from "chardet"
+import iconv from "iconv-lite"
+
+export type Decoded = { readonly ok: true; readonly text: string; readonly charset: string } | { readonly ok: false; readonly reason: string }
+
+const declared = (contentType: string | null | undefined, head: string): string | undefined => {
+  const fromHeader = /charset\s*=\s*["']?([\w.:-]+)/i.exec(contentType ?? "")?.[1]
+  if (fromHeader) return fromHeader.toLowerCase()
+  return /<meta[^>]+charset\s*=\s*["']?([\w.:-]+)/i.exec(head)?.[1]?.toLowerCase()
+}
+
+const looksBinary = (bytes: Uint8Array): boolean => {
+  const n = Math.min(bytes.length, 4096)
+  let control = 0
+  for (let i = 0; i < n; i++) {
+    const b = bytes[i]!
+    if (b === 0) return true
+    if (b < 9 || (b > 13 && b < 32)) control++
+  }
+  return n > 0 && control / n > 0.1
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true })
+
+export const decodeHtml = (bytes: Uint8Array, contentType: string | null | undefined): Decoded => {
+  if (bytes.length === 0) return { ok: false, reason: "empty-body" }
+  if (looksBinary(bytes)) return { ok: false, reason: "binary-body" }
+  const head = Buffer.from(bytes.subarray(0, 2048)).toString("latin1")
+  const charset = declared(contentType, head)
+  if (charset && charset !== "utf-8" && charset !== "utf8" && iconv.encodingExists(charset)) {
+    return { ok: true, text: iconv.decode(Buffer.from(bytes), charset), charset }
+  }
+  try {
+    return { ok: true, text: utf8.decode(bytes), charset: "utf-8" }
+  } catch {
+    const guess = chardet.detect(bytes)
+    if (guess && guess.toLowerCase() !== "utf-8" && iconv.encodingExists(guess)) return { ok: true, text: iconv.decode(Buffer.from(bytes), guess), charset: guess.toLowerCase() }
+    return { ok: false, reason: "undecodable" }
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * owm/filter: OpenWebMath's manual filters (DESIGN.md §4 step 8) on extracted documents: banned URL
+ * substrings, lines with more than one `newcommand` (macro dumps), too little text, and too many
+ * accented characters. The math-score rule joins when owm/mathscore exists.
+ */
+import { Schema } from "effect"
+import * as Node from "../../engine/node.js"
+import * as Cell from "../../engine/report/cell.js"
+import { WebDocument } from "../../schemas/web-document.js"
+
+const ACCENTED = /[À-ÖØ-öø-ÿĀ-ſ]/gu
+
+/** Share of characters that are accented Latin letters (a proxy for non-English Latin text). */
+export const accentedShare = (text: string): number => {
+  if (text.length === 0) return 0
+  return (text.match(ACCENTED)?.length ?? 0) / text.length
+}
+
+export const hasNewcommandDump = (text: string): boolean => text.split("\n").some((line) => (line.match(/newcommand/g)?.length ?? 0) > 1)
+
+export const filter = Node.map({
+  name: "owm/filter",
+  version: 1,
+  description: "Manual filters: banned URL substrings, newcommand dumps, short text, accented share.",
+  input: WebDocument,
+  output: WebDocument,
+  params: Schema.Struct({
+    minChars: Schema.optionalWith(Schema.Int.pipe(Schema.nonNegative()), { default: () => 100 }),
+    maxAccentedShare: Schema.optionalWith(Schema.Number, { default: () => 0.015 }),
+    bannedUrlSubstrings: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  }),
+  report: [Cell.samples("Kept documents"), Cell.histogram("Text length of kept documents", "SELECT length(text) AS chars FROM self", { bins: 20, xLabel: "characters" })],
+  row: (doc, p) =>
+    p.bannedUrlSubstrings.some((s) => doc.url.includes(s)) ? Node.Drop("banned-url")
+    : hasNewcommandDump(doc.text) ? Node.Drop("newcommand-lines")
+    : doc.text.length < p.minChars ? Node.Drop("too-short")
+    : accentedShare(doc.text) > p.maxAccentedShare ? Node.Drop("accented")
+    : Node.Keep(doc),
+})

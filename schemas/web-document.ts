@@ -1,0 +1,14 @@
+import { Schema } from "effect"
+
+/** Extracted page text with math as `$…$` / `$$…$$` LaTeX; `id` stays the WARC record id. */
+export const WebDocument = Schema.Struct({
+  id: Schema.String,
+  url: Schema.String,
+  warc_record_id: Schema.String,
+  title: Schema.String,
+  text: Schema.String,
+  math_found: Schema.Boolean,
+  /** which extraction rules contributed math (mathml-annotation, img-src, delimiters, …) */
+  math_sources: Schema.Array(Schema.String),
+})
+export type WebDocument = Schema.Schema.Type<typeof WebDocument>

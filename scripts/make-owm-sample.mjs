@@ -45,7 +45,7 @@ page("https://notes.example.org/quadratic", chrome(`
 <p>Every quadratic $ax^2+bx+c$ with $a \\neq 0$ has the roots given by the familiar formula, which we derive by completing the square.</p>
 <p>Dividing by $a$ and moving the constant gives $x^2 + \\frac{b}{a}x = -\\frac{c}{a}$, and adding the square of half the linear coefficient to both sides yields</p>
 <p>$$\\left(x + \\frac{b}{2a}\\right)^2 = \\frac{b^2 - 4ac}{4a^2}.$$</p>
-<p>Taking square roots, $x = \\frac{-b \\pm \\sqrt{b^2-4ac}}{2a}$. The discriminant $\\Delta = b^2 - 4ac$ decides whether the roots are real. A price of $5 and $10 is not math.</p>`, {
+<p>Taking square roots, $x = \\frac{-b \\pm \\sqrt{b^2-4ac}}{2a}$. The discriminant $\\Delta = b^2 - 4ac$ decides whether the roots are real. A price of \\$5 and \\$10 is not math.</p>`, {
   title: "Completing the square",
   scripts: `<script type="text/x-mathjax-config">MathJax.Hub.Config({ tex2jax: { inlineMath: [['$','$'], ['\\\\(','\\\\)']], processEscapes: true } });</script><script src="https://cdn.example/MathJax.js"></script>`,
 }))

@@ -25,6 +25,19 @@ const looksBinary = (bytes: Uint8Array): boolean => {
   return n > 0 && control / n > 0.1
 }
 
+/**
+ * Statistical detection is unsure between single-byte Latin code pages on short pages; when
+ * Western European (windows-1252, a superset of ISO-8859-1) is a close second, it wins.
+ */
+const detect = (bytes: Uint8Array): string | undefined => {
+  const candidates = chardet.analyse(bytes).filter((c) => c.name.toLowerCase() !== "utf-8" && c.confidence > 0)
+  const top = candidates[0]
+  if (!top) return undefined
+  const western = candidates.find((c) => /^(iso-8859-1|windows-1252)$/i.test(c.name))
+  if (western && /^(iso-8859-\d+|windows-125\d)$/i.test(top.name) && top.confidence - western.confidence <= 15) return "windows-1252"
+  return top.name
+}
+
 const utf8 = new TextDecoder("utf-8", { fatal: true })
 
 export const decodeHtml = (bytes: Uint8Array, contentType: string | null | undefined): Decoded => {
@@ -38,8 +51,8 @@ export const decodeHtml = (bytes: Uint8Array, contentType: string | null | undef
   try {
     return { ok: true, text: utf8.decode(bytes), charset: "utf-8" }
   } catch {
-    const guess = chardet.detect(bytes)
-    if (guess && guess.toLowerCase() !== "utf-8" && iconv.encodingExists(guess)) return { ok: true, text: iconv.decode(Buffer.from(bytes), guess), charset: guess.toLowerCase() }
+    const guess = detect(bytes)
+    if (guess && iconv.encodingExists(guess)) return { ok: true, text: iconv.decode(Buffer.from(bytes), guess), charset: guess.toLowerCase() }
     return { ok: false, reason: "undecodable" }
   }
 }

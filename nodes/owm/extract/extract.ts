@@ -161,7 +161,8 @@ class LineBuilder {
     if (!s) return
     if (this.buf === "" || this.buf.endsWith(" ")) s = s.replace(/^\s+/, "")
     else if (this.buf.endsWith("$") && /^[\p{L}\p{N}]/u.test(s)) s = ` ${s}`
-    this.buf += s.replace(/\$/g, "\\$")
+    // A page's own `\$` already means a literal dollar; every literal dollar is written `\$` once.
+    this.buf += s.replace(/\\\$/g, "$").replace(/\$/g, "\\$")
   }
   mathInline(latex: string, source: string): void {
     this.sources.add(source)

@@ -87,7 +87,8 @@ describe("boilerplate and structure", () => {
     expect(() => compileSelectors(["div > p"])).toThrow(/unsupported banned selector/)
   })
   it("guards against pages that would take the parser down", () => {
-    expect(markupGuard("<div>".repeat(3000), 1500)).toBe("too-deep")
+    expect(markupGuard("<div>".repeat(25_000), 1500)).toBe("too-deep")
+    expect(extract(page("<div>".repeat(3000) + LONG), owmConfig())).toEqual({ ok: false, reason: "too-deep" })
     expect(markupGuard("<i>".repeat(200_000), 1500)).toBe("too-many-tags")
     expect(markupGuard(page(LONG), 1500)).toBeUndefined()
     const links = page(Array.from({ length: 3001 }, (_, i) => `<a href="/${i}">${i}</a>`).join(" ") + `<p>${LONG}</p>`)

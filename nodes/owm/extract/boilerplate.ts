@@ -32,10 +32,22 @@ const countOccurrences = (haystack: string, needle: string): number => {
   return n
 }
 
+const anyPhrase = new WeakMap<ReadonlyArray<Phrase>, RegExp>()
+
+/** One alternation of every phrase: most lines match none, and one regex test settles that. */
+const prefilterOf = (phrases: ReadonlyArray<Phrase>): RegExp => {
+  let re = anyPhrase.get(phrases)
+  if (!re) {
+    re = new RegExp(phrases.map((p) => p.text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"))
+    anyPhrase.set(phrases, re)
+  }
+  return re
+}
+
 export const boilerplateScore = (line: string, phrases: ReadonlyArray<Phrase>): { score: number; ratio: number } => {
   const lowered = line.toLowerCase()
   let score = 0
-  for (const p of phrases) if (p.words > 0 || p.text.length > 0) score += countOccurrences(lowered, p.text) * Math.max(1, p.words)
+  if (phrases.length > 0 && prefilterOf(phrases).test(lowered)) for (const p of phrases) score += countOccurrences(lowered, p.text) * Math.max(1, p.words)
   const words = lowered.split(/\s+/).filter(Boolean).length
   return { score, ratio: score / (words + 0.001) }
 }

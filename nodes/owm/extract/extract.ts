@@ -376,6 +376,8 @@ const MAX_TAGS = 150_000
 export const markupGuard = (html: string, maxDepth: number): string | undefined => {
   let tags = 0
   for (let i = html.indexOf("<"); i >= 0; i = html.indexOf("<", i + 1)) if (++tags > MAX_TAGS) return "too-many-tags"
+  // Below this many tags the parser stays fast whatever the nesting; the DOM depth check follows.
+  if (tags < 20_000) return undefined
   let depth = 0
   for (let m = NESTING.exec(html); m; m = NESTING.exec(html)) {
     depth += m[1] ? -1 : 1

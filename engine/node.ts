@@ -133,11 +133,16 @@ export interface SourceNode<P = any, O = any> extends Common<P> {
   readonly read: (unit: SourceUnit, params: P, ctx: { drop: (reason: string, sample?: unknown) => void }) => AsyncIterable<O> | Iterable<O>
 }
 
-export interface MapNode<P = any, I = any, O = any> extends Common<P> {
+export interface MapNode<P = any, I = any, O = any, R = any> extends Common<P> {
   readonly kind: "map"
   readonly input: DatasetPort<Schema.Schema<I, any, never>>
   readonly output: DatasetPort<Schema.Schema<O, any, never>>
-  readonly row: (row: I, params: P) => Outcome<O>
+  /**
+   * Loads what the row function needs (a model, a vocabulary) once per thread and params;
+   * its result is the row function's third argument.
+   */
+  readonly setup?: (params: P) => Promise<R>
+  readonly row: (row: I, params: P, resources: R) => Outcome<O>
   /** Run this node's shards on worker threads (CPU-heavy row functions). */
   readonly worker: boolean
 }
@@ -218,12 +223,13 @@ export const source = <O, P = NoParamsType>(def: Declaration<P> & {
   }
 }
 
-export const map = <I, O, P = NoParamsType>(def: Declaration<P> & {
+export const map = <I, O, P = NoParamsType, R = undefined>(def: Declaration<P> & {
   readonly input: Schema.Schema<I, any, never>
   readonly output: Schema.Schema<O, any, never>
-  readonly row: (row: I, params: P) => Outcome<O>
+  readonly setup?: (params: P) => Promise<R>
+  readonly row: (row: I, params: P, resources: R) => Outcome<O>
   readonly worker?: boolean
-}): MapNode<P, I, O> => {
+}): MapNode<P, I, O, R> => {
   checkName(def.name)
   return {
     ...def,
@@ -232,7 +238,7 @@ export const map = <I, O, P = NoParamsType>(def: Declaration<P> & {
     input: Dataset(def.input),
     output: Dataset(def.output),
     worker: def.worker ?? false,
-    codeHash: codeHashOf(def.name, def.row),
+    codeHash: codeHashOf(def.name, def.row, def.setup),
   }
 }
 

@@ -10,5 +10,8 @@ export const WebDocument = Schema.Struct({
   math_found: Schema.Boolean,
   /** which extraction rules contributed math (mathml-annotation, img-src, delimiters, …) */
   math_sources: Schema.Array(Schema.String),
+  /** set by owm/langid: the most probable language and its probability */
+  lang: Schema.optional(Schema.NullOr(Schema.String)),
+  lang_score: Schema.optional(Schema.NullOr(Schema.Number)),
 })
 export type WebDocument = Schema.Schema.Type<typeof WebDocument>

@@ -55,7 +55,23 @@ const finish = async (sink: Awaited<ReturnType<typeof openShardSink>>, tmpPath: 
   return { tmpPath, hash, bytes, rowsIn, rowsOut, dropped: drops.counts, droppedSamples: drops.samples, thread: threadId }
 }
 
+const resources = new Map<string, Promise<unknown>>()
+
+/** A node's setup result, once per thread for the same params. */
+const resourcesFor = <P>(node: MapNode<P>, params: P): Promise<unknown> => {
+  if (!node.setup) return Promise.resolve(undefined)
+  const key = `${node.name}\u0000${JSON.stringify(params)}`
+  let r = resources.get(key)
+  if (!r) {
+    r = node.setup(params)
+    resources.set(key, r)
+    r.catch(() => resources.delete(key))
+  }
+  return r
+}
+
 export const runMapShard = async <P, I, O>(node: MapNode<P, I, O>, params: P, inputPath: string, tmpPath: string): Promise<ShardResult> => {
+  const res = await resourcesFor(node, params)
   const inCols: ReadonlyArray<Column> = columnsOf(node.input.schema)
   const sink = await openShardSink(columnsOf(node.output.schema))
   const drops = new DropLedger()
@@ -65,7 +81,7 @@ export const runMapShard = async <P, I, O>(node: MapNode<P, I, O>, params: P, in
       rowsIn++
       let outcome
       try {
-        outcome = node.row(row as I, params)
+        outcome = node.row(row as I, params, res)
       } catch (e) {
         const id = (row as { id?: unknown }).id
         throw new RowFunctionError(`node ${node.name}: row function threw on row ${rowsIn}${id !== undefined ? ` (id ${String(id)})` : ""}: ${(e as Error).message}`)

@@ -23,7 +23,7 @@ describe("proof-pile-2 (OpenWebMath branch) on the embedded sample", () => {
     expect(nodeOf(s, "owm/warc").dropped).toMatchObject({ "not-response": expect.any(Number), "binary-body": 1, "not-html": 1, "http-not-ok": 1, "truncated-warc": 1 })
     expect(nodeOf(s, "owm/prefilter").dropped["no-math-marker"]).toBe(2)
     expect(nodeOf(s, "owm/extract").dropped["too-many-tags"]).toBe(1)
-    expect(nodeOf(s, "owm/filter").dropped).toMatchObject({ accented: 1, "too-short": 1 })
+    expect(nodeOf(s, "owm/langid").dropped).toEqual({ "not-en": 1, "low-confidence": 1 })
     expect(nodeOf(s, "owm/filter").rows.out).toBeGreaterThanOrEqual(7)
   })
 
@@ -42,7 +42,7 @@ describe("proof-pile-2 (OpenWebMath branch) on the embedded sample", () => {
 
   it("the report shows the funnel and the hostile page only as text", () => {
     const page = fs.readFileSync(path.join(box.runs, s.run, "report.html"), "utf8")
-    for (const reason of ["dropped: not-response", "dropped: no-math-marker", "dropped: too-many-tags", "dropped: accented"]) expect(page).toContain(reason)
+    for (const reason of ["dropped: not-response", "dropped: no-math-marker", "dropped: too-many-tags", "dropped: not-en"]) expect(page).toContain(reason)
     expect(page).toContain("Where the math came from")
     expect(page).not.toMatch(/<script>alert|<img src=x/i)
   })

@@ -3,7 +3,7 @@
  * Content-Security-Policy that forbids scripts, so hostile text from scraped pages can only show.
  */
 import type { NodeLog } from "../journal.js"
-import { timeline, type Span } from "./charts.js"
+import { barChart, PALETTE, timeline, type Span } from "./charts.js"
 import { dagSvg, STATUS_COLORS } from "./dag.js"
 import { clip, html } from "./escape.js"
 import { funnelChart, tableHtml, type NodeSection, type ReportModel } from "./build.js"
@@ -123,6 +123,17 @@ ${cells}
 </section>`
 }
 
+/** Rows through the pipeline: what the first source read, then what each node kept, in order. */
+const rowsFunnel = (nodes: ReadonlyArray<NodeLog>): string => {
+  if (nodes.length < 2 || nodes.length > 40) return ""
+  const first = nodes[0]!
+  const bars = [
+    ...(first.kind === "source" ? [{ label: `${first.node} (records read)`, value: first.rows.in, color: PALETTE[4] }] : []),
+    ...nodes.map((n) => ({ label: n.node, value: n.rows.out, color: n.status === "failed" ? "#a8444f" : PALETTE[0] })),
+  ]
+  return `<div class="cell"><h3>Rows through the pipeline</h3>${barChart(bars, { valueLabel: "rows out of each node", title: "rows through the pipeline" })}</div>`
+}
+
 export const renderHtml = (m: ReportModel, renderMs?: number): string => {
   const r = m.run
   const count = (st: string) => r.nodes.filter((n) => n.status === st).length
@@ -164,6 +175,7 @@ ${m.notes.map((n) => `<p class="note">${html(n)}</p>`).join("")}
       : `<p class="empty">none — every param has its default${r.overrides.length ? ` (flags: ${html(r.overrides.join(" "))})` : ""}</p>`
   }</div>
 <div class="cell"><h3>Pipeline</h3>${dag}</div>
+${rowsFunnel(r.nodes)}
 <div class="cell"><h3>Timeline</h3>${spans.length ? timeline(spans) : `<p class="empty">everything was cached: nothing ran</p>`}</div>
 <nav>${m.sections.map((s) => `<a href="#${anchor(s.log.node)}">${html(s.log.node)}</a>`).join("")}</nav>
 ${m.sections.map(sectionHtml).join("\n")}

@@ -13,6 +13,8 @@ export const WebDocument = Schema.Struct({
   /** set by owm/langid: the most probable language and its probability */
   lang: Schema.optional(Schema.NullOr(Schema.String)),
   lang_score: Schema.optional(Schema.NullOr(Schema.Number)),
+  /** set by owm/mathscore: P(math) */
+  math_score: Schema.optional(Schema.NullOr(Schema.Number)),
   /** set by owm/perplexity */
   perplexity: Schema.optional(Schema.NullOr(Schema.Number)),
 })

@@ -1,7 +1,7 @@
 /**
  * owm/filter: OpenWebMath's manual filters (DESIGN.md §4 step 8) on extracted documents: banned URL
  * substrings, lines with more than one `newcommand` (macro dumps), too little text, and too many
- * accented characters. The math-score rule joins when owm/mathscore exists.
+ * accented characters, and a math score under 0.17 (when owm/mathscore ran upstream).
  */
 import { Schema } from "effect"
 import * as Node from "../../engine/node.js"
@@ -21,13 +21,14 @@ export const hasNewcommandDump = (text: string): boolean => text.split("\n").som
 export const filter = Node.map({
   name: "owm/filter",
   version: 1,
-  description: "Manual filters: banned URL substrings, newcommand dumps, short text, accented share.",
+  description: "Manual filters: banned URL substrings, newcommand dumps, short text, accented share, math score.",
   input: WebDocument,
   output: WebDocument,
   params: Schema.Struct({
     minChars: Schema.optionalWith(Schema.Int.pipe(Schema.nonNegative()), { default: () => 100 }),
     maxAccentedShare: Schema.optionalWith(Schema.Number, { default: () => 0.015 }),
     bannedUrlSubstrings: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+    minMathScore: Schema.optionalWith(Schema.Number, { default: () => 0.17 }),
   }),
   report: [Cell.samples("Kept documents"), Cell.histogram("Text length of kept documents", "SELECT length(text) AS chars FROM self", { bins: 20, xLabel: "characters" })],
   row: (doc, p) =>
@@ -35,5 +36,6 @@ export const filter = Node.map({
     : hasNewcommandDump(doc.text) ? Node.Drop("newcommand-lines")
     : doc.text.length < p.minChars ? Node.Drop("too-short")
     : accentedShare(doc.text) > p.maxAccentedShare ? Node.Drop("accented")
+    : doc.math_score !== undefined && doc.math_score !== null && doc.math_score < p.minMathScore ? Node.Drop("math-score")
     : Node.Keep(doc),
 })

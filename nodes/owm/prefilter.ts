@@ -1,13 +1,15 @@
 /**
  * owm/prefilter: keeps pages that can hold math (DESIGN.md §4 step 2): a math marker in the raw
  * HTML (MathJax, KaTeX, MathML, latex images, …); failing that, a `\command`-like token followed by a
- * common LaTeX command in the page text. The reference's MathScore > 0.8 fallback needs owm/mathscore
- * (not yet built), so pages reaching it are dropped as "no-math-marker".
+ * common LaTeX command in the page text, or a MathScore above 0.8 on more than 500 characters of it
+ * (the bundled MathScore model, as in the reference).
  */
 import { Schema } from "effect"
 import * as Node from "../../engine/node.js"
 import * as Cell from "../../engine/report/cell.js"
 import { WebPage } from "../../schemas/web-page.js"
+import { bundledModel } from "./mathscore.js"
+import { predict } from "./mathscore/model.js"
 
 export const MATH_MARKERS = ["MathJax", "mathjax", "<math", "math-container", "katex.min.css", "latex.php", "codecogs", "tex.cgi", 'class="tex"', "class='tex'"]
 
@@ -28,10 +30,13 @@ export const prefilter = Node.map({
   output: WebPage,
   params: Schema.Struct({ latexCommands: Schema.optionalWith(Schema.Array(Schema.String), { default: () => LATEX_COMMANDS }) }),
   report: [Cell.table("Pages kept, by host", "SELECT regexp_extract(url, '^https?://([^/]+)', 1) AS host, count(*)::BIGINT AS pages FROM self GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10")],
-  row: (page, p) => {
+  setup: async () => bundledModel(),
+  row: (page, p, model) => {
     if (hasMathMarker(page.html)) return Node.Keep(page)
     if (!BACKSLASH_WORD.test(page.html)) return Node.Drop("no-math-marker")
     const text = roughText(page.html)
-    return p.latexCommands.some((c) => text.includes(c)) ? Node.Keep(page) : Node.Drop("no-math-marker")
+    if (p.latexCommands.some((c) => text.includes(c))) return Node.Keep(page)
+    const prose = text.replace(/\s+/g, " ").trim()
+    return prose.length > 500 && predict(model, prose) > 0.8 ? Node.Keep(page) : Node.Drop("no-math-marker")
   },
 })

@@ -24,7 +24,8 @@ describe("proof-pile-2 (OpenWebMath branch) on the embedded sample", () => {
     expect(nodeOf(s, "owm/prefilter").dropped["no-math-marker"]).toBe(2)
     expect(nodeOf(s, "owm/extract").dropped["too-many-tags"]).toBe(1)
     expect(nodeOf(s, "owm/langid").dropped).toEqual({ "not-en": 1, "low-confidence": 1 })
-    expect(nodeOf(s, "owm/perplexity").rows.out).toBe(nodeOf(s, "owm/langid").rows.out) // the sample is fluent
+    expect(nodeOf(s, "owm/mathscore").rows.out).toBe(nodeOf(s, "owm/langid").rows.out) // every English page of the sample is math
+    expect(nodeOf(s, "owm/perplexity").rows.out).toBe(nodeOf(s, "owm/mathscore").rows.out) // and fluent
     expect(nodeOf(s, "owm/filter").rows.out).toBeGreaterThanOrEqual(7)
   })
 

@@ -106,13 +106,14 @@ describe("decoding, prefilter, filter", () => {
     const d = decodeHtml(latin, "text/html")
     expect(d.ok && d.text).toContain("Café crème")
   })
-  it("prefilter keeps math markers and LaTeX commands, drops the rest", () => {
+  it("prefilter keeps math markers and LaTeX commands, drops the rest", async () => {
     expect(hasMathMarker('<link href="katex.min.css">')).toBe(true)
     const base = { id: "1", url: "u", warc_record_id: "1", warc_file: "f", charset: "utf-8" }
     const p = { latexCommands: ["\\frac"] }
-    expect(prefilter.row({ ...base, html: "<p>\\frac{1}{2}</p>" }, p, undefined)._tag).toBe("Keep")
-    expect(prefilter.row({ ...base, html: "<p>\\textbf{not math}</p>" }, p, undefined)).toEqual({ _tag: "Drop", reason: "no-math-marker" })
-    expect(prefilter.row({ ...base, html: "<p>plain</p>" }, p, undefined)).toEqual({ _tag: "Drop", reason: "no-math-marker" })
+    const model = await prefilter.setup!(p)
+    expect(prefilter.row({ ...base, html: "<p>\\frac{1}{2}</p>" }, p, model)._tag).toBe("Keep")
+    expect(prefilter.row({ ...base, html: "<p>\\textbf{not math}</p>" }, p, model)).toEqual({ _tag: "Drop", reason: "no-math-marker" })
+    expect(prefilter.row({ ...base, html: "<p>plain</p>" }, p, model)).toEqual({ _tag: "Drop", reason: "no-math-marker" })
   })
   it("filter rules: accented share and newcommand dumps", () => {
     expect(accentedShare("déjà vu")).toBeCloseTo(2 / 7)

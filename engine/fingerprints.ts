@@ -1,0 +1,64 @@
+/**
+ * Content fingerprints of input files, cached by (size, mtime, inode) in the store, so planning over
+ * many large inputs does not re-read them all on every run. A file modified in the last two seconds
+ * is always re-read (its mtime may not yet tell a later change apart), as git does with its index.
+ */
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { createHash } from "node:crypto"
+import { readJsonOr, writeFileAtomic } from "./store/fsx.js"
+
+interface Entry {
+  readonly size: number
+  readonly mtimeMs: number
+  readonly ino: number
+  readonly sha256: string
+}
+
+let cacheFile: string | undefined
+let cache: Record<string, Entry> | undefined
+let dirty = false
+
+/** Where the cache lives (the store); without it fingerprints are computed every time. */
+export const useFingerprintCache = (storeDir: string | undefined): void => {
+  cacheFile = storeDir ? path.join(storeDir, "fingerprints.json") : undefined
+  cache = undefined
+  dirty = false
+}
+
+const hashFile = (file: string): string => {
+  const h = createHash("sha256")
+  const fd = fs.openSync(file, "r")
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20)
+    for (let n = fs.readSync(fd, buf); n > 0; n = fs.readSync(fd, buf)) h.update(buf.subarray(0, n))
+  } finally {
+    fs.closeSync(fd)
+  }
+  return h.digest("hex")
+}
+
+export const fingerprintFile = (file: string): string => {
+  const st = fs.statSync(file)
+  if (cacheFile && !cache) cache = readJsonOr<Record<string, Entry>>(cacheFile, {})
+  const hit = cache?.[file]
+  const settled = Date.now() - st.mtimeMs > 2000
+  if (hit && settled && hit.size === st.size && hit.mtimeMs === st.mtimeMs && hit.ino === st.ino) return hit.sha256
+  const sha256 = hashFile(file)
+  if (cache && settled) {
+    cache[file] = { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, sha256 }
+    dirty = true
+  }
+  return sha256
+}
+
+/** Writes new cache entries (atomically; losing them only costs a re-read). */
+export const saveFingerprints = (): void => {
+  if (!cacheFile || !cache || !dirty) return
+  try {
+    writeFileAtomic(path.join(path.dirname(cacheFile), "tmp"), cacheFile, JSON.stringify(cache), false)
+    dirty = false
+  } catch {
+    /* a read-only or full store: fingerprints are recomputed next time */
+  }
+}

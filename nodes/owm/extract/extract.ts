@@ -127,18 +127,26 @@ const findDescendant = (el: Element, pred: (e: Element) => boolean): Element | u
 }
 
 /** Text and link-text lengths of a subtree (for the link-cluster rule), computed once bottom-up. */
-const measure = (node: AnyNode, inLink: boolean, stats: Map<Element, { text: number; link: number; links: number }>): { text: number; link: number; links: number } => {
+const measure = (
+  node: AnyNode,
+  inLink: boolean,
+  stats: Map<Element, { text: number; link: number; links: number }>,
+  page: { scripts: Array<string>; title: string }
+): { text: number; link: number; links: number } => {
   if (node.type === "text") {
     const n = node.data.trim().length
     return { text: n, link: inLink ? n : 0, links: 0 }
   }
-  if (!isElement(node) || SKIP.has(node.name)) return { text: 0, link: 0, links: 0 }
+  if (!isElement(node)) return { text: 0, link: 0, links: 0 }
+  if (node.name === "script" && !(node.attribs.type ?? "").startsWith("math/")) page.scripts.push(textContent(node))
+  if (node.name === "title" && !page.title) page.title = textContent(node).trim()
+  if (SKIP.has(node.name)) return { text: 0, link: 0, links: countLinks(node, page) }
   const isLink = node.name === "a"
   let text = 0
   let link = 0
   let links = isLink ? 1 : 0
   for (const c of node.children) {
-    const m = measure(c, inLink || isLink, stats)
+    const m = measure(c, inLink || isLink, stats, page)
     text += m.text
     link += m.link
     links += m.links
@@ -149,6 +157,19 @@ const measure = (node: AnyNode, inLink: boolean, stats: Map<Element, { text: num
 }
 
 const CLUSTER_TAGS = new Set(["ul", "ol", "div", "table", "section", "p", "td", "dl", "span", "header"])
+
+/** Inside skipped elements (head): still find the title and scripts, and count links. */
+const countLinks = (el: Element, page: { scripts: Array<string>; title: string }): number => {
+  let n = 0
+  for (const c of el.children) {
+    if (!isElement(c)) continue
+    if (c.name === "a") n++
+    if (c.name === "script" && !(c.attribs.type ?? "").startsWith("math/")) page.scripts.push(textContent(c))
+    if (c.name === "title" && !page.title) page.title = textContent(c).trim()
+    n += countLinks(c, page)
+  }
+  return n
+}
 
 class LineBuilder {
   readonly lines: Array<Line & { kind: string }> = []
@@ -162,7 +183,7 @@ class LineBuilder {
     if (this.buf === "" || this.buf.endsWith(" ")) s = s.replace(/^\s+/, "")
     else if (this.buf.endsWith("$") && /^[\p{L}\p{N}]/u.test(s)) s = ` ${s}`
     // A page's own `\$` already means a literal dollar; every literal dollar is written `\$` once.
-    this.buf += s.replace(/\\\$/g, "$").replace(/\$/g, "\\$")
+    this.buf += s.includes("$") ? s.replace(/\\\$/g, "$").replace(/\$/g, "\\$") : s
   }
   mathInline(latex: string, source: string): void {
     this.sources.add(source)
@@ -199,21 +220,15 @@ export const extract = (html: string, options: ExtractOptions): ExtractResult =>
   if (guard) return { ok: false, reason: guard }
   const doc = parseDocument(html, { lowerCaseTags: true, lowerCaseAttributeNames: true, decodeEntities: true })
   if (domDepth(doc.children, options.maxDepth ?? 1500) > (options.maxDepth ?? 1500)) return { ok: false, reason: "too-deep" }
-  const scripts: Array<string> = []
-  let title = ""
-  let links = 0
-  const collect = (n: AnyNode) => {
-    if (!isElement(n)) return
-    if (n.name === "a") links++
-    if (n.name === "script" && !(n.attribs.type ?? "").startsWith("math/")) scripts.push(textContent(n))
-    if (n.name === "title" && !title) title = textContent(n).trim()
-    for (const c of n.children) collect(c)
-  }
-  for (const c of doc.children) collect(c)
-  if (links > (options.maxLinks ?? 3000)) return { ok: false, reason: "too-many-links" }
-  const delimiters: ReadonlyArray<Delimiter> = delimitersFor(pageDelimiters(scripts))
+  // One pass gathers what the walk needs: scripts (for delimiter configs), the title, and the
+  // text/link sizes of every subtree (for the link-cluster rule and the link-farm guard).
+  const page = { scripts: [] as Array<string>, title: "" }
   const stats = new Map<Element, { text: number; link: number; links: number }>()
-  for (const c of doc.children) measure(c, false, stats)
+  let links = 0
+  for (const c of doc.children) links += measure(c, false, stats, page).links
+  if (links > (options.maxLinks ?? 3000)) return { ok: false, reason: "too-many-links" }
+  const title = page.title
+  const delimiters: ReadonlyArray<Delimiter> = delimitersFor(pageDelimiters(page.scripts))
 
   const out = new LineBuilder()
   const walk = (node: AnyNode, pre: boolean): void => {

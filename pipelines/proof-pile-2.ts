@@ -1,8 +1,9 @@
 /**
  * Proof-Pile-2 (Llemma): OpenWebMath + AlgebraicStack + arXiv → dedup → overlap → tokens → training.
- * The OpenWebMath branch is here (WARC → prefilter → extract → langid → mathscore → perplexity → filter); the other stages arrive with
- * their issues. `--param owm/warc.paths=GLOB_OR_URL_LIST` selects the input; the default is the
- * embedded sample (samples/owm/*.warc.gz, made by scripts/make-owm-sample.mjs).
+ * Here so far: the OpenWebMath branch (WARC → prefilter → extract → langid → mathscore → perplexity →
+ * filter) and AlgebraicStack (The Stack → language rules; GitHub formal files → rules → chunk dedup).
+ * `--param owm/warc.paths=…`, `stack/source.paths=…` and `stack/github-source.paths=…` select inputs;
+ * the defaults are the embedded samples (scripts/make-owm-sample.mjs, scripts/make-stack-sample.mjs).
  */
 import * as Pipeline from "../engine/pipeline.js"
 import { extract } from "../nodes/owm/extract.js"
@@ -12,6 +13,10 @@ import { mathscore } from "../nodes/owm/mathscore.js"
 import { perplexity } from "../nodes/owm/perplexity.js"
 import { prefilter } from "../nodes/owm/prefilter.js"
 import { warc } from "../nodes/owm/warc.js"
+import { chunkDedup } from "../nodes/stack/dedup.js"
+import { stackFilter } from "../nodes/stack/filter.js"
+import { githubFilter } from "../nodes/stack/github-filter.js"
+import { githubSource, stackSource } from "../nodes/stack/source.js"
 
 export default Pipeline.make(
   "proof-pile-2",
@@ -23,7 +28,10 @@ export default Pipeline.make(
     const mathy = p.add(mathscore, english)
     const fluent = p.add(perplexity, mathy)
     const owm = p.add(filter, fluent)
-    return { owm }
+
+    const stack = p.add(stackFilter, p.add(stackSource))
+    const { kept: github } = p.add(chunkDedup, { files: p.add(githubFilter, p.add(githubSource)) })
+    return { owm, stack, github }
   },
-  { description: "Proof-Pile-2 rebuild — OpenWebMath branch so far: WARC → prefilter → math-preserving extraction → English → MathScore → perplexity → manual filters." }
+  { description: "Proof-Pile-2 rebuild — so far OpenWebMath (WARC → prefilter → math-preserving extraction → English → MathScore → perplexity → manual filters) and AlgebraicStack (The Stack language rules; GitHub formal-math files with chunk dedup)." }
 )

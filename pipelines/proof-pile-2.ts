@@ -17,6 +17,7 @@ import { chunkDedup } from "../nodes/stack/dedup.js"
 import { stackFilter } from "../nodes/stack/filter.js"
 import { githubFilter } from "../nodes/stack/github-filter.js"
 import { githubSource, stackSource } from "../nodes/stack/source.js"
+import { githubSplit, stackSplit } from "../nodes/stack/split.js"
 
 export default Pipeline.make(
   "proof-pile-2",
@@ -29,9 +30,10 @@ export default Pipeline.make(
     const fluent = p.add(perplexity, mathy)
     const owm = p.add(filter, fluent)
 
-    const stack = p.add(stackFilter, p.add(stackSource))
+    const stack = p.add(stackSplit, { files: p.add(stackFilter, p.add(stackSource)) })
     const { kept: github } = p.add(chunkDedup, { files: p.add(githubFilter, p.add(githubSource)) })
-    return { owm, stack, github }
+    const githubSplits = p.add(githubSplit, { files: github })
+    return { owm, stackTrain: stack.train, githubTrain: githubSplits.train }
   },
   { description: "Proof-Pile-2 rebuild — so far OpenWebMath (WARC → prefilter → math-preserving extraction → English → MathScore → perplexity → manual filters) and AlgebraicStack (The Stack language rules; GitHub formal-math files with chunk dedup)." }
 )

@@ -1,4 +1,5 @@
 /** AlgebraicStack: per-language rules at their thresholds, upstream quirks vs fixes, GitHub rules, dedup, sources. */
+import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
@@ -130,5 +131,30 @@ describe("AlgebraicStack in proof-pile-2", () => {
     fs.writeFileSync(bad, "")
     const empty = summary(dag(box, ["run", "proof-pile-2", "--select", "stack/source", "--param", `stack/source.paths=${bad}`, "--json"]))
     expect(nodeOf(empty, "stack/source").dropped).toEqual({ "empty-file": 1 })
+  })
+})
+
+describe("splits", () => {
+  it("numpy's legacy permutation is reproduced exactly (values checked against numpy 2.4)", async () => {
+    const { numpyPermutation } = await import("../nodes/stack/numpy-random.js")
+    expect(numpyPermutation(10, 74)).toEqual([0, 5, 7, 6, 3, 2, 8, 1, 4, 9])
+    expect(numpyPermutation(20, 72)).toEqual([12, 6, 3, 9, 2, 1, 11, 4, 13, 0, 8, 15, 7, 17, 16, 18, 5, 10, 14, 19])
+  })
+  const hasNumpy = (() => {
+    const r = spawnSync("python3", ["-c", "import numpy"], { encoding: "utf8" })
+    return r.status === 0
+  })()
+  it.skipIf(!hasNumpy)("matches numpy on larger permutations (python3 + numpy installed)", async () => {
+    const { numpyPermutation } = await import("../nodes/stack/numpy-random.js")
+    const r = spawnSync("python3", ["-c", "import numpy as np, json; np.random.seed(74); print(json.dumps(np.random.permutation(5000).tolist()))"], { encoding: "utf8" })
+    expect(numpyPermutation(5000, 74)).toEqual(JSON.parse(r.stdout))
+  })
+  it("assigns max(⌊0.005·n⌋, 1) documents each to validation and test", async () => {
+    const { splitAssignment } = await import("../nodes/stack/split.js")
+    const a = splitAssignment(1000, 0.005, 74)
+    expect([...a].filter((x) => x === 1)).toHaveLength(5)
+    expect([...a].filter((x) => x === 2)).toHaveLength(5)
+    const small = splitAssignment(18, 0.005, 74)
+    expect([...small].filter((x) => x === 2)).toHaveLength(1)
   })
 })

@@ -1,11 +1,13 @@
 /**
  * Proof-Pile-2 (Llemma): OpenWebMath + AlgebraicStack + arXiv → dedup → overlap → tokens → training.
  * Here so far: the OpenWebMath branch (WARC → prefilter → extract → langid → mathscore → perplexity →
- * filter) and AlgebraicStack (The Stack → language rules; GitHub formal files → rules → chunk dedup).
+ * filter), AlgebraicStack (The Stack → language rules → splits; GitHub formal files → rules → chunk
+ * dedup → splits) and arXiv (RedPajama JSONL → per-file splits).
  * `--param owm/warc.paths=…`, `stack/source.paths=…` and `stack/github-source.paths=…` select inputs;
  * the defaults are the embedded samples (scripts/make-owm-sample.mjs, scripts/make-stack-sample.mjs).
  */
 import * as Pipeline from "../engine/pipeline.js"
+import { arxivLoad } from "../nodes/arxiv/load.js"
 import { extract } from "../nodes/owm/extract.js"
 import { filter } from "../nodes/owm/filter.js"
 import { langid } from "../nodes/owm/langid.js"
@@ -33,7 +35,8 @@ export default Pipeline.make(
     const stack = p.add(stackSplit, { files: p.add(stackFilter, p.add(stackSource)) })
     const { kept: github } = p.add(chunkDedup, { files: p.add(githubFilter, p.add(githubSource)) })
     const githubSplits = p.add(githubSplit, { files: github })
-    return { owm, stackTrain: stack.train, githubTrain: githubSplits.train }
+    const arxiv = p.add(arxivLoad)
+    return { owm, stackTrain: stack.train, githubTrain: githubSplits.train, arxiv }
   },
-  { description: "Proof-Pile-2 rebuild — so far OpenWebMath (WARC → prefilter → math-preserving extraction → English → MathScore → perplexity → manual filters) and AlgebraicStack (The Stack language rules; GitHub formal-math files with chunk dedup)." }
+  { description: "Proof-Pile-2 rebuild — so far OpenWebMath (WARC → prefilter → math-preserving extraction → English → MathScore → perplexity → manual filters) AlgebraicStack (The Stack language rules; GitHub formal-math files with chunk dedup; seeded splits) and arXiv (RedPajama JSONL, per-file splits)." }
 )

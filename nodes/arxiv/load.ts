@@ -1,0 +1,63 @@
+/**
+ * arxiv/load: RedPajama's arXiv JSON Lines (`{"text", "meta": {"arxiv_id", …}}`, plain or gzip), one
+ * shard per file. Per file, the first 99 % of lines are train and the rest is halved into validation
+ * then test (Proof-Pile-2's arXiv split). Lines that are not JSON or have no text are counted.
+ */
+import { Schema } from "effect"
+import * as fs from "node:fs"
+import * as readline from "node:readline"
+import { createGunzip } from "node:zlib"
+import * as Node from "../../engine/node.js"
+import * as Cell from "../../engine/report/cell.js"
+import { ArxivDoc } from "../../schemas/arxiv-doc.js"
+import { listFiles } from "../files.js"
+
+const lines = (file: string) => {
+  const raw = fs.createReadStream(file)
+  return readline.createInterface({ input: file.endsWith(".gz") ? raw.pipe(createGunzip()) : raw, crlfDelay: Infinity })
+}
+
+/** Split of line i of n: the first ⌊0.99 n⌋ train, then ⌊rest / 2⌋ validation, the remainder test. */
+export const arxivSplit = (i: number, n: number, trainShare = 0.99): "train" | "validation" | "test" => {
+  const trainEnd = Math.floor(trainShare * n)
+  const validationEnd = trainEnd + Math.floor((n - trainEnd) / 2)
+  return i < trainEnd ? "train" : i < validationEnd ? "validation" : "test"
+}
+
+export const arxivLoad = Node.source({
+  name: "arxiv/load",
+  version: 1,
+  description: "RedPajama arXiv JSONL → papers, split per file 99 % / 0.5 % / 0.5 %.",
+  params: Schema.Struct({
+    paths: Schema.optionalWith(Schema.String, { default: () => "samples/arxiv/*.jsonl" }),
+    trainShare: Schema.optionalWith(Schema.Number, { default: () => 0.99 }),
+  }),
+  output: ArxivDoc,
+  report: [
+    Cell.table("Papers per split", "SELECT split, count(*)::BIGINT AS papers, sum(strlen(text))::BIGINT AS bytes FROM self GROUP BY 1 ORDER BY 1"),
+    Cell.samples("Papers"),
+  ],
+  units: (p) => listFiles("arxiv/load", p.paths),
+  read: async function* (unit, p, ctx) {
+    const file = unit.file as string
+    let n = 0
+    for await (const _ of lines(file)) n++
+    let i = -1
+    for await (const line of lines(file)) {
+      i++
+      let doc: { text?: unknown; meta?: { arxiv_id?: unknown } }
+      try {
+        doc = JSON.parse(line)
+      } catch {
+        ctx.drop("invalid-json", { file: unit.id, line: i + 1 })
+        continue
+      }
+      if (typeof doc.text !== "string" || doc.text.length === 0) {
+        ctx.drop("no-text", { file: unit.id, line: i + 1 })
+        continue
+      }
+      const id = typeof doc.meta?.arxiv_id === "string" ? doc.meta.arxiv_id : `${unit.id}#${i + 1}`
+      yield { id, text: doc.text, split: arxivSplit(i, n, p.trainShare), file: unit.id, line: i + 1 }
+    }
+  },
+})

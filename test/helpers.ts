@@ -47,6 +47,17 @@ export const dag = (box: Sandbox, args: ReadonlyArray<string>, options: { input?
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }
 }
 
+/** Like `dag`, without blocking this process (needed when the test itself serves HTTP). */
+export const dagAwait = (box: Sandbox, args: ReadonlyArray<string>): Promise<CliResult> =>
+  new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: box.env, cwd: box.dir, stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (d) => (stdout += d))
+    child.stderr.on("data", (d) => (stderr += d))
+    child.on("exit", (code) => resolve({ code: code ?? -1, stdout, stderr }))
+  })
+
 export const dagAsync = (box: Sandbox, args: ReadonlyArray<string>) => spawn(process.execPath, [BIN, ...args], { env: box.env, cwd: box.dir, stdio: ["ignore", "pipe", "pipe"] })
 
 export interface JsonSummary {

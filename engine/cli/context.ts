@@ -17,7 +17,11 @@ import { Store } from "../store/store.js"
 export const loadSettings = (profile: string | undefined): Effect.Effect<Settings, ConfigError> =>
   Effect.gen(function* () {
     const cfg = yield* Either.match(parseConfig(config), { onLeft: Effect.fail, onRight: Effect.succeed })
-    return yield* Either.match(settingsFor(cfg, projectRoot(), profile), { onLeft: Effect.fail, onRight: Effect.succeed })
+    const settings = yield* Either.match(settingsFor(cfg, projectRoot(), profile), { onLeft: Effect.fail, onRight: Effect.succeed })
+    // Nodes (and their worker threads) read these: the Hub endpoint and where Hub downloads are cached.
+    process.env.DAG_HUB_URL = settings.hubUrl
+    process.env.DAG_HUB_CACHE ??= `${settings.store}/hub`
+    return settings
   })
 
 export const getPipeline = (name: string): Effect.Effect<Pipeline, NotFoundError | PipelineError> =>

@@ -10,7 +10,7 @@ import { createGunzip } from "node:zlib"
 import * as Node from "../../engine/node.js"
 import * as Cell from "../../engine/report/cell.js"
 import { ArxivDoc } from "../../schemas/arxiv-doc.js"
-import { listFiles } from "../files.js"
+import { listFiles, localFile } from "../files.js"
 
 const lines = (file: string) => {
   const raw = fs.createReadStream(file)
@@ -39,7 +39,7 @@ export const arxivLoad = Node.source({
   ],
   units: (p) => listFiles("arxiv/load", p.paths),
   read: async function* (unit, p, ctx) {
-    const file = unit.file as string
+    const file = await localFile(unit)
     let n = 0
     for await (const _ of lines(file)) n++
     let i = -1

@@ -9,7 +9,7 @@ import * as fs from "node:fs"
 import * as Node from "../../engine/node.js"
 import { connect, sqlString } from "../../engine/store/duckdb.js"
 import { CodeFile } from "../../schemas/code-file.js"
-import { listFiles } from "../files.js"
+import { listFiles, localFile } from "../files.js"
 
 export const STACK_COLUMNS = ["content", "lang", "max_stars_repo_path", "max_stars_repo_name", "ext", "size"] as const
 export const GITHUB_COLUMNS = ["text", "lang", "repo", "path"] as const
@@ -27,7 +27,7 @@ export const codeSource = (name: string, defaultPaths: string, description: stri
   output: CodeFile,
   units: (p) => listFiles(name, p.paths),
   read: async function* (unit, _p, ctx) {
-    const file = unit.file as string
+    const file = await localFile(unit)
     if (fs.statSync(file).size === 0) {
       // upstream divides by zero on empty inputs; here an empty file is counted and skipped
       ctx.drop("empty-file", { file: unit.id })

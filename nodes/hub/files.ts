@@ -1,0 +1,117 @@
+/**
+ * Files from a Hugging Face Hub dataset repository, through `@huggingface/hub`: listed with the tree
+ * API, downloaded once into a local cache (`DAG_HUB_CACHE`, default `<store>/hub`) and reused. The
+ * endpoint is `hubUrl` in dag.config.ts (or DAG_HUB_URL); the token is HF_TOKEN and is only ever sent
+ * to the Hub, never logged or stored. Transient failures (HTTP 429/5xx, network) are retried.
+ *
+ * Entries look like `hf://datasets/OWNER/NAME@REVISION/GLOB`; the revision (default `main`) and each
+ * file's content id enter the cache key, so a new revision recomputes exactly the changed files.
+ */
+import * as fs from "node:fs"
+import { createRequire } from "node:module"
+import * as path from "node:path"
+import { Readable } from "node:stream"
+import { pipeline } from "node:stream/promises"
+
+export interface HubRef {
+  readonly repo: string
+  readonly revision: string
+  readonly pattern: string
+}
+
+export const parseHubRef = (entry: string): HubRef | undefined => {
+  const m = /^hf:\/\/datasets\/([^/@]+\/[^/@]+)(?:@([^/]+))?\/(.+)$/.exec(entry)
+  return m ? { repo: m[1]!, revision: m[2] ?? "main", pattern: m[3]! } : undefined
+}
+
+/** `*` matches within a path segment, `**` across segments, `?` one character. */
+export const globToRegExp = (glob: string): RegExp =>
+  new RegExp(
+    "^" +
+      glob
+        .split(/(\*\*\/?|\*|\?)/)
+        .map((part) => (part === "**/" || part === "**" ? ".*" : part === "*" ? "[^/]*" : part === "?" ? "[^/]" : part.replace(/[.+^${}()|[\]\\]/g, "\\$&")))
+        .join("") +
+      "$"
+  )
+
+export const hubUrl = (): string => (process.env.DAG_HUB_URL ?? "https://huggingface.co").replace(/\/$/, "")
+const hubCache = (): string => process.env.DAG_HUB_CACHE ?? path.join(process.env.DAG_STORE ?? ".dag", "hub")
+
+type HubModule = typeof import("@huggingface/hub")
+let hubModule: HubModule | undefined
+// Loaded lazily (only when an hf:// entry is used) through require: the CLI bundle runs from V8's
+// code cache, where dynamic import() is not available.
+const hub = async (): Promise<HubModule> =>
+  (hubModule ??= createRequire(typeof __filename !== "undefined" ? __filename : import.meta.url)("@huggingface/hub") as HubModule)
+
+export class HubError extends Error {
+  constructor(message: string, readonly transient: boolean) {
+    super(message)
+  }
+}
+
+const explain = (e: unknown, what: string): HubError => {
+  const status = (e as { statusCode?: number }).statusCode
+  if (status === 401 || status === 403) return new HubError(`${what}: the Hub answered ${status} (unauthorised): set HF_TOKEN to a token with access to this dataset`, false)
+  if (status === 404) return new HubError(`${what}: not found on ${hubUrl()} (check the repository, revision and path)`, false)
+  if (status === 429 || (status !== undefined && status >= 500)) return new HubError(`${what}: the Hub answered ${status}`, true)
+  return new HubError(`${what}: ${(e as Error).message ?? String(e)}`, status === undefined)
+}
+
+const withRetries = async <A>(what: string, f: () => Promise<A>, attempts = 4): Promise<A> => {
+  let last: HubError | undefined
+  for (let i = 0; i < attempts; i++) {
+    try {
+      return await f()
+    } catch (e) {
+      last = e instanceof HubError ? e : explain(e, what)
+      if (!last.transient) throw last
+      await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** i)))
+    }
+  }
+  throw last!
+}
+
+const credentials = () => (process.env.HF_TOKEN ? { accessToken: process.env.HF_TOKEN } : {})
+
+export interface HubFile {
+  readonly path: string
+  readonly size: number
+  /** git or LFS object id: the file's content identity at this revision */
+  readonly oid: string
+}
+
+export const listHubFiles = async (ref: HubRef): Promise<Array<HubFile>> => {
+  const { listFiles } = await hub()
+  const re = globToRegExp(ref.pattern)
+  return withRetries(`hf://datasets/${ref.repo}@${ref.revision}`, async () => {
+    const out: Array<HubFile> = []
+    for await (const f of listFiles({ repo: { type: "dataset", name: ref.repo }, revision: ref.revision, recursive: true, hubUrl: hubUrl(), ...credentials() })) {
+      if (f.type === "file" && re.test(f.path)) out.push({ path: f.path, size: f.size, oid: f.lfs?.oid ?? f.oid ?? `${f.size}` })
+    }
+    return out.sort((a, b) => (a.path < b.path ? -1 : 1))
+  })
+}
+
+/** The local copy of a Hub file, downloading it (atomically) unless the cache holds this content. */
+export const hubFileLocal = async (ref: HubRef, file: HubFile): Promise<string> => {
+  const dest = path.join(hubCache(), "datasets", ref.repo, file.oid, file.path)
+  const st = fs.statSync(dest, { throwIfNoEntry: false })
+  if (st && st.size === file.size) return dest
+  const { downloadFile } = await hub()
+  return withRetries(`hf://datasets/${ref.repo}@${ref.revision}/${file.path}`, async () => {
+    const blob = await downloadFile({ repo: { type: "dataset", name: ref.repo }, path: file.path, revision: ref.revision, hubUrl: hubUrl(), ...credentials() })
+    if (!blob) throw new HubError(`hf://datasets/${ref.repo}@${ref.revision}/${file.path}: not found`, false)
+    fs.mkdirSync(path.dirname(dest), { recursive: true })
+    const tmp = `${dest}.${process.pid}.part`
+    try {
+      await pipeline(Readable.fromWeb(blob.stream() as import("node:stream/web").ReadableStream<Uint8Array>), fs.createWriteStream(tmp))
+      if (fs.statSync(tmp).size !== file.size) throw new HubError(`${file.path}: downloaded ${fs.statSync(tmp).size} bytes, expected ${file.size}`, true)
+      fs.renameSync(tmp, dest)
+    } finally {
+      fs.rmSync(tmp, { force: true })
+    }
+    return dest
+  })
+}

@@ -121,16 +121,32 @@ describe("AlgebraicStack in proof-pile-2", () => {
     expect(nodeOf(fixed, "stack/filter").dropped["c: no-math-include"]).toBe(1) // fftw3.h is kept once fixed
     expect(nodeOf(fixed, "stack/filter").dropped["python: no-math-import"]).toBe(2) // sagemaker is dropped once fixed
   })
-  it("a file without The Stack's columns fails with the file and the column named", () => {
+  it("a Parquet file without The Stack's columns fails naming file and columns; bad JSONL lines are counted", async () => {
     const box = sandbox("stackbad")
-    const bad = path.join(box.dir, "bad.jsonl")
-    fs.writeFileSync(bad, JSON.stringify({ content: "x", lang: "Python" }) + "\n")
+    const bad = path.join(box.dir, "bad.parquet")
+    const { DuckDBInstance } = await import("@duckdb/node-api")
+    const conn = await (await DuckDBInstance.create(":memory:")).connect()
+    await conn.run(`COPY (SELECT 'x' AS content, 'Python' AS lang) TO '${bad}' (FORMAT parquet)`)
+    conn.closeSync()
     const r = dag(box, ["run", "proof-pile-2", "--select", "stack/source", "--param", `stack/source.paths=${bad}`])
     expect(r.code).toBe(1)
-    expect(r.stdout).toMatch(/unit .*bad\.jsonl: missing columns max_stars_repo_path, max_stars_repo_name, ext, size for the layout of The Stack/)
-    fs.writeFileSync(bad, "")
-    const empty = summary(dag(box, ["run", "proof-pile-2", "--select", "stack/source", "--param", `stack/source.paths=${bad}`, "--json"]))
-    expect(nodeOf(empty, "stack/source").dropped).toEqual({ "empty-file": 1 })
+    expect(r.stdout).toMatch(/unit .*bad\.parquet: missing columns max_stars_repo_path, max_stars_repo_name, ext, size for the layout of The Stack/)
+    const empty = path.join(box.dir, "empty.parquet")
+    fs.writeFileSync(empty, "")
+    const e = summary(dag(box, ["run", "proof-pile-2", "--select", "stack/source", "--param", `stack/source.paths=${empty}`, "--json"]))
+    expect(nodeOf(e, "stack/source").dropped).toEqual({ "empty-file": 1 })
+    const jsonl = path.join(box.dir, "mixed.jsonl")
+    fs.writeFileSync(
+      jsonl,
+      Buffer.concat([
+        Buffer.from(JSON.stringify({ text: "Theorem a : True. Proof. trivial. Qed.", lang: "coq", repo: "a/b", path: "x.v" }) + "\n"),
+        Buffer.from('{"text": "bad '),
+        Buffer.from([0xff, 0xfe]),
+        Buffer.from('", "lang": "coq", "repo": "a/b", "path": "y.v"}\n{broken\n{"lang": "coq"}\n'),
+      ])
+    )
+    const j = summary(dag(box, ["run", "proof-pile-2", "--select", "stack/github-source", "--param", `stack/github-source.paths=${jsonl}`, "--json"]))
+    expect(nodeOf(j, "stack/github-source")).toMatchObject({ rows: { out: 1 }, dropped: { "invalid-utf8": 1, "invalid-json": 1, "missing-fields": 1 } })
   })
 })
 

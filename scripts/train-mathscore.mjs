@@ -5,22 +5,16 @@
 // wrote (nodes/owm/mathscore/negatives.txt). Every fifth example is held
 // out; the held-out accuracy is printed and stored with the weights.
 //   node scripts/train-mathscore.mjs
-import * as esbuild from "esbuild"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath, pathToFileURL } from "node:url"
+import { at, loadTs, root } from "./lib/load-ts.mjs"
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const shared = path.resolve(root, "..", "shared", "data")
 if (!fs.existsSync(shared)) {
   console.error(`train-mathscore: ${shared} is missing; the shipped model stays as it is`)
   process.exit(2)
 }
-const work = fs.mkdtempSync(path.join(os.tmpdir(), "mathdag-mathscore-"))
-const at = (p) => JSON.stringify(path.join(root, p))
-fs.writeFileSync(
-  path.join(work, "entry.ts"),
+const lib = await loadTs(
   `export { extract } from ${at("nodes/owm/extract/extract.ts")}
 export { owmConfig } from ${at("nodes/owm/extract/config.ts")}
 export { decodeHtml } from ${at("nodes/owm/decode.ts")}
@@ -39,9 +33,6 @@ export const warcPages = async (file: string) => {
 }
 `
 )
-await esbuild.build({ entryPoints: [path.join(work, "entry.ts")], bundle: true, platform: "node", format: "cjs", outfile: path.join(work, "lib.cjs"), logLevel: "error", absWorkingDir: root, nodePaths: [path.join(root, "node_modules")] })
-process.env.DAG_ROOT = root
-const lib = (await import(pathToFileURL(path.join(work, "lib.cjs")).href)).default
 const config = lib.owmConfig()
 const paragraphs = (text) => text.split(/\n\s*\n/).map((p) => p.trim()).filter((p) => p.length >= 40 && !p.startsWith("#"))
 const extracted = (html) => {
@@ -99,5 +90,4 @@ const training = {
   trainingAccuracy: Number(evaluate(model, examples).toFixed(4)),
 }
 fs.writeFileSync(path.join(root, "nodes/owm/data/mathscore-model.json"), JSON.stringify({ ...model, training }))
-fs.rmSync(work, { recursive: true, force: true })
 console.log(`mathscore: ${positive.length} positive and ${negative.length} negative paragraphs; held-out accuracy ${(heldOut * 100).toFixed(1)}% on ${held.length}; ${Object.keys(model.weights).length} non-zero weights`)

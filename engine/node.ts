@@ -96,6 +96,11 @@ export interface GlobalContext<P, Ins extends Record<string, Port>, Outs extends
   readonly outputs: { readonly [K in keyof Outs]: WriterOf<Outs[K]> }
   /** Runs SQL in DuckDB where every dataset input is a view named after its input key. */
   readonly sql: (query: string) => Effect.Effect<ReadonlyArray<Record<string, unknown>>, NodeRunError>
+  /**
+   * Creates a table in the node's DuckDB session and appends rows to it (DuckDB holds them and
+   * spills to disk, so large intermediate data never lives in JS arrays). Columns: name → SQL type.
+   */
+  readonly table: (name: string, columns: Readonly<Record<string, string>>, rows: AsyncIterable<ReadonlyArray<unknown>> | Iterable<ReadonlyArray<unknown>>) => Effect.Effect<number, NodeRunError>
   /** Records `count` dropped rows with `reason` (funnel counts for global nodes), with an optional sample row. */
   readonly drop: (reason: string, count?: number, sample?: unknown) => void
   readonly log: (message: string) => void

@@ -8,6 +8,8 @@
  */
 import * as Pipeline from "../engine/pipeline.js"
 import { arxivLoad } from "../nodes/arxiv/load.js"
+import { makeMinhash } from "../nodes/dedup/minhash.js"
+import { WebDocument } from "../schemas/web-document.js"
 import { extract } from "../nodes/owm/extract.js"
 import { filter } from "../nodes/owm/filter.js"
 import { langid } from "../nodes/owm/langid.js"
@@ -21,6 +23,8 @@ import { githubFilter } from "../nodes/stack/github-filter.js"
 import { githubSource, stackSource } from "../nodes/stack/source.js"
 import { githubSplit, stackSplit } from "../nodes/stack/split.js"
 
+const owmDedup = makeMinhash("dedup/minhash", WebDocument)
+
 export default Pipeline.make(
   "proof-pile-2",
   (p) => {
@@ -30,7 +34,8 @@ export default Pipeline.make(
     const english = p.add(langid, docs)
     const mathy = p.add(mathscore, english)
     const fluent = p.add(perplexity, mathy)
-    const owm = p.add(filter, fluent)
+    const filtered = p.add(filter, fluent)
+    const { kept: owm } = p.add(owmDedup, { docs: filtered })
 
     const stack = p.add(stackSplit, { files: p.add(stackFilter, p.add(stackSource)) })
     const { kept: github } = p.add(chunkDedup, { files: p.add(githubFilter, p.add(githubSource)) })

@@ -33,6 +33,16 @@ export const viewSql = (columns: ReadonlyArray<Column>, paths: ReadonlyArray<str
     ? `SELECT ${columns.map((c) => quoteIdent(c.name)).join(", ")} FROM read_parquet([${paths.map(sqlString).join(", ")}])`
     : `SELECT ${columns.map((c) => `CAST(NULL AS ${duckdbType(c.type)}) AS ${quoteIdent(c.name)}`).join(", ")} WHERE false`
 
+/** Appends a JS value with the appender method its type calls for (numbers as DOUBLE unless integral). */
+const appendAny = (appender: Duck.DuckDBAppender, v: unknown): void => {
+  if (v === null || v === undefined) appender.appendNull()
+  else if (typeof v === "string") appender.appendVarchar(v)
+  else if (typeof v === "boolean") appender.appendBoolean(v)
+  else if (typeof v === "bigint") appender.appendBigInt(v)
+  else if (typeof v === "number") Number.isInteger(v) ? appender.appendBigInt(BigInt(v)) : appender.appendDouble(v)
+  else throw new Error(`cannot append a ${typeof v}`)
+}
+
 export const runGlobal = (
   node: GlobalNode,
   params: unknown,
@@ -170,6 +180,30 @@ export const runGlobal = (
           const c = yield* connection
           const r = yield* Effect.tryPromise({ try: () => queryRows(c, query), catch: (e) => fail(node.name, `SQL failed: ${(e as Error).message}`, e) })
           return r.rows
+        }),
+      table: (name, columns, rows) =>
+        Effect.gen(function* () {
+          const c = yield* connection
+          return yield* Effect.tryPromise({
+            try: async () => {
+              const ddl = Object.entries(columns).map(([k, t]) => `${quoteIdent(k)} ${t}`).join(", ")
+              await c.run(`CREATE OR REPLACE TABLE ${quoteIdent(name)} (${ddl})`)
+              const appender = await c.createAppender(name)
+              let n = 0
+              try {
+                for await (const row of rows as AsyncIterable<ReadonlyArray<unknown>>) {
+                  for (const v of row) appendAny(appender, v)
+                  appender.endRow()
+                  if (++n % 100_000 === 0) appender.flushSync()
+                }
+              } finally {
+                appender.flushSync()
+                appender.closeSync()
+              }
+              return n
+            },
+            catch: (e) => fail(node.name, `filling table ${name}: ${(e as Error).message}`, e),
+          })
         }),
       drop: (reason, count = 1, sample) => {
         drops.drop(reason, sample)

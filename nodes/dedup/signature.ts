@@ -1,0 +1,76 @@
+/**
+ * MinHash signatures in TypeScript: words hashed with FNV-1a, word k-grams combined into one 32-bit
+ * shingle hash, and K permutations h_i(x) = a_i·x + b_i mod 2^32 (a_i odd, so each is a bijection)
+ * of which each signature slot keeps the minimum. Bands hash `rows` consecutive slots together.
+ */
+
+const fnv = (s: string): number => {
+  let h = 0x811c9dc5
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193)
+  return h >>> 0
+}
+
+const fmix = (h: number): number => {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b)
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35)
+  return (h ^ (h >>> 16)) >>> 0
+}
+
+export interface MinHasher {
+  readonly permutations: number
+  readonly shingle: number
+  readonly signature: (text: string) => Uint32Array | undefined
+}
+
+/** Deterministic permutation parameters from a seed (splitmix-like), so signatures are reproducible. */
+export const minHasher = (permutations = 128, shingle = 5, seed = 1): MinHasher => {
+  const a = new Uint32Array(permutations)
+  const b = new Uint32Array(permutations)
+  let state = seed >>> 0
+  const next = () => (state = fmix((state + 0x9e3779b9) >>> 0))
+  for (let i = 0; i < permutations; i++) {
+    a[i] = (next() | 1) >>> 0
+    b[i] = next()
+  }
+  return {
+    permutations,
+    shingle,
+    signature: (text) => {
+      const words = text.toLowerCase().split(/\s+/).filter(Boolean)
+      if (words.length < shingle) return undefined
+      const wh = new Uint32Array(words.length)
+      for (let i = 0; i < words.length; i++) wh[i] = fnv(words[i]!)
+      const sig = new Uint32Array(permutations).fill(0xffffffff)
+      for (let i = 0; i + shingle <= words.length; i++) {
+        let h = 0x811c9dc5
+        for (let j = 0; j < shingle; j++) h = Math.imul(h ^ wh[i + j]!, 0x01000193)
+        const x = fmix(h >>> 0)
+        for (let k = 0; k < permutations; k++) {
+          const v = (Math.imul(a[k]!, x) + b[k]!) >>> 0
+          if (v < sig[k]!) sig[k] = v
+        }
+      }
+      return sig
+    },
+  }
+}
+
+/** One 32-bit hash per band of `rows` consecutive signature slots. */
+export const bandHashes = (sig: Uint32Array, bands: number, rows: number): Uint32Array => {
+  const out = new Uint32Array(bands)
+  for (let b = 0; b < bands; b++) {
+    let h = 0x811c9dc5
+    for (let r = 0; r < rows; r++) h = Math.imul(h ^ sig[b * rows + r]!, 0x01000193)
+    out[b] = fmix(h >>> 0)
+  }
+  return out
+}
+
+/** The Jaccard similarity at which a pair becomes a candidate with probability 1/2: (1/b)^(1/r). */
+export const bandingThreshold = (bands: number, rows: number): number => (1 / bands) ** (1 / rows)
+
+export const estimatedJaccard = (x: Uint32Array, y: Uint32Array): number => {
+  let same = 0
+  for (let i = 0; i < x.length; i++) if (x[i] === y[i]) same++
+  return same / x.length
+}

@@ -1,0 +1,121 @@
+/** MinHash near-duplicate removal: signatures, banding, and the node end to end in DuckDB. */
+import { Effect, Schema } from "effect"
+import * as path from "node:path"
+import { describe, expect, it } from "vitest"
+import * as Node from "../engine/node.js"
+import * as Pipeline from "../engine/pipeline.js"
+import { Store } from "../engine/store/store.js"
+import { makeMinhash } from "../nodes/dedup/minhash.js"
+import { bandHashes, bandingThreshold, estimatedJaccard, minHasher } from "../nodes/dedup/signature.js"
+import { runInProcess, tempDir } from "./helpers.js"
+
+const Doc = Schema.Struct({ id: Schema.String, text: Schema.String })
+
+/** Deterministic pseudo-random words. */
+const rng = (seed: number) => () => {
+  seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0
+  return seed / 2 ** 32
+}
+const VOCAB = Array.from({ length: 5000 }, (_, i) => `w${i.toString(36)}`)
+const randomDoc = (r: () => number, words: number) => Array.from({ length: words }, () => VOCAB[Math.floor(r() * VOCAB.length)]).join(" ")
+/** Replaces `share` of the words: about 1 − share of 5-gram shingles... roughly a Jaccard of 0.8 for share 0.02. */
+const edit = (r: () => number, text: string, share: number) => text.split(" ").map((w) => (r() < share ? VOCAB[Math.floor(r() * VOCAB.length)] : w)).join(" ")
+
+const exactJaccard = (a: string, b: string, k = 5) => {
+  const sh = (t: string) => {
+    const w = t.split(" ")
+    const s = new Set<string>()
+    for (let i = 0; i + k <= w.length; i++) s.add(w.slice(i, i + k).join(" "))
+    return s
+  }
+  const x = sh(a)
+  const y = sh(b)
+  let inter = 0
+  for (const s of x) if (y.has(s)) inter++
+  return inter / (x.size + y.size - inter)
+}
+
+describe("MinHash signatures", () => {
+  it("estimate Jaccard similarity and band as documented", () => {
+    const r = rng(7)
+    const h = minHasher(128, 5)
+    const a = randomDoc(r, 300)
+    const b = edit(r, a, 0.02)
+    const c = randomDoc(r, 300)
+    const est = estimatedJaccard(h.signature(a)!, h.signature(b)!)
+    expect(Math.abs(est - exactJaccard(a, b))).toBeLessThan(0.12)
+    expect(estimatedJaccard(h.signature(a)!, h.signature(c)!)).toBeLessThan(0.05)
+    expect(h.signature("too short")).toBeUndefined()
+    expect(bandHashes(h.signature(a)!, 16, 8)).toHaveLength(16)
+    expect(bandingThreshold(16, 8)).toBeCloseTo(0.707, 2)
+  })
+})
+
+describe("dedup/minhash (in-process, real DuckDB)", () => {
+  const runDedup = async (docs: ReadonlyArray<{ id: string; text: string }>, shards = 3) => {
+    const dir = tempDir("minhash")
+    const src = Node.source({
+      name: "t/docs",
+      version: 1,
+      output: Doc,
+      units: () => Effect.succeed(Array.from({ length: shards }, (_, i) => ({ id: `part-${i}`, fingerprint: `${docs.length}-${i}`, part: i }))),
+      read: function* (unit) {
+        for (let i = unit.part as number; i < docs.length; i += shards) yield docs[i]!
+      },
+    })
+    const dedup = makeMinhash("t/minhash", Doc)
+    const p = Pipeline.make("minhash-test", (b) => ({ kept: b.add(dedup, { docs: b.add(src) }).kept }))
+    const dirs = { store: path.join(dir, "store"), runs: path.join(dir, "runs") }
+    const r = await runInProcess(p, dirs)
+    expect(r.ok).toBe(true)
+    const store = new Store(dirs.store)
+    const outputs = r.record.nodes.find((n) => n.node === "t/minhash")!.outputs
+    const { DuckDBInstance } = await import("@duckdb/node-api")
+    const conn = await (await DuckDBInstance.create(":memory:")).connect()
+    const rows = async (output: string) => {
+      const m = store.getArtifact(outputs[output]!)!
+      if (m.kind !== "dataset" || m.shards.length === 0) return []
+      const files = m.shards.map((s) => `'${store.objectPath(s.hash, ".parquet")}'`).join(", ")
+      return (await conn.runAndReadAll(`SELECT * FROM read_parquet([${files}])`)).getRowObjectsJS() as Array<Record<string, unknown>>
+    }
+    return { kept: await rows("kept"), clusters: await rows("clusters"), dropped: await rows("dropped"), log: r.record }
+  }
+
+  it("finds the clusters of known edits and keeps the first document of each", async () => {
+    const r = rng(11)
+    const base = Array.from({ length: 40 }, () => randomDoc(r, 200))
+    const docs = base.map((text, i) => ({ id: `d${i}`, text }))
+    // d0 ~ e0a ~ e0b (a cluster of three), d1 ~ e1 (a pair), d2 exact copy e2
+    docs.push({ id: "e0a", text: edit(r, base[0]!, 0.01) }, { id: "e0b", text: edit(r, base[0]!, 0.01) }, { id: "e1", text: edit(r, base[1]!, 0.01) }, { id: "e2", text: base[2]! })
+    docs.push({ id: "tiny", text: "too short" })
+    const out = await runDedup(docs, 1) // one shard: input order is list order
+    const clusterOf = new Map(out.clusters.map((c) => [c.id as string, c.representative as string]))
+    expect(clusterOf.get("e0a")).toBe("d0")
+    expect(clusterOf.get("e0b")).toBe("d0")
+    expect(clusterOf.get("e1")).toBe("d1")
+    expect(clusterOf.get("e2")).toBe("d2")
+    expect(out.dropped.map((d) => d.reason).sort()).toEqual(["near-duplicate of d0", "near-duplicate of d0", "near-duplicate of d1", "near-duplicate of d2"])
+    expect(out.kept.map((d) => d.id)).toContain("d0")
+    expect(out.kept.map((d) => d.id)).toContain("tiny")
+    expect(out.kept).toHaveLength(docs.length - 4)
+  })
+
+  it("recalls ≥ 0.97 of planted pairs with Jaccard ≥ 0.7", async () => {
+    const r = rng(5)
+    const docs: Array<{ id: string; text: string }> = []
+    const planted: Array<[string, string]> = []
+    for (let i = 0; i < 400; i++) docs.push({ id: `o${i}`, text: randomDoc(r, 300) })
+    for (let i = 0; i < 150; i++) {
+      const src = docs[i]!
+      const copy = { id: `p${i}`, text: edit(r, src.text, 0.012) }
+      if (exactJaccard(src.text, copy.text) >= 0.7) planted.push([src.id, copy.id])
+      docs.push(copy)
+    }
+    expect(planted.length).toBeGreaterThan(100)
+    const out = await runDedup(docs)
+    const rep = new Map(out.clusters.map((c) => [c.id as string, c.representative as string]))
+    // a pair is found when both documents landed in one cluster (which of them represents it depends on input order)
+    const found = planted.filter(([a, b]) => rep.get(a) !== undefined && rep.get(a) === rep.get(b)).length
+    expect(found / planted.length).toBeGreaterThanOrEqual(0.97)
+  })
+})

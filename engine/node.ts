@@ -125,6 +125,8 @@ interface Common<P> {
   readonly runtime?: Readonly<Record<string, string>>
   /** Cells this node adds to run reports (queries see its output as `self`). */
   readonly report?: ReadonlyArray<Cell>
+  /** Files read besides the inputs (models, word lists, test sets): their contents enter the cache key. */
+  readonly externals?: (params: P) => ReadonlyArray<string>
   /** Hash of the node's own functions' source, filled in by the constructor. */
   readonly codeHash: string
 }
@@ -211,6 +213,7 @@ interface Declaration<P> {
   readonly params?: Schema.Schema<P, any, never>
   readonly runtime?: Readonly<Record<string, string>>
   readonly report?: ReadonlyArray<Cell>
+  readonly externals?: (params: P) => ReadonlyArray<string>
 }
 
 export const source = <O, P = NoParamsType>(def: Declaration<P> & {

@@ -101,7 +101,8 @@ export const diffKeys = (stored: KeyStruct | undefined, current: KeyStruct): Rea
   for (const p of params) causes.push({ category: "PARAMS", detail: p })
   const runtime: Array<string> = []
   leafDiff(stored.runtime, current.runtime, "", runtime)
-  for (const r of runtime) causes.push({ category: "DEPENDENCIES", detail: `runtime ${r}` })
+  // declared files (models, word lists, test sets) are data the node reads; the rest is the toolchain
+  for (const r of runtime) causes.push(r.startsWith("file:") ? { category: "DATA", detail: `${r.replace(/^file:(\S+) .*$/, "file $1 changed")}` } : { category: "DEPENDENCIES", detail: `runtime ${r}` })
   const names = new Set([...Object.keys(stored.inputs), ...Object.keys(current.inputs)])
   for (const name of [...names].sort()) {
     const a = stored.inputs[name] ?? []

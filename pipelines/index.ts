@@ -4,5 +4,6 @@ import type { Pipeline } from "../engine/pipeline.js"
 export const pipelines = {
   demo: () => import("./demo.js").then((m) => m.default),
   "proof-pile-2": () => import("./proof-pile-2.js").then((m) => m.default),
+  overlap: () => import("./overlap.js").then((m) => m.default),
   synthetic: () => import("./synthetic.js").then((m) => m.default),
 } satisfies Record<string, () => Promise<Pipeline>>

@@ -9,6 +9,10 @@
 import * as Pipeline from "../engine/pipeline.js"
 import { arxivLoad } from "../nodes/arxiv/load.js"
 import { makeMinhash } from "../nodes/dedup/minhash.js"
+import { makeDecontaminate } from "../nodes/overlap/decontaminate.js"
+import { makeOverlap } from "../nodes/overlap/ngram.js"
+import { ArxivDoc } from "../schemas/arxiv-doc.js"
+import { CodeFile } from "../schemas/code-file.js"
 import { WebDocument } from "../schemas/web-document.js"
 import { extract } from "../nodes/owm/extract.js"
 import { filter } from "../nodes/owm/filter.js"
@@ -24,6 +28,13 @@ import { githubSource, stackSource } from "../nodes/stack/source.js"
 import { githubSplit, stackSplit } from "../nodes/stack/split.js"
 
 const owmDedup = makeMinhash("dedup/minhash", WebDocument)
+// one overlap check and decontamination per subset (their row types differ)
+const owmOverlap = makeOverlap("overlap/ngram", WebDocument)
+const owmDecontaminate = makeDecontaminate("overlap/decontaminate", WebDocument)
+const stackOverlap = makeOverlap("overlap/ngram-stack", CodeFile)
+const stackDecontaminate = makeDecontaminate("overlap/decontaminate-stack", CodeFile)
+const arxivOverlap = makeOverlap("overlap/ngram-arxiv", ArxivDoc)
+const arxivDecontaminate = makeDecontaminate("overlap/decontaminate-arxiv", ArxivDoc)
 
 export default Pipeline.make(
   "proof-pile-2",
@@ -35,12 +46,16 @@ export default Pipeline.make(
     const mathy = p.add(mathscore, english)
     const fluent = p.add(perplexity, mathy)
     const filtered = p.add(filter, fluent)
-    const { kept: owm } = p.add(owmDedup, { docs: filtered })
+    const { kept: deduped } = p.add(owmDedup, { docs: filtered })
+    const { kept: owm } = p.add(owmDecontaminate, { docs: deduped, hits: p.add(owmOverlap, { docs: deduped }).hits })
 
-    const stack = p.add(stackSplit, { files: p.add(stackFilter, p.add(stackSource)) })
+    const stackFiles = p.add(stackFilter, p.add(stackSource))
+    const { kept: stackClean } = p.add(stackDecontaminate, { docs: stackFiles, hits: p.add(stackOverlap, { docs: stackFiles }).hits })
+    const stack = p.add(stackSplit, { files: stackClean })
     const { kept: github } = p.add(chunkDedup, { files: p.add(githubFilter, p.add(githubSource)) })
     const githubSplits = p.add(githubSplit, { files: github })
-    const arxiv = p.add(arxivLoad)
+    const papers = p.add(arxivLoad)
+    const { kept: arxiv } = p.add(arxivDecontaminate, { docs: papers, hits: p.add(arxivOverlap, { docs: papers }).hits })
     return { owm, stackTrain: stack.train, githubTrain: githubSplits.train, arxiv }
   },
   { description: "Proof-Pile-2 rebuild — so far OpenWebMath (WARC → prefilter → math-preserving extraction → English → MathScore → perplexity → manual filters) AlgebraicStack (The Stack language rules; GitHub formal-math files with chunk dedup; seeded splits) and arXiv (RedPajama JSONL, per-file splits)." }

@@ -18,6 +18,7 @@ import { projectRoot } from "../paths.js"
 import { ArtifactStore, STORE_FORMAT, datasetManifest, storeTryPromise, type DatasetManifest, type Manifest, type NodeRecord, type ShardEntry, type ShardLineage, type Store } from "../store/store.js"
 import { readJsonOr } from "../store/fsx.js"
 import { saveFingerprints } from "../fingerprints.js"
+import { externalFacts } from "../externals.js"
 import { RunJournal, type NodeLog, type ShardLog } from "../journal.js"
 import { runGlobal, type ResolvedInput } from "./global-context.js"
 import { ShardExecutor, inlineExecutor, type Executor } from "./pool.js"
@@ -66,6 +67,7 @@ interface Env {
   readonly executor: Executor
   readonly req: RunRequest
   readonly runtime: Readonly<Record<string, string>>
+  readonly nodeRuntime: Map<string, Readonly<Record<string, string>>>
   readonly runId: string
 }
 
@@ -85,13 +87,23 @@ const addSamples = (into: Record<string, Array<unknown>>, from: Readonly<Record<
 }
 
 /** The key struct of a node as a whole, from its inputs' artifact ids (or source fingerprints). */
+/** Runtime facts of one node: the run's, plus the fingerprints of the files it declares (cached per run). */
+const runtimeOf = (env: Env, node: AnyNode): Readonly<Record<string, string>> => {
+  let r = env.nodeRuntime.get(node.name)
+  if (!r) {
+    r = { ...env.runtime, ...externalFacts(node, env.req.params.values.get(node.name)) }
+    env.nodeRuntime.set(node.name, r)
+  }
+  return r
+}
+
 const nodeStruct = (env: Env, node: AnyNode, inputs: Outputs, units?: ReadonlyArray<SourceUnit>): KeyStruct => {
   const params = env.req.params.encoded.get(node.name)
   const ins: Record<string, ReadonlyArray<string>> =
     node.kind === "source"
       ? { units: (units ?? []).map((u) => `${u.id}@${u.fingerprint}`) }
       : Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, [v.id]]))
-  return keyStruct(node, params, ins, env.runtime)
+  return keyStruct(node, params, ins, runtimeOf(env, node))
 }
 
 const resolveRecord = (env: Env, record: NodeRecord | undefined): Outputs | undefined => {
@@ -358,7 +370,7 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
         node,
         log,
         units ?? [],
-        (u) => ({ struct: keyStruct(node, env.req.params.encoded.get(node.name), { unit: [`${u.id}@${u.fingerprint}`] }, env.runtime), inputs: [u.id] }),
+        (u) => ({ struct: keyStruct(node, env.req.params.encoded.get(node.name), { unit: [`${u.id}@${u.fingerprint}`] }, runtimeOf(env, node)), inputs: [u.id] }),
         (u, tmp) =>
           Effect.tryPromise({
             try: () => runSourceShard(node, params, u, tmp),
@@ -380,7 +392,7 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
         mapNode,
         log,
         input.shards,
-        (s) => ({ struct: keyStruct(node, env.req.params.encoded.get(node.name), { in: [s.hash] }, env.runtime), inputs: [s.hash] }),
+        (s) => ({ struct: keyStruct(node, env.req.params.encoded.get(node.name), { in: [s.hash] }, runtimeOf(env, node)), inputs: [s.hash] }),
         (s, tmp) =>
           Effect.gen(function* () {
             const inputPath = yield* env.store.verifyObject(s.hash, ".parquet")
@@ -451,7 +463,7 @@ export const runPipeline = (req: RunRequest, runId: string) =>
     const journal = yield* RunJournal
     const progress = yield* ProgressBar
     const executor = yield* ShardExecutor
-    const env: Env = { store, journal, progress, executor, req, runtime: runtimeFacts(), runId }
+    const env: Env = { store, journal, progress, executor, req, runtime: runtimeFacts(), nodeRuntime: new Map(), runId }
     const selected = req.select.length > 0 ? ancestorsOf(req.pipeline, req.select) : undefined
     const order = topoOrder(req.pipeline).filter((pn) => !selected || selected.has(pn.node.name))
     const index = store.readIndex(req.pipeline.name)

@@ -9,6 +9,7 @@ import type { ResolvedParams } from "../params.js"
 import type { Pipeline } from "../pipeline.js"
 import { ancestorsOf, topoOrder } from "../pipeline.js"
 import { diffKeys, keyOf, keyStruct, type Cause, type KeyStruct } from "../plan.js"
+import { externalFacts } from "../externals.js"
 import type { DatasetManifest, NodeRecord, Store } from "../store/store.js"
 
 export interface NodePlan {
@@ -40,6 +41,7 @@ export const planPipeline = (
       if (selected && !selected.has(node.name)) continue
       const stored = store.getRef(node.name)
       const encoded = params.encoded.get(node.name)
+      const nodeRuntime = { ...runtime, ...externalFacts(node, params.values.get(node.name)) }
       const staleUpstream = Object.values(pn.inputs).map((w) => plans.get(w.node)).filter((p): p is NodePlan => p !== undefined && p.status === "stale")
       let plan: NodePlan
       if (staleUpstream.length > 0) {
@@ -54,7 +56,7 @@ export const planPipeline = (
         if (node.kind === "source") {
           const units = yield* node.units(params.values.get(node.name))
           inputs = { units: units.map((u) => `${u.id}@${u.fingerprint}`) }
-          shardStructs = units.map((u) => keyStruct(node, encoded, { unit: [`${u.id}@${u.fingerprint}`] }, runtime))
+          shardStructs = units.map((u) => keyStruct(node, encoded, { unit: [`${u.id}@${u.fingerprint}`] }, nodeRuntime))
         } else {
           inputs = {}
           for (const [name, w] of Object.entries(pn.inputs)) {
@@ -64,10 +66,10 @@ export const planPipeline = (
           if (node.kind === "map") {
             const id = inputs.in?.[0]
             const m = id ? (store.getArtifact(id) as DatasetManifest | undefined) : undefined
-            shardStructs = (m?.shards ?? []).map((s) => keyStruct(node, encoded, { in: [s.hash] }, runtime))
+            shardStructs = (m?.shards ?? []).map((s) => keyStruct(node, encoded, { in: [s.hash] }, nodeRuntime))
           }
         }
-        const struct = keyStruct(node, encoded, inputs, runtime)
+        const struct = keyStruct(node, encoded, inputs, nodeRuntime)
         const key = keyOf(struct)
         const record = store.getNodeRecord(key)
         const present = record !== undefined && Object.values(record.outputs).every((id) => store.artifactPresent(id))

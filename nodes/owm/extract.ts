@@ -31,6 +31,7 @@ export const extract = Node.map({
     Cell.histogram("Extracted text length", "SELECT length(text) AS chars FROM self", { bins: 20, xLabel: "characters" }),
     Cell.table("Sample documents (math as raw LaTeX)", "SELECT url, substr(text, 1, 400) AS text FROM self WHERE math_found LIMIT 3"),
   ],
+  externals: () => ["nodes/owm/data/boilerplate_words.txt", "nodes/owm/data/banned_selectors.txt"],
   row: (page, p) => {
     const r = extractPage(page.html, { ...owmConfig(), boilerplate: p.boilerplate, maxLinks: p.maxLinks, markdownHeadings: p.markdownHeadings, maxDepth: p.maxDepth })
     if (!r.ok) return Node.Drop(r.reason)

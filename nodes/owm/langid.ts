@@ -38,6 +38,7 @@ export const langid = Node.map({
     modelPath: Schema.optionalWith(Schema.String, { default: () => "" }),
   }),
   report: [Cell.bar("Languages kept", "SELECT lang, count(*)::BIGINT AS documents FROM self GROUP BY 1 ORDER BY 2 DESC", { x: "lang", y: "documents" })],
+  externals: (p) => [p.modelPath],
   setup: (p) => loadLanguageModel(p.modelPath),
   row: (doc, p, model) => {
     const text = languageText(doc.text)

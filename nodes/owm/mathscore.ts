@@ -50,6 +50,7 @@ export const mathscore = Node.map({
     positiveLabel: Schema.optionalWith(Schema.String, { default: () => "__label__math" }),
   }),
   report: [Cell.histogram("Math score of kept documents", "SELECT math_score FROM self", { bins: 20, xLabel: "math score" })],
+  externals: (p) => [p.modelPath || "nodes/owm/data/mathscore-model.json"],
   setup: (p) => loadScorer(p.modelPath, p.positiveLabel),
   row: (doc, p, score) => {
     const s = score(doc.text)

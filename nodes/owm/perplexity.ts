@@ -26,6 +26,7 @@ export const perplexity = Node.map({
     maxPerplexity: Schema.optionalWith(Schema.Number, { default: () => 30_000 }),
   }),
   report: [Cell.histogram("Perplexity of kept documents (log10)", "SELECT log10(perplexity) AS log10_perplexity FROM self", { bins: 20, xLabel: "log10 perplexity" })],
+  externals: (p) => [p.modelPath],
   setup: async (p) => parseArpa(fs.readFileSync(path.isAbsolute(p.modelPath) ? p.modelPath : path.join(projectRoot(), p.modelPath), "utf8")),
   row: (doc, p, model) => {
     const value = score(model, normalizeForLm(doc.text))

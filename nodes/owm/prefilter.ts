@@ -30,6 +30,7 @@ export const prefilter = Node.map({
   output: WebPage,
   params: Schema.Struct({ latexCommands: Schema.optionalWith(Schema.Array(Schema.String), { default: () => LATEX_COMMANDS }) }),
   report: [Cell.table("Pages kept, by host", "SELECT regexp_extract(url, '^https?://([^/]+)', 1) AS host, count(*)::BIGINT AS pages FROM self GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10")],
+  externals: () => ["nodes/owm/data/mathscore-model.json"],
   setup: async () => bundledModel(),
   row: (page, p, model) => {
     if (hasMathMarker(page.html)) return Node.Keep(page)

@@ -68,6 +68,7 @@ export const githubFilter = Node.map({
     removeTheoremsFrom: Schema.optionalWith(Schema.String, { default: () => "" }),
   }),
   report: [Cell.bar("Formal files kept per language", "SELECT lang, count(*)::BIGINT AS files FROM self GROUP BY 1 ORDER BY 2 DESC", { x: "lang", y: "files" })],
+  externals: (p) => [p.removeTheoremsFrom],
   setup: async (p) => (p.removeTheoremsFrom ? fs.readFileSync(p.removeTheoremsFrom, "utf8").split("\n").map((l) => l.trim()).filter(Boolean) : []),
   row: (file, _p, names) => {
     const reason = githubRule(file)

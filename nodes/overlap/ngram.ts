@@ -1,0 +1,111 @@
+/**
+ * overlap/ngram: test-set overlap by shared word n-grams (wellecks/overlap `check_overlap.py`, as used
+ * for Llemma): whitespace-split words, n = 30 by default. Every (document, test set, test id, field)
+ * pair that shares at least one n-gram is recorded with the number of shared n-grams — upstream keeps
+ * only the last hit per document; all are kept here. N-grams are keyed by two independent 32-bit
+ * hashes (64 bits), so a false hit needs a double collision.
+ */
+import { Effect, Schema } from "effect"
+import * as Node from "../../engine/node.js"
+import * as Cell from "../../engine/report/cell.js"
+import { parseTestSets, readTestSet, type TestExample } from "./testsets.js"
+
+export const OverlapHit = Schema.Struct({
+  id: Schema.String,
+  test_set: Schema.String,
+  test_id: Schema.String,
+  field: Schema.String,
+  ngrams: Schema.Int,
+})
+
+const h32 = (s: string, seed: number): number => {
+  let h = seed
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193)
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b)
+  return (h ^ (h >>> 13)) >>> 0
+}
+
+/** Keys of every word n-gram of a text (whitespace split, as upstream). */
+export const ngramKeys = (text: string, n: number): Array<string> => {
+  const words = text.split(/\s+/).filter(Boolean)
+  if (words.length < n) return []
+  const a = words.map((w) => h32(w, 0x811c9dc5))
+  const b = words.map((w) => h32(w, 0x9747b28c))
+  const out: Array<string> = []
+  for (let i = 0; i + n <= words.length; i++) {
+    let x = 0x811c9dc5
+    let y = 0x1b873593
+    for (let j = 0; j < n; j++) {
+      x = Math.imul(x ^ a[i + j]!, 0x01000193)
+      y = Math.imul(y ^ b[i + j]!, 0x5bd1e995)
+    }
+    out.push(`${(x >>> 0).toString(36)}:${(y >>> 0).toString(36)}`)
+  }
+  return out
+}
+
+export const DEFAULT_TEST_SETS = "MATH=samples/overlap/math-test-sample.jsonl,GSM8k=samples/overlap/gsm8k-test-sample.jsonl"
+
+export const makeOverlap = <A extends { readonly id: string; readonly text: string }>(name: string, schema: Schema.Schema<A, any, never>) =>
+  Node.global({
+    name,
+    version: 1,
+    description: "Test-set overlap: documents sharing word n-grams with MATH / GSM8k test examples.",
+    inputs: { docs: Node.Dataset(schema) },
+    outputs: { hits: Node.Dataset(OverlapHit) },
+    params: Schema.Struct({
+      n: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 30 }),
+      testSets: Schema.optionalWith(Schema.String, { default: () => DEFAULT_TEST_SETS }),
+    }),
+    report: [
+      Cell.table(
+        "Overlap per test set and field: test examples hit, documents hitting",
+        "SELECT test_set, field, count(DISTINCT test_id)::BIGINT AS test_examples_hit, count(DISTINCT id)::BIGINT AS documents_hitting, sum(ngrams)::BIGINT AS shared_ngrams FROM self GROUP BY 1, 2 ORDER BY 1, 2"
+      ),
+      Cell.table("Hits", "SELECT id, test_set, test_id, field, ngrams FROM self ORDER BY ngrams DESC LIMIT 20"),
+    ],
+    externals: (p) => {
+      try {
+        return parseTestSets(p.testSets).map((s) => s.file)
+      } catch {
+        return []
+      }
+    },
+    run: (ctx) =>
+      Effect.gen(function* () {
+        const n = ctx.params.n
+        const examples: Array<TestExample> = []
+        const sets = yield* Effect.try({ try: () => parseTestSets(ctx.params.testSets), catch: (e) => e as Error }).pipe(Effect.orDie)
+        for (const { name: set, file } of sets) {
+          const loaded = yield* Effect.try({ try: () => readTestSet(set, file, (reason) => ctx.drop(reason)), catch: (e) => new Error(`test set ${set} (${file}): ${(e as Error).message}`) }).pipe(Effect.orDie)
+          examples.push(...loaded)
+        }
+        // n-gram → the test examples (set, id, field) containing it
+        const index = new Map<string, Array<number>>()
+        examples.forEach((ex, k) => {
+          for (const key of new Set(ngramKeys(ex.text, n))) {
+            const list = index.get(key)
+            if (list) list.push(k)
+            else index.set(key, [k])
+          }
+        })
+        ctx.log(`${examples.length} test fields, ${index.size} distinct ${n}-grams`)
+        yield* ctx.outputs.hits.write(
+          (async function* () {
+            for await (const doc of ctx.inputs.docs.rows()) {
+              const keys = ngramKeys(doc.text, n)
+              if (keys.length === 0) {
+                ctx.drop(doc.text.trim() ? `shorter than ${n} words` : "empty")
+                continue
+              }
+              const counts = new Map<number, number>()
+              for (const key of new Set(keys)) for (const k of index.get(key) ?? []) counts.set(k, (counts.get(k) ?? 0) + 1)
+              for (const [k, c] of counts) {
+                const ex = examples[k]!
+                yield { id: doc.id, test_set: ex.set, test_id: ex.id, field: ex.field, ngrams: c }
+              }
+            }
+          })()
+        )
+      }),
+  })

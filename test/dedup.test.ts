@@ -119,3 +119,37 @@ describe("dedup/minhash (in-process, real DuckDB)", () => {
     expect(found / planted.length).toBeGreaterThanOrEqual(0.97)
   })
 })
+
+describe("dedup/exact and dedup/simhash", () => {
+  const run = async (make: "exact" | "simhash", docs: ReadonlyArray<{ id: string; text: string }>) => {
+    const { makeExactDedup } = await import("../nodes/dedup/exact.js")
+    const { makeSimhash } = await import("../nodes/dedup/simhash.js")
+    const dir = tempDir(make)
+    const src = Node.source({ name: "t/docs", version: 1, output: Doc, units: () => Effect.succeed([{ id: "all", fingerprint: String(docs.length) }]), read: function* () { yield* docs } })
+    const node = make === "exact" ? makeExactDedup("t/dedup", Doc) : makeSimhash("t/dedup", Doc)
+    const p = Pipeline.make("dedup-test", (b) => ({ kept: b.add(node, { docs: b.add(src) }).kept }))
+    const r = await runInProcess(p, { store: path.join(dir, "store"), runs: path.join(dir, "runs") })
+    expect(r.ok).toBe(true)
+    return r.record.nodes.find((n) => n.node === "t/dedup")!
+  }
+  it("exact: same normalised text is a duplicate, first copy wins", async () => {
+    const n = await run("exact", [
+      { id: "a", text: "The  Same\ntext" },
+      { id: "b", text: "the same text " },
+      { id: "c", text: "other text" },
+    ])
+    expect(n.dropped).toEqual({ "exact-duplicate": 1 })
+  })
+  it("simhash: a few changed characters in a long text are within 3 bits; different texts are not", async () => {
+    const { hamming, simhash } = await import("../nodes/dedup/simhash.js")
+    const { readFileSync } = await import("node:fs")
+    const { ROOT } = await import("./helpers.js")
+    const base = readFileSync(path.join(ROOT, "samples/demo/primes.txt"), "utf8")
+    const other = readFileSync(path.join(ROOT, "samples/demo/geometry.txt"), "utf8")
+    const near = base.replace("whole number", "natural number")
+    expect(hamming(simhash(base), simhash(near))).toBeLessThanOrEqual(3)
+    expect(hamming(simhash(base), simhash(other))).toBeGreaterThan(3)
+    const n = await run("simhash", [{ id: "a", text: base }, { id: "b", text: near }, { id: "c", text: other }])
+    expect(n.dropped).toEqual({ "near-duplicate": 1 })
+  })
+})

@@ -2,6 +2,7 @@
 import type { Pipeline } from "../engine/pipeline.js"
 
 export const pipelines = {
+  dedup: () => import("./dedup.js").then((m) => m.default),
   demo: () => import("./demo.js").then((m) => m.default),
   "proof-pile-2": () => import("./proof-pile-2.js").then((m) => m.default),
   overlap: () => import("./overlap.js").then((m) => m.default),

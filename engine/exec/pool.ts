@@ -26,6 +26,8 @@ export interface Executor {
   /** How many map shards this executor runs at once. */
   readonly slots: number
   readonly runMapShard: (task: MapShardTask) => Effect.Effect<ShardResult, NodeRunError>
+  /** Starts workers ahead of use and has them load the pipeline, so start-up overlaps earlier work. */
+  readonly warm?: (pipeline: string) => void
 }
 
 export class ShardExecutor extends Context.Tag("mathdag/ShardExecutor")<ShardExecutor, Executor>() {
@@ -58,6 +60,7 @@ export const inlineExecutor = (slots: number): Executor => ({
 const poolExecutor = (pool: WorkerPool): Executor => ({
   name: "worker-threads",
   slots: pool.size,
+  warm: (pipeline) => pool.warm(pipeline),
   runMapShard: (task) =>
     Effect.tryPromise({
       try: () => pool.run({ pipeline: task.pipeline, node: task.node.name, params: task.params, inputPath: task.inputPath, tmpPath: task.tmpPath }),
@@ -93,6 +96,7 @@ export class WorkerPool {
     const worker = new Worker(this.script, { env: process.env })
     const slot: Slot = { worker, busy: undefined }
     worker.on("message", (m: { id: number; ok: boolean; result?: ShardResult; error?: string }) => {
+      if (m.id === 0) return // a preload finished
       const p = this.pending.get(m.id)
       this.pending.delete(m.id)
       slot.busy = undefined
@@ -126,6 +130,10 @@ export class WorkerPool {
       slot.busy = task.id
       slot.worker.postMessage(task.msg)
     }
+  }
+
+  warm(pipeline: string): void {
+    while (this.slots.length < this.size) this.spawn().worker.postMessage({ id: 0, preload: pipeline })
   }
 
   run(msg: Record<string, unknown>): Promise<ShardResult> {

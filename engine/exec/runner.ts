@@ -473,6 +473,7 @@ export const runPipeline = (req: RunRequest, runId: string) =>
     for (const pn of order) if (!outcomes.has(pn.node.name)) done.set(pn.node.name, yield* Deferred.make<NodeOutcome, UpstreamFailed>())
     const permits = yield* Effect.makeSemaphore(req.concurrency)
     progress.plan(order.length - outcomes.size)
+    if (order.some((pn) => !outcomes.has(pn.node.name) && pn.node.kind === "map" && pn.node.worker)) executor.warm?.(req.pipeline.name)
     const byName = new Map(order.map((pn) => [pn.node.name, pn]))
 
     const upstreamInputs = (pn: PipelineNode) =>

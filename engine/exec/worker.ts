@@ -4,6 +4,7 @@
  */
 import { parentPort } from "node:worker_threads"
 import { loadPipeline } from "../registry.js"
+import { instance } from "../store/duckdb.js"
 import { runMapShard } from "./shard.js"
 
 export interface WorkerTask {
@@ -15,7 +16,14 @@ export interface WorkerTask {
   readonly tmpPath: string
 }
 
-parentPort?.on("message", async (task: WorkerTask) => {
+parentPort?.on("message", async (task: WorkerTask & { preload?: string }) => {
+  if (task.preload) {
+    // warm-up: load the pipeline (and with it every node module) before the first shard arrives
+    await loadPipeline(task.preload).catch(() => undefined)
+    await instance().catch(() => undefined) // this thread's DuckDB, opened while the main thread is busy
+    parentPort!.postMessage({ id: 0, ok: true })
+    return
+  }
   try {
     const pipeline = await loadPipeline(task.pipeline)
     const pn = pipeline.nodes.find((n) => n.node.name === task.node)

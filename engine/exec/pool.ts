@@ -96,7 +96,7 @@ export class WorkerPool {
     const worker = new Worker(this.script, { env: process.env })
     const slot: Slot = { worker, busy: undefined }
     worker.on("message", (m: { id: number; ok: boolean; result?: ShardResult; error?: string }) => {
-      if (m.id === 0) return // a preload finished
+      if (m.id <= 0) return // a preload finished
       const p = this.pending.get(m.id)
       this.pending.delete(m.id)
       slot.busy = undefined
@@ -145,8 +145,27 @@ export class WorkerPool {
     })
   }
 
+  /**
+   * Stops the workers. Terminating a thread while DuckDB works for it aborts the whole process
+   * (a native error thrown into a dead thread), so each worker is asked to finish its shard, close
+   * DuckDB and exit; only one that does not within a few seconds is terminated.
+   */
   async close(): Promise<void> {
     this.closed = true
-    await Promise.all(this.slots.map((s) => s.worker.terminate()))
+    for (const [, p] of this.pending) p.reject(new WorkerDied("the pool is closing"))
+    this.queue.length = 0
+    await Promise.all(
+      this.slots.map(
+        (slot) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(() => void slot.worker.terminate().then(() => resolve()), 5000)
+            slot.worker.once("exit", () => {
+              clearTimeout(timer)
+              resolve()
+            })
+            slot.worker.postMessage({ id: -1, close: true })
+          })
+      )
+    )
   }
 }

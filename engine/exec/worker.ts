@@ -4,7 +4,7 @@
  */
 import { parentPort } from "node:worker_threads"
 import { loadPipeline } from "../registry.js"
-import { instance } from "../store/duckdb.js"
+import { closeInstance, instance } from "../store/duckdb.js"
 import { runMapShard } from "./shard.js"
 
 export interface WorkerTask {
@@ -16,7 +16,17 @@ export interface WorkerTask {
   readonly tmpPath: string
 }
 
-parentPort?.on("message", async (task: WorkerTask & { preload?: string }) => {
+// Messages are handled one at a time, so a close request waits for the shard in progress.
+let queue: Promise<void> = Promise.resolve()
+parentPort?.on("message", (task: WorkerTask & { preload?: string; close?: boolean }) => {
+  queue = queue.then(() => handle(task))
+})
+
+const handle = async (task: WorkerTask & { preload?: string; close?: boolean }): Promise<void> => {
+  if (task.close) {
+    await closeInstance()
+    process.exit(0)
+  }
   if (task.preload) {
     // warm-up: load the pipeline (and with it every node module) before the first shard arrives
     await loadPipeline(task.preload).catch(() => undefined)
@@ -33,4 +43,4 @@ parentPort?.on("message", async (task: WorkerTask & { preload?: string }) => {
   } catch (e) {
     parentPort!.postMessage({ id: task.id, ok: false, error: (e as Error).message ?? String(e) })
   }
-})
+}

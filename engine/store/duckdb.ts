@@ -25,6 +25,18 @@ export const instance = (): Promise<Duck.DuckDBInstance> => {
   return instancePromise
 }
 
+/** Closes this thread's instance (before a worker thread exits: DuckDB must not outlive its thread). */
+export const closeInstance = async (): Promise<void> => {
+  if (!instancePromise) return
+  const inst = await instancePromise.catch(() => undefined)
+  instancePromise = undefined
+  try {
+    inst?.closeSync()
+  } catch {
+    /* already closed */
+  }
+}
+
 /** A separate instance, for sessions that lock their configuration (read-only `dag sql`). */
 export const newInstance = async (): Promise<Duck.DuckDBInstance> => (await loadDuck()).DuckDBInstance.create(":memory:")
 

@@ -4,6 +4,7 @@
  */
 import { Effect, Schema } from "effect"
 import type { NodeRunError } from "../../engine/errors.js"
+import * as Node from "../../engine/node.js"
 import { sqlString } from "../../engine/store/duckdb.js"
 
 export const Cluster = Schema.Struct({
@@ -52,3 +53,40 @@ export const writeClusters = (
       SELECT input.* FROM input ANTI JOIN (SELECT doc FROM comp WHERE doc <> c) d ON d.doc = input.doc ORDER BY input.doc`)
   })
 
+
+/**
+ * A dedup node from its two differences: what each document contributes to the `sig` table
+ * (columns after `doc` and `id`), and the SQL that turns `sig` into duplicate `edges(a, b)`.
+ */
+export const makeDedupNode = <A extends { readonly id: string; readonly text: string }, P>(def: {
+  readonly name: string
+  readonly description: string
+  readonly schema: Schema.Schema<A, any, never>
+  readonly params: Schema.Schema<P, any, never>
+  readonly reason: string
+  readonly columns: Readonly<Record<string, string>>
+  readonly values: (doc: A, params: P) => ReadonlyArray<unknown>
+  readonly edges: (params: P) => string
+}) =>
+  Node.global({
+    name: def.name,
+    version: 1,
+    description: def.description,
+    inputs: { docs: Node.Dataset(def.schema) },
+    outputs: { kept: Node.Dataset(def.schema), clusters: Node.Dataset(Cluster), dropped: Node.Dataset(DroppedDoc) },
+    params: def.params,
+    run: (ctx) =>
+      Effect.gen(function* () {
+        const paths = yield* ctx.inputs.docs.paths()
+        yield* ctx.table(
+          "sig",
+          { doc: "BIGINT", id: "VARCHAR", ...def.columns },
+          (async function* () {
+            let doc = 0
+            for await (const row of ctx.inputs.docs.rows()) yield [doc++, row.id, ...def.values(row, ctx.params)]
+          })()
+        )
+        yield* ctx.sql(`CREATE OR REPLACE TABLE edges AS ${def.edges(ctx.params)}`)
+        yield* writeClusters(ctx, paths, def.reason)
+      }),
+  })

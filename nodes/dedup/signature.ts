@@ -3,18 +3,7 @@
  * shingle hash, and K permutations h_i(x) = a_i·x + b_i mod 2^32 (a_i odd, so each is a bijection)
  * of which each signature slot keeps the minimum. Bands hash `rows` consecutive slots together.
  */
-
-const fnv = (s: string): number => {
-  let h = 0x811c9dc5
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193)
-  return h >>> 0
-}
-
-const fmix = (h: number): number => {
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b)
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35)
-  return (h ^ (h >>> 16)) >>> 0
-}
+import { fmix32, fnv1a } from "../hashing.js"
 
 export interface MinHasher {
   readonly permutations: number
@@ -27,7 +16,7 @@ export const minHasher = (permutations = 128, shingle = 5, seed = 1): MinHasher 
   const a = new Uint32Array(permutations)
   const b = new Uint32Array(permutations)
   let state = seed >>> 0
-  const next = () => (state = fmix((state + 0x9e3779b9) >>> 0))
+  const next = () => (state = fmix32((state + 0x9e3779b9) >>> 0))
   for (let i = 0; i < permutations; i++) {
     a[i] = (next() | 1) >>> 0
     b[i] = next()
@@ -39,13 +28,13 @@ export const minHasher = (permutations = 128, shingle = 5, seed = 1): MinHasher 
       const words = text.toLowerCase().split(/\s+/).filter(Boolean)
       if (words.length < shingle) return undefined
       const wh = new Uint32Array(words.length)
-      for (let i = 0; i < words.length; i++) wh[i] = fnv(words[i]!)
+      for (let i = 0; i < words.length; i++) wh[i] = fnv1a(words[i]!)
       const count = words.length - shingle + 1
       const xs = new Uint32Array(count)
       for (let i = 0; i < count; i++) {
         let h = 0x811c9dc5
         for (let j = 0; j < shingle; j++) h = Math.imul(h ^ wh[i + j]!, 0x01000193)
-        xs[i] = fmix(h >>> 0)
+        xs[i] = fmix32(h >>> 0)
       }
       // permutation-major: the inner loop runs over a flat array with two constants, which the JIT keeps in registers
       const sig = new Uint32Array(permutations)
@@ -70,7 +59,7 @@ export const bandHashes = (sig: Uint32Array, bands: number, rows: number): Uint3
   for (let b = 0; b < bands; b++) {
     let h = 0x811c9dc5
     for (let r = 0; r < rows; r++) h = Math.imul(h ^ sig[b * rows + r]!, 0x01000193)
-    out[b] = fmix(h >>> 0)
+    out[b] = fmix32(h >>> 0)
   }
   return out
 }

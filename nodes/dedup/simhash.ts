@@ -4,17 +4,9 @@
  * 16 bits (two fingerprints within 3 bits agree exactly on at least one block). Candidate pairs,
  * the Hamming check and the components run in DuckDB.
  */
-import { Effect, Schema } from "effect"
-import * as Node from "../../engine/node.js"
-import { Cluster, DroppedDoc, writeClusters } from "./clusters.js"
-
-const h32 = (s: string, seed: number): number => {
-  let h = seed
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193)
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b)
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35)
-  return (h ^ (h >>> 16)) >>> 0
-}
+import { Schema } from "effect"
+import { hash32 } from "../hashing.js"
+import { makeDedupNode } from "./clusters.js"
 
 /** The 64-bit SimHash of a text's character n-grams, as two 32-bit halves [high, low]. */
 export const simhash = (text: string, n = 3): readonly [number, number] => {
@@ -22,8 +14,8 @@ export const simhash = (text: string, n = 3): readonly [number, number] => {
   const weights = new Int32Array(64)
   for (let i = 0; i + n <= t.length; i++) {
     const g = t.slice(i, i + n)
-    const hi = h32(g, 0x811c9dc5)
-    const lo = h32(g, 0x9747b28c)
+    const hi = hash32(g, 0x811c9dc5)
+    const lo = hash32(g, 0x9747b28c)
     for (let b = 0; b < 32; b++) {
       weights[b] = weights[b]! + ((hi >>> b) & 1 ? 1 : -1)
       weights[32 + b] = weights[32 + b]! + ((lo >>> b) & 1 ? 1 : -1)
@@ -48,35 +40,19 @@ export const hamming = (a: readonly [number, number], b: readonly [number, numbe
 }
 
 export const makeSimhash = <A extends { readonly id: string; readonly text: string }>(name: string, schema: Schema.Schema<A, any, never>) =>
-  Node.global({
+  makeDedupNode({
     name,
-    version: 1,
     description: "SimHash near-duplicates (character 3-grams, 64 bits, ≤ 3 differing bits, 4 blocks).",
-    inputs: { docs: Node.Dataset(schema) },
-    outputs: { kept: Node.Dataset(schema), clusters: Node.Dataset(Cluster), dropped: Node.Dataset(DroppedDoc) },
+    schema,
     params: Schema.Struct({
       ngram: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 3 }),
       maxBitDifference: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 3)), { default: () => 3 }),
     }),
-    run: (ctx) =>
-      Effect.gen(function* () {
-        const paths = yield* ctx.inputs.docs.paths()
-        yield* ctx.table(
-          "sig",
-          { doc: "BIGINT", id: "VARCHAR", hi: "BIGINT", lo: "BIGINT" },
-          (async function* () {
-            let doc = 0
-            for await (const row of ctx.inputs.docs.rows()) {
-              const [hi, lo] = simhash(row.text, ctx.params.ngram)
-              yield [doc++, row.id, hi, lo]
-            }
-          })()
-        )
-        yield* ctx.sql(`CREATE OR REPLACE TABLE edges AS
-          WITH blocks AS (SELECT doc, unnest([0, 1, 2, 3]) AS blk, unnest([hi >> 16, hi & 65535, lo >> 16, lo & 65535]) AS v FROM sig)
-          SELECT DISTINCT x.doc AS a, y.doc AS b FROM blocks x JOIN blocks y ON x.blk = y.blk AND x.v = y.v AND x.doc < y.doc
-          JOIN sig sx ON sx.doc = x.doc JOIN sig sy ON sy.doc = y.doc
-          WHERE bit_count(xor(sx.hi, sy.hi)) + bit_count(xor(sx.lo, sy.lo)) <= ${ctx.params.maxBitDifference}`)
-        yield* writeClusters(ctx, paths, "near-duplicate")
-      }),
+    reason: "near-duplicate",
+    columns: { hi: "BIGINT", lo: "BIGINT" },
+    values: (doc, p) => simhash(doc.text, p.ngram),
+    edges: (p) => `WITH blocks AS (SELECT doc, unnest([0, 1, 2, 3]) AS blk, unnest([hi >> 16, hi & 65535, lo >> 16, lo & 65535]) AS v FROM sig)
+      SELECT DISTINCT x.doc AS a, y.doc AS b FROM blocks x JOIN blocks y ON x.blk = y.blk AND x.v = y.v AND x.doc < y.doc
+      JOIN sig sx ON sx.doc = x.doc JOIN sig sy ON sy.doc = y.doc
+      WHERE bit_count(xor(sx.hi, sy.hi)) + bit_count(xor(sx.lo, sy.lo)) <= ${p.maxBitDifference}`,
   })

@@ -8,6 +8,7 @@
 import { Effect, Schema } from "effect"
 import * as Node from "../../engine/node.js"
 import * as Cell from "../../engine/report/cell.js"
+import { hash32 } from "../hashing.js"
 import { parseTestSets, readTestSet, type TestExample } from "./testsets.js"
 
 export const OverlapHit = Schema.Struct({
@@ -18,19 +19,12 @@ export const OverlapHit = Schema.Struct({
   ngrams: Schema.Int,
 })
 
-const h32 = (s: string, seed: number): number => {
-  let h = seed
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193)
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b)
-  return (h ^ (h >>> 13)) >>> 0
-}
-
 /** Keys of every word n-gram of a text (whitespace split, as upstream). */
 export const ngramKeys = (text: string, n: number): Array<string> => {
   const words = text.split(/\s+/).filter(Boolean)
   if (words.length < n) return []
-  const a = words.map((w) => h32(w, 0x811c9dc5))
-  const b = words.map((w) => h32(w, 0x9747b28c))
+  const a = words.map((w) => hash32(w, 0x811c9dc5))
+  const b = words.map((w) => hash32(w, 0x9747b28c))
   const out: Array<string> = []
   for (let i = 0; i + n <= words.length; i++) {
     let x = 0x811c9dc5

@@ -4,18 +4,11 @@
  * then test (Proof-Pile-2's arXiv split). Lines that are not JSON or have no text are counted.
  */
 import { Schema } from "effect"
-import * as fs from "node:fs"
-import * as readline from "node:readline"
-import { createGunzip } from "node:zlib"
 import * as Node from "../../engine/node.js"
 import * as Cell from "../../engine/report/cell.js"
 import { ArxivDoc } from "../../schemas/arxiv-doc.js"
 import { listFiles, localFile } from "../files.js"
-
-const lines = (file: string) => {
-  const raw = fs.createReadStream(file)
-  return readline.createInterface({ input: file.endsWith(".gz") ? raw.pipe(createGunzip()) : raw, crlfDelay: Infinity })
-}
+import { countLines, jsonLines } from "../jsonl.js"
 
 /** Split of line i of n: the first ⌊0.99 n⌋ train, then ⌊rest / 2⌋ validation, the remainder test. */
 export const arxivSplit = (i: number, n: number, trainShare = 0.99): "train" | "validation" | "test" => {
@@ -40,23 +33,14 @@ export const arxivLoad = Node.source({
   units: (p) => listFiles("arxiv/load", p.paths),
   read: async function* (unit, p, ctx) {
     const file = await localFile(unit)
-    let n = 0
-    for await (const _ of lines(file)) n++
-    let i = -1
-    for await (const line of lines(file)) {
-      i++
-      let doc: { text?: unknown; meta?: { arxiv_id?: unknown } }
-      try {
-        doc = JSON.parse(line)
-      } catch {
-        ctx.drop("invalid-json", { file: unit.id, line: i + 1 })
-        continue
-      }
+    const n = await countLines(file)
+    for await (const { index: i, row: doc } of jsonLines(file, (reason, sample) => ctx.drop(reason, { file: unit.id, ...(sample as object) }))) {
+      const meta = doc.meta as { arxiv_id?: unknown } | undefined
       if (typeof doc.text !== "string" || doc.text.length === 0) {
         ctx.drop("no-text", { file: unit.id, line: i + 1 })
         continue
       }
-      const id = typeof doc.meta?.arxiv_id === "string" ? doc.meta.arxiv_id : `${unit.id}#${i + 1}`
+      const id = typeof meta?.arxiv_id === "string" ? meta.arxiv_id : `${unit.id}#${i + 1}`
       yield { id, text: doc.text, split: arxivSplit(i, n, p.trainShare), file: unit.id, line: i + 1 }
     }
   },

@@ -7,11 +7,11 @@
  */
 import { Schema } from "effect"
 import * as fs from "node:fs"
-import { createGunzip } from "node:zlib"
 import * as Node from "../../engine/node.js"
 import { connect, sqlString } from "../../engine/store/duckdb.js"
 import { CodeFile, type CodeFile as CodeFileRow } from "../../schemas/code-file.js"
 import { listFiles, localFile } from "../files.js"
+import { jsonLines } from "../jsonl.js"
 
 export const STACK_COLUMNS = ["content", "lang", "max_stars_repo_path", "max_stars_repo_name", "ext", "size"] as const
 export const GITHUB_COLUMNS = ["text", "lang", "repo", "path"] as const
@@ -68,48 +68,14 @@ export const codeSource = (name: string, defaultPaths: string, description: stri
   },
 })
 
-const utf8 = new TextDecoder("utf-8", { fatal: true })
-
-async function* byteLines(file: string): AsyncGenerator<Buffer> {
-  const raw = fs.createReadStream(file)
-  const input: AsyncIterable<Buffer> = file.endsWith(".gz") ? raw.pipe(createGunzip()) : raw
-  let rest: Buffer = Buffer.alloc(0)
-  for await (const chunk of input) {
-    let buf: Buffer = rest.length ? Buffer.concat([rest, chunk]) : chunk
-    for (let nl = buf.indexOf(10); nl >= 0; nl = buf.indexOf(10)) {
-      yield buf.subarray(0, nl)
-      buf = buf.subarray(nl + 1)
-    }
-    rest = buf
-  }
-  if (rest.length) yield rest
-}
-
 async function* readJsonLines(file: string, ctx: { drop: (reason: string, sample?: unknown) => void }): AsyncGenerator<CodeFileRow> {
-  let lineNo = 0
-  for await (const bytes of byteLines(file)) {
-    lineNo++
-    if (bytes.length === 0 || (bytes.length === 1 && bytes[0] === 13)) continue
-    let text: string
-    try {
-      text = utf8.decode(bytes)
-    } catch {
-      ctx.drop("invalid-utf8", { line: lineNo })
-      continue
-    }
-    let r: Record<string, unknown>
-    try {
-      r = JSON.parse(text) as Record<string, unknown>
-    } catch {
-      ctx.drop("invalid-json", { line: lineNo })
-      continue
-    }
+  for await (const { index, row: r } of jsonLines(file, ctx.drop)) {
     const stack = typeof r.content === "string"
     const content = stack ? r.content : r.text
     const filePath = String((stack ? r.max_stars_repo_path : r.path) ?? "")
     const repo = String((stack ? r.max_stars_repo_name : r.repo) ?? "")
     if (typeof content !== "string" || typeof r.lang !== "string" || !filePath) {
-      ctx.drop("missing-fields", { line: lineNo, keys: Object.keys(r).join(",") })
+      ctx.drop("missing-fields", { line: index + 1, keys: Object.keys(r).join(",") })
       continue
     }
     const ext = typeof r.ext === "string" ? r.ext : (/\.([^./]+)$/.exec(filePath)?.[1] ?? "")

@@ -1,0 +1,58 @@
+/**
+ * JSON Lines files (plain or gzip) read line by line as bytes, so one bad line is counted and the
+ * rest of the file is read: `invalid-utf8` and `invalid-json` lines are dropped with their line number.
+ */
+import * as fs from "node:fs"
+import { createGunzip } from "node:zlib"
+
+async function* byteLines(file: string): AsyncGenerator<Buffer> {
+  const raw = fs.createReadStream(file)
+  const input: AsyncIterable<Buffer> = file.endsWith(".gz") ? raw.pipe(createGunzip()) : raw
+  let rest: Buffer = Buffer.alloc(0)
+  for await (const chunk of input) {
+    let buf: Buffer = rest.length ? Buffer.concat([rest, chunk]) : chunk
+    for (let nl = buf.indexOf(10); nl >= 0; nl = buf.indexOf(10)) {
+      yield buf.subarray(0, nl)
+      buf = buf.subarray(nl + 1)
+    }
+    rest = buf
+  }
+  if (rest.length) yield rest
+}
+
+/** Lines in the file (blank ones included), for splits that depend on a line's position. */
+export const countLines = async (file: string): Promise<number> => {
+  let n = 0
+  for await (const _ of byteLines(file)) n++
+  return n
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true })
+
+/** Parsed objects with their 0-based line index; blank lines are skipped, bad ones counted. */
+export async function* jsonLines(file: string, drop: (reason: string, sample?: unknown) => void): AsyncGenerator<{ index: number; row: Record<string, unknown> }> {
+  let index = -1
+  for await (const bytes of byteLines(file)) {
+    index++
+    if (bytes.length === 0 || (bytes.length === 1 && bytes[0] === 13)) continue
+    let text: string
+    try {
+      text = utf8.decode(bytes)
+    } catch {
+      drop("invalid-utf8", { line: index + 1 })
+      continue
+    }
+    let row: unknown
+    try {
+      row = JSON.parse(text)
+    } catch {
+      drop("invalid-json", { line: index + 1 })
+      continue
+    }
+    if (row === null || typeof row !== "object" || Array.isArray(row)) {
+      drop("invalid-json", { line: index + 1 })
+      continue
+    }
+    yield { index, row: row as Record<string, unknown> }
+  }
+}

@@ -1,11 +1,9 @@
 #!/usr/bin/env node
 // Starts the `dag` CLI from dist/dag.cjs. Rebuilds first when a source file is newer than the
-// bundle, and runs the bundle through V8's code cache so start-up skips most compilation.
+// bundle, and runs the bundle through V8's code cache (run-bundle.cjs) so start-up skips most compilation.
 "use strict"
 const fs = require("node:fs")
 const path = require("node:path")
-const vm = require("node:vm")
-const Module = require("node:module")
 
 const root = path.resolve(__dirname, "..")
 const dist = path.join(root, "dist")
@@ -40,20 +38,4 @@ function ensureBuilt() {
 
 ensureBuilt()
 
-const cacheFile = `${bundle}.${process.version}.v8cache`
-const source = fs.readFileSync(bundle, "utf8")
-let cached
-try { cached = fs.readFileSync(cacheFile) } catch {}
-const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData: cached })
-if (!cached || script.cachedDataRejected) {
-  // Written at exit so the cache also holds the functions this command compiled lazily.
-  process.once("exit", () => {
-    try {
-      const tmp = `${cacheFile}.${process.pid}.tmp`
-      fs.writeFileSync(tmp, script.createCachedData())
-      fs.renameSync(tmp, cacheFile)
-    } catch {}
-  })
-}
-const mod = { exports: {}, filename: bundle, id: bundle, paths: Module._nodeModulePaths(dist) }
-script.runInThisContext()(mod.exports, Module.createRequire(bundle), mod, bundle, dist)
+require("./run-bundle.cjs")(bundle)

@@ -138,6 +138,8 @@ export interface SourceNode<P = any, O = any> extends Common<P> {
   readonly units: (params: P) => Effect.Effect<ReadonlyArray<SourceUnit>, NodeRunError>
   /** Streams the rows of one unit. Bad records are dropped with `ctx.drop(reason)`, never thrown. */
   readonly read: (unit: SourceUnit, params: P, ctx: { drop: (reason: string, sample?: unknown) => void }) => AsyncIterable<O> | Iterable<O>
+  /** Read units on worker threads (parsing-heavy sources: JSON Lines, WARC). */
+  readonly worker: boolean
 }
 
 export interface MapNode<P = any, I = any, O = any, R = any> extends Common<P> {
@@ -220,6 +222,7 @@ export const source = <O, P = NoParamsType>(def: Declaration<P> & {
   readonly output: Schema.Schema<O, any, never>
   readonly units: SourceNode<P, O>["units"]
   readonly read: SourceNode<P, O>["read"]
+  readonly worker?: boolean
 }): SourceNode<P, O> => {
   checkName(def.name)
   return {
@@ -227,6 +230,7 @@ export const source = <O, P = NoParamsType>(def: Declaration<P> & {
     kind: "source",
     params: (def.params ?? NoParams) as Schema.Schema<P, any, never>,
     output: Dataset(def.output),
+    worker: def.worker ?? false,
     codeHash: codeHashOf(def.name, def.units, def.read),
   }
 }

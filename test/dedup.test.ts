@@ -51,6 +51,24 @@ describe("MinHash signatures", () => {
   })
 })
 
+describe("MinHash on WebAssembly SIMD", () => {
+  it("gives the same signatures as the scalar loop, including permutation counts not a multiple of 16", () => {
+    const r = rng(11)
+    const texts = [randomDoc(r, 300), randomDoc(r, 5), `Tabs\tand\u00a0no-break\u3000spaces ${randomDoc(r, 40)}`, "ÜNICODE İstanbul ΣΑΣ words here now and then"]
+    for (const perms of [128, 130, 16, 8]) {
+      const simd = minHasher(perms, 5, 3)
+      process.env.DAG_NO_SIMD = "1"
+      const scalar = minHasher(perms, 5, 3)
+      delete process.env.DAG_NO_SIMD
+      for (const t of texts) expect(Array.from(simd.signature(t) ?? [])).toEqual(Array.from(scalar.signature(t) ?? []))
+    }
+    // and both agree with splitting on /\s+/: the words are what a regex split gives
+    const h = minHasher(128, 1, 3)
+    expect(Array.from(h.signature("a\u2003b")!)).toEqual(Array.from(h.signature("a b")!))
+    expect(Array.from(h.signature("a\u2003b")!)).not.toEqual(Array.from(h.signature("a\u2003 b".replace(" ", "x"))!))
+  })
+})
+
 describe("dedup/minhash (in-process, real DuckDB)", () => {
   const runDedup = async (docs: ReadonlyArray<{ id: string; text: string }>, shards = 3) => {
     const dir = tempDir("minhash")

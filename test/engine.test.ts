@@ -4,7 +4,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { NodeRunError } from "../engine/errors.js"
-import type { Executor } from "../engine/exec/pool.js"
+import { inlineExecutor, type Executor } from "../engine/exec/pool.js"
 import { runMapShard } from "../engine/exec/shard.js"
 import * as Node from "../engine/node.js"
 import * as Pipeline from "../engine/pipeline.js"
@@ -117,6 +117,7 @@ describe("engine (in-process, real DuckDB)", () => {
             ? Effect.fail(new NodeRunError({ node: task.node.name, message: "worker thread died: simulated", transient: true }))
             : Effect.tryPromise({ try: () => runMapShard(task.node, task.params, task.inputPath, task.tmpPath), catch: (e) => new NodeRunError({ node: task.node.name, message: String(e), transient: false }) })
         ),
+      runSourceShard: inlineExecutor(1).runSourceShard,
     }
     const r = await runInProcess(pipelineOf(input), dirs, { executor: flaky })
     expect(r.ok).toBe(true)

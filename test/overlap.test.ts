@@ -3,7 +3,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { ngramKeys } from "../nodes/overlap/ngram.js"
-import { ROOT, dag, nodeOf, sandbox, summary } from "./helpers.js"
+import { ROOT, dag, nodeOf, readRunRecord, sandbox, summary } from "./helpers.js"
 
 const words = (n: number, prefix = "w") => Array.from({ length: n }, (_, i) => `${prefix}${i}`).join(" ")
 
@@ -35,6 +35,9 @@ describe("overlap pipeline (standalone)", () => {
     )
     const p = ["--param", `docs.paths=${corpus}`, "--param", `overlap/ngram.testSets=T=${test}`, "--json"]
     const s = summary(dag(box, ["run", "overlap", ...p]))
+    // the JSON Lines source reads its files on worker threads
+    const docsNode = readRunRecord(box, s.run).nodes.find((n) => n.node === "docs")!
+    expect(docsNode.shardLog.every((x) => (x.thread ?? 0) > 0)).toBe(true)
     expect(nodeOf(s, "overlap/ngram").dropped).toEqual({ "test set T: invalid JSON": 1, "shorter than 30 words": 1, empty: 1 })
     const hits = JSON.parse(dag(box, ["sql", "select id, test_set, test_id, field, ngrams from overlap_ngram order by id, test_id, field", "--format", "json"]).stdout)
     expect(hits).toEqual([

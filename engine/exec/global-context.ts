@@ -10,7 +10,7 @@ import { columnsOf, duckdbType, quoteIdent } from "../columns.js"
 import { CorruptShardError, NodeRunError } from "../errors.js"
 import type { GlobalContext, GlobalNode, Port } from "../node.js"
 import { DropLedger } from "./shard.js"
-import { connect, openShardSink, queryRows, readShardRows, sqlString, type ShardSink } from "../store/duckdb.js"
+import { connect, openShardSink, queryRows, readShardRows, SHARD_FORMAT, sqlString, type ShardSink } from "../store/duckdb.js"
 import { datasetManifest, type FileManifest, type Manifest, type ShardEntry, type Store } from "../store/store.js"
 
 export interface ResolvedInput {
@@ -66,7 +66,9 @@ export const runGlobal = (
     let conn: Duck.DuckDBConnection | undefined
     const connection = Effect.gen(function* () {
       if (conn) return conn
+      const t0 = performance.now()
       const c = yield* Effect.promise(connect)
+      if (process.env.DAG_TRACE_SQL) log(`connect ${(performance.now() - t0).toFixed(0)} ms`)
       for (const [name, input] of Object.entries(inputs)) {
         const m = input.manifest
         if (m.kind !== "dataset") continue
@@ -123,7 +125,7 @@ export const runGlobal = (
               const select = `SELECT ${columns.map((col) => `CAST(${quoteIdent(col.name)} AS ${duckdbType(col.type)}) AS ${quoteIdent(col.name)}`).join(", ")} FROM (${query})`
               const rows = yield* Effect.tryPromise({
                 try: async () => {
-                  const r = await c.run(`COPY (${select}) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`)
+                  const r = await c.run(`COPY (${select}) TO ${sqlString(tmp)} (${SHARD_FORMAT})`)
                   return r.rowsChanged
                 },
                 catch: (e) => fail(node.name, `query for output ${name} failed: ${(e as Error).message}`, e),
@@ -178,7 +180,9 @@ export const runGlobal = (
       sql: (query) =>
         Effect.gen(function* () {
           const c = yield* connection
+          const t0 = performance.now()
           const r = yield* Effect.tryPromise({ try: () => queryRows(c, query), catch: (e) => fail(node.name, `SQL failed: ${(e as Error).message}`, e) })
+          if (process.env.DAG_TRACE_SQL) log(`sql ${(performance.now() - t0).toFixed(0)} ms: ${query.replace(/\s+/g, " ").slice(0, 100)}`)
           return r.rows
         }),
       table: (name, columns, rows) =>

@@ -9,9 +9,9 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { Worker } from "node:worker_threads"
 import { NodeRunError } from "../errors.js"
-import type { MapNode } from "../node.js"
-import { distDir } from "../paths.js"
-import { runMapShard, type ShardResult } from "./shard.js"
+import type { MapNode, SourceNode, SourceUnit } from "../node.js"
+import { distDir, projectRoot } from "../paths.js"
+import { runMapShard, runSourceShard, type ShardResult } from "./shard.js"
 
 export interface MapShardTask {
   readonly pipeline: string
@@ -21,11 +21,20 @@ export interface MapShardTask {
   readonly tmpPath: string
 }
 
+export interface SourceShardTask {
+  readonly pipeline: string
+  readonly node: SourceNode
+  readonly params: unknown
+  readonly unit: SourceUnit
+  readonly tmpPath: string
+}
+
 export interface Executor {
   readonly name: string
   /** How many map shards this executor runs at once. */
   readonly slots: number
   readonly runMapShard: (task: MapShardTask) => Effect.Effect<ShardResult, NodeRunError>
+  readonly runSourceShard: (task: SourceShardTask) => Effect.Effect<ShardResult, NodeRunError>
   /** Starts workers ahead of use and has them load the pipeline, so start-up overlaps earlier work. */
   readonly warm?: (pipeline: string) => void
 }
@@ -37,8 +46,9 @@ export class ShardExecutor extends Context.Tag("mathdag/ShardExecutor")<ShardExe
       ShardExecutor,
       Effect.acquireRelease(
         Effect.sync(() => {
-          const script = path.join(distDir(), "worker.cjs")
-          return fs.existsSync(script) ? new WorkerPool(script, workers) : undefined
+          // bin/worker.cjs runs dist/worker.cjs through V8's code cache
+          const script = path.join(projectRoot(), "bin", "worker.cjs")
+          return fs.existsSync(path.join(distDir(), "worker.cjs")) && fs.existsSync(script) ? new WorkerPool(script, workers) : undefined
         }),
         (pool) => Effect.promise(() => pool?.close() ?? Promise.resolve())
       ).pipe(Effect.map((pool) => (pool ? poolExecutor(pool) : inlineExecutor(workers))))
@@ -55,21 +65,30 @@ export const inlineExecutor = (slots: number): Executor => ({
       try: () => runMapShard(task.node, task.params, task.inputPath, task.tmpPath),
       catch: (e) => new NodeRunError({ node: task.node.name, message: errorMessage(e), transient: false, cause: e }),
     }),
+  runSourceShard: (task) =>
+    Effect.tryPromise({
+      try: () => runSourceShard(task.node, task.params, task.unit, task.tmpPath),
+      catch: (e) => new NodeRunError({ node: task.node.name, message: `unit ${task.unit.id}: ${errorMessage(e)}`, transient: false, cause: e }),
+    }),
 })
 
 const poolExecutor = (pool: WorkerPool): Executor => ({
   name: "worker-threads",
   slots: pool.size,
   warm: (pipeline) => pool.warm(pipeline),
-  runMapShard: (task) =>
-    Effect.tryPromise({
-      try: () => pool.run({ pipeline: task.pipeline, node: task.node.name, params: task.params, inputPath: task.inputPath, tmpPath: task.tmpPath }),
-      catch: (e) =>
-        e instanceof WorkerDied
-          ? new NodeRunError({ node: task.node.name, message: `worker thread died: ${e.message}`, transient: true, cause: e })
-          : new NodeRunError({ node: task.node.name, message: errorMessage(e), transient: false, cause: e }),
-    }),
+  runMapShard: (task) => onPool(pool, task.node.name, { kind: "map", pipeline: task.pipeline, node: task.node.name, params: task.params, inputPath: task.inputPath, tmpPath: task.tmpPath }),
+  runSourceShard: (task) =>
+    onPool(pool, task.node.name, { kind: "source", pipeline: task.pipeline, node: task.node.name, params: task.params, unit: task.unit, tmpPath: task.tmpPath }, `unit ${task.unit.id}: `),
 })
+
+const onPool = (pool: WorkerPool, node: string, msg: Record<string, unknown>, context = "") =>
+  Effect.tryPromise({
+    try: () => pool.run(msg),
+    catch: (e) =>
+      e instanceof WorkerDied
+        ? new NodeRunError({ node, message: `${context}worker thread died: ${e.message}`, transient: true, cause: e })
+        : new NodeRunError({ node, message: `${context}${errorMessage(e)}`, transient: false, cause: e }),
+  })
 
 class WorkerDied extends Error {}
 

@@ -21,9 +21,10 @@ import { saveFingerprints } from "../fingerprints.js"
 import { externalFacts } from "../externals.js"
 import { RunJournal, type NodeLog, type ShardLog } from "../journal.js"
 import { runGlobal, type ResolvedInput } from "./global-context.js"
+import { instance } from "../store/duckdb.js"
 import { ShardExecutor, inlineExecutor, type Executor } from "./pool.js"
 import { ProgressBar, type Progress } from "./progress.js"
-import { runSourceShard, SAMPLES_PER_REASON, type ShardResult } from "./shard.js"
+import { SAMPLES_PER_REASON, type ShardResult } from "./shard.js"
 
 export interface RunRequest {
   readonly pipeline: Pipeline
@@ -371,13 +372,9 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
         log,
         units ?? [],
         (u) => ({ struct: keyStruct(node, env.req.params.encoded.get(node.name), { unit: [`${u.id}@${u.fingerprint}`] }, runtimeOf(env, node)), inputs: [u.id] }),
-        (u, tmp) =>
-          Effect.tryPromise({
-            try: () => runSourceShard(node, params, u, tmp),
-            catch: (e) => new NodeRunError({ node: node.name, message: `node ${node.name}: unit ${u.id}: ${(e as Error).message}`, transient: false, cause: e }),
-          }),
+        (u, tmp) => (node.worker ? env.executor : inline).runSourceShard({ pipeline: env.req.pipeline.name, node, params, unit: u, tmpPath: tmp }),
         forced,
-        env.req.concurrency
+        node.worker ? env.executor.slots : env.req.concurrency
       )
       outputs = { out: r.manifest }
       lineage = r.lineage
@@ -473,7 +470,10 @@ export const runPipeline = (req: RunRequest, runId: string) =>
     for (const pn of order) if (!outcomes.has(pn.node.name)) done.set(pn.node.name, yield* Deferred.make<NodeOutcome, UpstreamFailed>())
     const permits = yield* Effect.makeSemaphore(req.concurrency)
     progress.plan(order.length - outcomes.size)
-    if (order.some((pn) => !outcomes.has(pn.node.name) && pn.node.kind === "map" && pn.node.worker)) executor.warm?.(req.pipeline.name)
+    const toRun = order.filter((pn) => !outcomes.has(pn.node.name))
+    if (toRun.some((pn) => pn.node.kind !== "global" && pn.node.worker)) executor.warm?.(req.pipeline.name)
+    // global nodes query this thread's DuckDB: open it while the first nodes run elsewhere
+    if (toRun.some((pn) => pn.node.kind === "global")) void instance().catch(() => undefined)
     const byName = new Map(order.map((pn) => [pn.node.name, pn]))
 
     const upstreamInputs = (pn: PipelineNode) =>

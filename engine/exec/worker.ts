@@ -1,18 +1,22 @@
 /**
- * Worker-thread entry: receives map-shard tasks, loads the pipeline from the registry, runs the
- * node's row function over one shard, and answers with the finished shard's hash and counts.
+ * Worker-thread entry: receives shard tasks (a map node's input shard, or a source node's unit),
+ * loads the pipeline from the registry, runs the node over that shard, and answers with the
+ * finished shard's hash and counts.
  */
 import { parentPort } from "node:worker_threads"
 import { loadPipeline } from "../registry.js"
 import { closeInstance, instance } from "../store/duckdb.js"
-import { runMapShard } from "./shard.js"
+import type { SourceUnit } from "../node.js"
+import { runMapShard, runSourceShard } from "./shard.js"
 
 export interface WorkerTask {
   readonly id: number
+  readonly kind: "map" | "source"
   readonly pipeline: string
   readonly node: string
   readonly params: unknown
-  readonly inputPath: string
+  readonly inputPath?: string
+  readonly unit?: SourceUnit
   readonly tmpPath: string
 }
 
@@ -37,8 +41,11 @@ const handle = async (task: WorkerTask & { preload?: string; close?: boolean }):
   try {
     const pipeline = await loadPipeline(task.pipeline)
     const pn = pipeline.nodes.find((n) => n.node.name === task.node)
-    if (!pn || pn.node.kind !== "map") throw new Error(`worker: no map node "${task.node}" in pipeline ${task.pipeline}`)
-    const result = await runMapShard(pn.node, task.params, task.inputPath, task.tmpPath)
+    if (!pn || pn.node.kind !== task.kind) throw new Error(`worker: no ${task.kind} node "${task.node}" in pipeline ${task.pipeline}`)
+    const result =
+      pn.node.kind === "map"
+        ? await runMapShard(pn.node, task.params, task.inputPath!, task.tmpPath)
+        : await runSourceShard(pn.node as never, task.params, task.unit!, task.tmpPath)
     parentPort!.postMessage({ id: task.id, ok: true, result })
   } catch (e) {
     parentPort!.postMessage({ id: task.id, ok: false, error: (e as Error).message ?? String(e) })

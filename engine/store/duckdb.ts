@@ -47,6 +47,13 @@ export const duckdbVersion = async (): Promise<string> => {
   return m.version()
 }
 
+/**
+ * How every shard is written. zstd level 1: on text-heavy shards it writes about 1.5-2× faster than
+ * the default level 3 for files about 7 % larger, and shards are a cache that is written far more
+ * often than archived.
+ */
+export const SHARD_FORMAT = "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1"
+
 export const sqlString = (s: string): string => `'${s.replaceAll("'", "''")}'`
 
 let tableCounter = 0
@@ -166,7 +173,7 @@ export const openShardSink = async (columns: ReadonlyArray<Column>): Promise<Sha
     finish: async (outPath) => {
       appender.flushSync()
       appender.closeSync()
-      await conn.run(`COPY ${table} TO ${sqlString(outPath)} (FORMAT parquet, COMPRESSION zstd)`)
+      await conn.run(`COPY ${table} TO ${sqlString(outPath)} (${SHARD_FORMAT})`)
       await drop()
     },
     abort: drop,

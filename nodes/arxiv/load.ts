@@ -31,6 +31,7 @@ export const arxivLoad = Node.source({
     Cell.samples("Papers"),
   ],
   units: (p) => listFiles("arxiv/load", p.paths),
+  worker: true,
   read: async function* (unit, p, ctx) {
     const file = await localFile(unit)
     const n = await countLines(file)

@@ -46,12 +46,28 @@ export const writeClusters = (
     yield* ctx.outputs.dropped.writeQuery(`SELECT id, '${reason} of ' || rep AS reason FROM comp WHERE doc <> c ORDER BY doc`)
     const [dups] = (yield* ctx.sql(`SELECT count(*)::BIGINT AS n FROM comp WHERE doc <> c`)) as Array<{ n: number }>
     if (dups && dups.n > 0) ctx.drop(reason, dups.n)
-    // kept rows: the input in its order (file by file, row by row), minus the dropped positions
-    const files = paths.map((f, i) => `SELECT ${i} AS f, file_row_number AS r, * EXCLUDE (file_row_number) FROM read_parquet(${sqlString(f)}, file_row_number = true)`).join(" UNION ALL ")
-    if (paths.length === 0) return
-    yield* ctx.outputs.kept.writeQuery(`WITH input AS (SELECT row_number() OVER (ORDER BY f, r) - 1 AS doc, * FROM (${files}))
-      SELECT input.* FROM input ANTI JOIN (SELECT doc FROM comp WHERE doc <> c) d ON d.doc = input.doc ORDER BY input.doc`)
+    // kept rows: each input shard minus its dropped rows, in its order, as one output shard (no
+    // global sort, so memory stays bounded by a shard)
+    const files = (yield* ctx.sql(`SELECT file_name AS path, num_rows::BIGINT AS n FROM parquet_file_metadata([${paths.map(sqlString).join(", ")}])`)) as Array<{ path: string; n: number }>
+    const rowsOf = new Map(files.map((f) => [f.path, Number(f.n)]))
+    let offset = 0
+    for (const path of paths) {
+      const n = rowsOf.get(path) ?? 0
+      yield* ctx.outputs.kept.writeQuery(`SELECT * EXCLUDE (file_row_number) FROM read_parquet(${sqlString(path)}, file_row_number = true)
+        ANTI JOIN (SELECT doc - ${offset} AS r FROM comp WHERE doc <> c AND doc >= ${offset} AND doc < ${offset + n}) d ON d.r = file_row_number
+        ORDER BY file_row_number`)
+      offset += n
+    }
   })
+
+/**
+ * The rows of a dataset's shards with `doc`, their 0-based position in input order (file by file,
+ * row by row): the same numbering a JS loop over `rows()` gives, without moving rows through JS.
+ */
+export const inInputOrder = (paths: ReadonlyArray<string>): string => {
+  const files = paths.map((f, i) => `SELECT ${i} AS f, file_row_number AS r, * EXCLUDE (file_row_number) FROM read_parquet(${sqlString(f)}, file_row_number = true)`).join(" UNION ALL ")
+  return `SELECT (row_number() OVER (ORDER BY f, r) - 1)::BIGINT AS doc, * EXCLUDE (f, r) FROM (${files})`
+}
 
 
 /**

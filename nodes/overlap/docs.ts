@@ -13,6 +13,7 @@ export const docs = Node.source({
   params: Schema.Struct({ paths: Schema.optionalWith(Schema.String, { default: () => "samples/arxiv/*.jsonl" }) }),
   output: TextRow,
   units: (p) => listFiles("docs", p.paths),
+  worker: true,
   read: async function* (unit, _p, ctx) {
     const file = await localFile(unit)
     for await (const { index, row } of jsonLines(file, ctx.drop)) {

@@ -99,6 +99,7 @@ export const warc = Node.source({
       const remote = yield* Effect.promise(() => Promise.all(urls.map(async (url) => ({ id: url, fingerprint: await urlFingerprint(url, p), url }))))
       return [...files, ...remote]
     }).pipe(Effect.mapError((e) => (e instanceof NodeRunError ? e : new NodeRunError({ node: "owm/warc", message: String(e), transient: false })))),
+  worker: true,
   read: async function* (unit, p, ctx) {
     let source: Readable
     if (typeof unit.url === "string") {

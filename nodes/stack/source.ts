@@ -28,6 +28,7 @@ export const codeSource = (name: string, defaultPaths: string, description: stri
   params: Schema.Struct({ paths: Schema.optionalWith(Schema.String, { default: () => defaultPaths }) }),
   output: CodeFile,
   units: (p) => listFiles(name, p.paths),
+  worker: true,
   read: async function* (unit, _p, ctx) {
     const file = await localFile(unit)
     if (fs.statSync(file).size === 0) {

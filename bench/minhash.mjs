@@ -49,7 +49,7 @@ export const main = async (args) => {
   for (let p = 0; p < parts; p++) fs.writeFileSync(path.join(dir, `docs-${p}.jsonl`), docs.filter((_, i) => i % parts === p).map((d) => JSON.stringify(d)).join("\n"))
   const env = { ...process.env, DAG_STORE: path.join(dir, "store"), DAG_RUNS: path.join(dir, "runs"), CI: "true" }
   const t = performance.now()
-  const ours = await runDag(["run", "dedup", "--param", `docs.paths=${dir}/docs-*.jsonl`, "--json"], env)
+  const ours = await runDag(["run", "dedup", "--select", "dedup/minhash", "--param", `docs.paths=${dir}/docs-*.jsonl`, "--json"], env)
   const ms = performance.now() - t
   // the dedup itself (signatures + banding + components), from the run's journal: the nodes after ingestion
   const record = JSON.parse(fs.readFileSync(path.join(dir, "runs", fs.readdirSync(path.join(dir, "runs"))[0], "run.json"), "utf8"))

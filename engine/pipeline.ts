@@ -2,6 +2,7 @@
  * Pipelines: nodes wired together. Wiring is type-checked by TypeScript (through the phantom row
  * type of DatasetRef) and validated again here, as data, when a pipeline loads.
  */
+import type { Cell } from "./report/cell.js"
 import type { AnyNode, AnyRef, DatasetRef, FileRef, GlobalNode, MapNode, Port, RefsOf, SourceNode } from "./node.js"
 import { inputPorts, outputPorts } from "./node.js"
 import { PipelineError } from "./errors.js"
@@ -24,6 +25,8 @@ export interface Pipeline {
   readonly nodes: ReadonlyArray<PipelineNode>
   /** Named outputs of the pipeline (its targets). */
   readonly targets: Readonly<Record<string, Wire>>
+  /** Report cells about the whole pipeline; their queries name node views (`dag sql` names). */
+  readonly report?: ReadonlyArray<Cell>
 }
 
 type InputRefs<Ins extends Record<string, Port>> = RefsOf<Ins>
@@ -43,7 +46,7 @@ const refOf = (node: string, output: string, port: Port): AnyRef =>
 export const make = (
   name: string,
   build: (p: Builder) => Record<string, AnyRef> | void,
-  options: { readonly description?: string } = {}
+  options: { readonly description?: string; readonly report?: ReadonlyArray<Cell> } = {}
 ): Pipeline => {
   const nodes: Array<PipelineNode> = []
   const builder: Builder = {
@@ -65,7 +68,7 @@ export const make = (
   }
   const result = build(builder) ?? {}
   const targets = Object.fromEntries(Object.entries(result).map(([k, r]) => [k, { node: r.node, output: r.output }]))
-  return { name, description: options.description ?? "", nodes, targets }
+  return { name, description: options.description ?? "", nodes, targets, ...(options.report ? { report: options.report } : {}) }
 }
 
 /** Validates a pipeline as a graph: duplicate names, unwired or dangling inputs, port kinds, cycles. */

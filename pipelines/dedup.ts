@@ -1,22 +1,32 @@
 /**
- * dedup: near-duplicate removal for any JSONL corpus on its own (MinHash: signatures on worker
- * threads, banding and components in DuckDB).
- *   npx dag run dedup --param docs.paths=my-*.jsonl
+ * dedup: duplicate removal for any JSONL corpus on its own. MinHash by default (signatures on
+ * worker threads, banding and components in DuckDB); SimHash (OpenWebMath's parity option) and
+ * exact SHA-256 dedup are there too, each a target of its own.
+ *   npx dag run dedup --param docs.paths=my-*.jsonl                          (all three)
+ *   npx dag run dedup --param docs.paths=my-*.jsonl --select dedup/minhash   (one)
  * Results: `dag sql "select * from dedup_minhash__clusters"`, the deduplicated corpus in `dedup_minhash__kept`.
  */
 import * as Pipeline from "../engine/pipeline.js"
+import { makeExactDedup, makeExactHashes } from "../nodes/dedup/exact.js"
 import { makeMinhash, makeMinhashSignatures } from "../nodes/dedup/minhash.js"
+import { makeSimhash, makeSimhashFingerprints } from "../nodes/dedup/simhash.js"
 import { docs, TextRow } from "../nodes/overlap/docs.js"
 
 const signatures = makeMinhashSignatures("dedup/minhash-signatures", TextRow)
 const minhash = makeMinhash("dedup/minhash", TextRow)
+const fingerprints = makeSimhashFingerprints("dedup/simhash-fingerprints", TextRow)
+const simhash = makeSimhash("dedup/simhash", TextRow)
+const hashes = makeExactHashes("dedup/exact-hashes", TextRow)
+const exact = makeExactDedup("dedup/exact", TextRow)
 
 export default Pipeline.make(
   "dedup",
   (p) => {
     const corpus = p.add(docs)
     const { kept, clusters } = p.add(minhash, { docs: corpus, sigs: p.add(signatures, corpus) })
-    return { kept, clusters }
+    const { kept: simhashKept } = p.add(simhash, { docs: corpus, sigs: p.add(fingerprints, corpus) })
+    const { kept: exactKept } = p.add(exact, { docs: corpus, sigs: p.add(hashes, corpus) })
+    return { kept, clusters, simhashKept, exactKept }
   },
-  { description: "MinHash near-duplicate removal of any JSONL corpus." }
+  { description: "Duplicate removal of any JSONL corpus: MinHash (default), SimHash and exact; select one with --select." }
 )

@@ -10,7 +10,7 @@ import * as Pipeline from "../engine/pipeline.js"
 import { arxivLoad } from "../nodes/arxiv/load.js"
 import { makeMinhash, makeMinhashSignatures } from "../nodes/dedup/minhash.js"
 import { makeDecontaminate } from "../nodes/overlap/decontaminate.js"
-import { makeOverlap } from "../nodes/overlap/ngram.js"
+import { makeOverlap, overlapSummaryCell } from "../nodes/overlap/ngram.js"
 import { ArxivDoc } from "../schemas/arxiv-doc.js"
 import { CodeFile } from "../schemas/code-file.js"
 import { WebDocument } from "../schemas/web-document.js"
@@ -59,5 +59,13 @@ export default Pipeline.make(
     const { kept: arxiv } = p.add(arxivDecontaminate, { docs: papers, hits: p.add(arxivOverlap, { docs: papers }).hits })
     return { owm, stackTrain: stack.train, githubTrain: githubSplits.train, arxiv }
   },
-  { description: "Proof-Pile-2 rebuild — so far OpenWebMath (WARC → prefilter → math-preserving extraction → English → MathScore → perplexity → manual filters) AlgebraicStack (The Stack language rules; GitHub formal-math files with chunk dedup; seeded splits) and arXiv (RedPajama JSONL, per-file splits)." }
+  {
+    report: [
+      overlapSummaryCell([
+        { subset: "OpenWebMath", node: owmOverlap.name },
+        { subset: "AlgebraicStack", node: stackOverlap.name },
+        { subset: "arXiv", node: arxivOverlap.name },
+      ]),
+    ],
+    description: "Proof-Pile-2 rebuild — so far OpenWebMath (WARC → prefilter → math-preserving extraction → English → MathScore → perplexity → manual filters) AlgebraicStack (The Stack language rules; GitHub formal-math files with chunk dedup; seeded splits) and arXiv (RedPajama JSONL, per-file splits)." }
 )

@@ -45,6 +45,11 @@ describe("overlap pipeline (standalone)", () => {
       { id: "b", test_set: "T", test_id: "2", field: "question", ngrams: 2 },
       { id: "b", test_set: "T", test_id: "7", field: "solution", ngrams: 6 },
     ])
+    // the report's overlap table links each (test set, field) row to the first of its hits
+    const page = fs.readFileSync(path.join(box.runs, s.run, "report.html"), "utf8")
+    const hrefs = [...page.matchAll(/href="#(row-overlap-ngram-[^"]+)"/g)].map((m) => m[1]!)
+    expect(hrefs.sort()).toEqual(["row-overlap-ngram-hits-up-to-10-per-test-set-and-field-most-shared-n-grams-first-t-problem", "row-overlap-ngram-hits-up-to-10-per-test-set-and-field-most-shared-n-grams-first-t-question", "row-overlap-ngram-hits-up-to-10-per-test-set-and-field-most-shared-n-grams-first-t-solution"])
+    for (const h of hrefs) expect(page).toContain(`<tr id="${h}">`)
     expect(nodeOf(s, "overlap/decontaminate").dropped).toEqual({ "test-set overlap": 2 })
     const kept = JSON.parse(dag(box, ["sql", "select id from overlap_decontaminate__kept order by id", "--format", "json"]).stdout)
     expect(kept.map((r: { id: string }) => r.id)).toEqual(["c", "d", "e"])

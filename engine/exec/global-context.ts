@@ -43,6 +43,8 @@ const appendAny = (appender: Duck.DuckDBAppender, v: unknown): void => {
   else throw new Error(`cannot append a ${typeof v}`)
 }
 
+let schemaCounter = 0
+
 export const runGlobal = (
   node: GlobalNode,
   params: unknown,
@@ -64,10 +66,14 @@ export const runGlobal = (
     }
 
     let conn: Duck.DuckDBConnection | undefined
+    const schema = `node_${node.name.replace(/[^a-zA-Z0-9]+/g, "_")}_${++schemaCounter}`
     const connection = Effect.gen(function* () {
       if (conn) return conn
       const t0 = performance.now()
       const c = yield* Effect.promise(connect)
+      // Global nodes share this thread's DuckDB and may run at once: each works in a schema of its
+      // own, so two nodes that both create a table `sig` do not overwrite each other's.
+      yield* Effect.promise(() => c.run(`CREATE SCHEMA ${quoteIdent(schema)}; USE memory.${quoteIdent(schema)}`))
       if (process.env.DAG_TRACE_SQL) log(`connect ${(performance.now() - t0).toFixed(0)} ms`)
       for (const [name, input] of Object.entries(inputs)) {
         const m = input.manifest
@@ -192,7 +198,7 @@ export const runGlobal = (
             try: async () => {
               const ddl = Object.entries(columns).map(([k, t]) => `${quoteIdent(k)} ${t}`).join(", ")
               await c.run(`CREATE OR REPLACE TABLE ${quoteIdent(name)} (${ddl})`)
-              const appender = await c.createAppender(name)
+              const appender = await c.createAppender(name, schema)
               let n = 0
               try {
                 for await (const row of rows as AsyncIterable<ReadonlyArray<unknown>>) {
@@ -217,7 +223,13 @@ export const runGlobal = (
     }
 
     yield* node.run(ctx).pipe(
-      Effect.ensuring(Effect.sync(() => conn?.closeSync()))
+      Effect.ensuring(
+        Effect.promise(async () => {
+          if (!conn) return
+          await conn.run(`USE memory.main; DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`).catch(() => undefined)
+          conn.closeSync()
+        })
+      )
     )
     for (const f of flushes) yield* f
 

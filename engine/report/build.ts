@@ -10,7 +10,10 @@ import { defaultParams } from "../params.js"
 import type { Pipeline } from "../pipeline.js"
 import { openSqlSession, viewName, type SqlSession } from "../inspect/views.js"
 import type { Store } from "../store/store.js"
-import type { Cell } from "./cell.js"
+import { rowAnchor, type Cell } from "./cell.js"
+
+/** The scope of cells that belong to the pipeline rather than to one node. */
+export const PIPELINE_SCOPE = "pipeline"
 import { barChart, histogram, lineChart, PALETTE, type Series } from "./charts.js"
 import { clip, html, markdownToHtml } from "./escape.js"
 
@@ -51,6 +54,8 @@ export interface NodeSection {
 export interface ReportModel {
   readonly run: RunRecord
   readonly pipelineDescription: string
+  /** cells the pipeline itself contributes (summaries across nodes) */
+  readonly pipelineCells: ReadonlyArray<RenderedCell>
   readonly sections: ReadonlyArray<NodeSection>
   /** nodes without a section (large pipelines show only what ran, failed, or came first) */
   readonly omitted: number
@@ -85,29 +90,60 @@ const numbers = (rows: Rows, column?: string): Array<number> => {
   return c === undefined ? [] : rows.rows.map((r) => Number(r[c])).filter(Number.isFinite)
 }
 
-export const tableHtml = (data: Rows, maxCell = 240): string => {
+export interface RowLinks {
+  /** the id this row is a link target for (only the first row with an id gets it) */
+  readonly anchorOf?: (row: Record<string, unknown>) => string
+  /** the link target of this row's first cell */
+  readonly hrefOf?: (row: Record<string, unknown>) => string
+}
+
+export const tableHtml = (data: Rows, maxCell = 240, links: RowLinks = {}): string => {
   if (data.rows.length === 0) return `<p class="empty">no rows</p>`
   const head = data.columns.map((c) => `<th>${html(c)}</th>`).join("")
+  const anchored = new Set<string>()
   const body = data.rows
-    .map((r) => `<tr>${data.columns.map((c) => {
-      const v = r[c]
-      const numeric = typeof v === "number"
-      return `<td${numeric ? ' class="num"' : ""}>${html(numeric ? (v as number).toLocaleString("en-US") : clip(v, maxCell))}</td>`
-    }).join("")}</tr>`)
+    .map((row) => {
+      const id = links.anchorOf?.(row)
+      const idAttr = id && !anchored.has(id) ? ` id="${html(id)}"` : ""
+      if (id) anchored.add(id)
+      const cells = data.columns.map((c, i) => {
+        const v = row[c]
+        const numeric = typeof v === "number" || typeof v === "bigint"
+        const text = html(numeric ? (v as number).toLocaleString("en-US") : clip(v, maxCell))
+        const content = i === 0 && links.hrefOf ? `<a href="#${html(links.hrefOf(row))}">${text}</a>` : text
+        return `<td${numeric ? ' class="num"' : ""}>${content}</td>`
+      })
+      return `<tr${idAttr}>${cells.join("")}</tr>`
+    })
     .join("")
   return `<div class="table-wrap"><table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`
 }
 
-const renderCell = (session: SqlSession | undefined, cell: Cell, view: string | undefined): Effect.Effect<RenderedCell> =>
+const tableLinks = (cell: Extract<Cell, { _tag: "Table" }>, scope: string): RowLinks => ({
+  ...(cell.anchor ? { anchorOf: (row) => rowAnchor(scope, cell.title, cell.anchor!.map((c) => row[c])) } : {}),
+  ...(cell.linkTo
+    ? { hrefOf: (row) => rowAnchor(cell.linkTo!.nodeColumn ? String(row[cell.linkTo!.nodeColumn]) : scope, cell.linkTo!.title, cell.linkTo!.by.map((c) => row[c])) }
+    : {}),
+})
+
+/** A cell of node `scope` (or of the pipeline, where `view` is undefined and queries name views themselves). */
+const renderCell = (
+  session: SqlSession | undefined,
+  cell: Cell,
+  view: string | undefined,
+  scope: string,
+  outputViews: ReadonlyMap<string, string> = new Map()
+): Effect.Effect<RenderedCell> =>
   Effect.gen(function* () {
     if (cell._tag === "Markdown") return { kind: cell._tag, title: "", html: markdownToHtml(cell.text), text: cell.text }
-    const shown = view ? cell.sql.replace(/\bself\b/g, view) : cell.sql
-    if (!session || !view) return { kind: cell._tag, title: cell.title, sql: shown, html: `<p class="empty">the node has no dataset output in this run</p>`, error: "no output" }
+    const shown = view ? cell.sql.replace(/\bself_(\w+)\b/g, (m, out: string) => outputViews.get(out) ?? m).replace(/\bself\b/g, view) : cell.sql
+    if (!session || (!view && scope !== PIPELINE_SCOPE)) return { kind: cell._tag, title: cell.title, sql: shown, html: `<p class="empty">the node has no dataset output in this run</p>`, error: "no output" }
     const r = yield* query(session, cell.sql)
     if (r._tag === "Left") return { kind: cell._tag, title: cell.title, sql: shown, html: `<p class="error">query failed: ${html(r.left.message)}</p>`, error: r.left.message }
     const data = r.right
     switch (cell._tag) {
       case "Table":
+        return { kind: cell._tag, title: cell.title, sql: shown, html: tableHtml({ columns: data.columns, rows: data.rows.slice(0, cell.limit) }, 240, tableLinks(cell, scope)), data }
       case "Samples":
         return { kind: cell._tag, title: cell.title, sql: shown, html: tableHtml({ columns: data.columns, rows: data.rows.slice(0, cell.limit) }), data }
       case "Bar": {
@@ -169,14 +205,21 @@ export const buildReport = (store: Store, run: RunRecord, pipeline: Pipeline | u
         const r = yield* query(session, `SELECT * FROM "${firstDataset.name}" LIMIT 3`)
         if (r._tag === "Right") samples = r.right
         yield* session.alias("self", firstDataset.name).pipe(Effect.ignore)
+        // `self_<output>` names each dataset output of a node with several
+        for (const v of session.views.filter((v) => v.node === log.node)) yield* session.alias(`self_${v.output}`, v.name).pipe(Effect.ignore)
       }
-      for (const cell of node?.report ?? []) cells.push(yield* renderCell(session && firstDataset ? session : undefined, cell, firstDataset?.name))
+      const outputViews = new Map((session?.views ?? []).filter((v) => v.node === log.node).map((v) => [v.output, v.name]))
+      for (const cell of node?.report ?? []) cells.push(yield* renderCell(session && firstDataset ? session : undefined, cell, firstDataset?.name, log.node, outputViews))
       sections.push({ log, description: node?.description ?? "", params: paramRows(node, log), ...(view ? { view } : {}), ...(samples ? { samples } : {}), cells })
     }
+    // the pipeline's own cells query the nodes' views by name, across nodes
+    const pipelineCells: Array<RenderedCell> = []
+    for (const cell of pipeline?.report ?? []) pipelineCells.push(yield* renderCell(session, cell, undefined, PIPELINE_SCOPE))
     session?.close()
     return {
       run,
       pipelineDescription: pipeline?.description ?? "",
+      pipelineCells,
       sections,
       omitted: run.nodes.length - sections.length,
       inputsOf: new Map((pipeline?.nodes ?? []).map((pn) => [pn.node.name, Object.values(pn.inputs).map((w) => w.node)])),

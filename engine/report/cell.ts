@@ -17,7 +17,7 @@ export interface ChartAxes {
 
 export type Cell =
   | { readonly _tag: "Markdown"; readonly text: string }
-  | { readonly _tag: "Table"; readonly title: string; readonly sql: string; readonly limit: number }
+  | { readonly _tag: "Table"; readonly title: string; readonly sql: string; readonly limit: number; readonly anchor?: ReadonlyArray<string>; readonly linkTo?: TableLink }
   | { readonly _tag: "Bar"; readonly title: string; readonly sql: string; readonly axes: ChartAxes }
   | { readonly _tag: "Line"; readonly title: string; readonly sql: string; readonly axes: ChartAxes }
   | { readonly _tag: "Histogram"; readonly title: string; readonly sql: string; readonly bins: number; readonly xLabel?: string }
@@ -26,8 +26,36 @@ export type Cell =
 /** Prose (a small Markdown subset: paragraphs, `code`, **bold**, *italic*, lists). */
 export const markdown = (text: string): Cell => ({ _tag: "Markdown", text })
 
-/** A table of the query's rows (at most `limit`). */
-export const table = (title: string, sql: string, options: { readonly limit?: number } = {}): Cell => ({ _tag: "Table", title, sql, limit: options.limit ?? 20 })
+/**
+ * Where a table's rows link to: the rows of the table cell titled `title` (in the node named by
+ * the row's `nodeColumn`, or the same node) whose `anchor` columns equal this row's `by` columns.
+ */
+export interface TableLink {
+  readonly title: string
+  readonly by: ReadonlyArray<string>
+  readonly nodeColumn?: string
+}
+
+/**
+ * A table of the query's rows (at most `limit`). `anchor` names columns whose values make the first
+ * row of each group a link target; `linkTo` turns each row's first cell into a link to such a target.
+ */
+export const table = (
+  title: string,
+  sql: string,
+  options: { readonly limit?: number; readonly anchor?: ReadonlyArray<string>; readonly linkTo?: TableLink } = {}
+): Cell => ({
+  _tag: "Table",
+  title,
+  sql,
+  limit: options.limit ?? 20,
+  ...(options.anchor ? { anchor: options.anchor } : {}),
+  ...(options.linkTo ? { linkTo: options.linkTo } : {}),
+})
+
+/** The HTML id of the rows of table `title` in `scope` (a node name) whose anchor columns hold `values`. */
+export const rowAnchor = (scope: string, title: string, values: ReadonlyArray<unknown>): string =>
+  `row-${[scope, title, ...values.map(String)].join(" ").toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "")}`
 
 /** Horizontal bars: one per row, label from `x`, length from `y`. */
 export const bar = (title: string, sql: string, axes: ChartAxes): Cell => ({ _tag: "Bar", title, sql, axes })

@@ -6,7 +6,7 @@ import type { NodeLog } from "../journal.js"
 import { barChart, PALETTE, timeline, type Span } from "./charts.js"
 import { dagSvg, STATUS_COLORS } from "./dag.js"
 import { clip, html } from "./escape.js"
-import { funnelChart, tableHtml, type NodeSection, type ReportModel } from "./build.js"
+import { funnelChart, tableHtml, type NodeSection, type RenderedCell, type ReportModel } from "./build.js"
 
 const CSS = `
 :root { --ink:#1f2933; --muted:#616e7c; --rule:#e4e7eb; --paper:#fdfdfc; --accent:#3b6ea5; }
@@ -68,6 +68,8 @@ const runBadge = (status: string) => {
 
 const seconds = (ms: number | undefined) => (ms === undefined ? "—" : ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(2)} s`)
 const num = (n: number) => n.toLocaleString("en-US")
+const cellHtml = (c: RenderedCell): string => `<div class="cell">${c.title ? `<h3>${html(c.title)}</h3>` : ""}${c.html}${sqlBlock(c.sql)}</div>`
+
 const anchor = (node: string) => `node-${node.replace(/[^a-zA-Z0-9]+/g, "-")}`
 
 const sqlBlock = (sql: string | undefined) => (sql ? `<details><summary>SQL (rerun with <code>dag sql</code>)</summary><pre>${html(sql)}</pre></details>` : "")
@@ -108,9 +110,7 @@ ${s.view ? `<tr><td>SQL view</td><td><code>${html(s.view)}</code></td></tr>` : "
 </tbody></table>`
   const errors = log.errors.length ? `<h3>Errors</h3>${log.errors.map((e) => `<pre class="error">${html(e)}</pre>`).join("")}` : ""
   const funnel = funnelChart(log)
-  const cells = s.cells
-    .map((c) => `<div class="cell">${c.title ? `<h3>${html(c.title)}</h3>` : ""}${c.html}${sqlBlock(c.sql)}</div>`)
-    .join("")
+  const cells = s.cells.map(cellHtml).join("")
   return `<section class="node" id="${anchor(log.node)}">
 <div class="node-head"><h2>${html(log.node)}</h2><span class="kind">${html(log.kind)}</span>${badge(log.status)}</div>
 ${s.description ? `<p class="lede">${html(s.description)}</p>` : ""}
@@ -177,6 +177,7 @@ ${m.notes.map((n) => `<p class="note">${html(n)}</p>`).join("")}
 <div class="cell"><h3>Pipeline</h3>${dag}</div>
 ${rowsFunnel(r.nodes)}
 <div class="cell"><h3>Timeline</h3>${spans.length ? timeline(spans) : `<p class="empty">everything was cached: nothing ran</p>`}</div>
+${m.pipelineCells.map(cellHtml).join("")}
 <nav>${m.sections.map((s) => `<a href="#${anchor(s.log.node)}">${html(s.log.node)}</a>`).join("")}</nav>
 ${m.sections.map(sectionHtml).join("\n")}
 ${m.omitted ? `<p class="note">${num(m.omitted)} more nodes (all cached) have no section; \`dag status --run ${html(r.run)}\` lists them.</p>` : ""}

@@ -1,11 +1,20 @@
 /** The same report as Markdown (report.md beside report.html), for terminals, diffs and chat. */
 import { clip, md } from "./escape.js"
-import type { ReportModel, Rows } from "./build.js"
+import type { RenderedCell, ReportModel, Rows } from "./build.js"
 
 const table = (data: Rows, max = 10): string => {
   if (data.rows.length === 0) return "_no rows_\n"
   const head = `| ${data.columns.map(md).join(" | ")} |\n| ${data.columns.map(() => "---").join(" | ")} |\n`
   return head + data.rows.slice(0, max).map((r) => `| ${data.columns.map((c) => md(clip(r[c], 120))).join(" | ")} |`).join("\n") + "\n"
+}
+
+const cell = (c: RenderedCell): Array<string> => {
+  if (c.kind === "Markdown") return [`${c.text ?? ""}\n`]
+  const out = [`### ${c.title}\n`]
+  if (c.data) out.push(table(c.data))
+  if (c.error) out.push(`_query failed: ${md(c.error)}_\n`)
+  if (c.sql) out.push("```sql\n" + c.sql + "\n```\n")
+  return out
 }
 
 export const renderMarkdown = (m: ReportModel): string => {
@@ -20,6 +29,7 @@ export const renderMarkdown = (m: ReportModel): string => {
     out.push(`| ${md(n.node)} | ${n.status} | ${n.shards.computed}/${n.shards.total} | ${n.rows.in} | ${n.rows.out} | ${md(Object.entries(n.dropped).map(([k, v]) => `${k}=${v}`).join(" "))} | ${n.ms} ms |`)
   }
   out.push("")
+  for (const c of m.pipelineCells) out.push(...cell(c))
   for (const s of m.sections) {
     out.push(`## ${s.log.node} (${s.log.kind}, ${s.log.status})\n`)
     if (s.description) out.push(`${s.description}\n`)
@@ -28,15 +38,7 @@ export const renderMarkdown = (m: ReportModel): string => {
     if (s.log.causes.length) out.push(s.log.causes.map((c) => `- **${c.category}** ${md(c.detail)}`).join("\n") + "\n")
     for (const e of s.log.errors) out.push(`> error: ${md(e)}\n`)
     if (s.samples) out.push(`Sample rows:\n\n${table(s.samples, 3)}`)
-    for (const c of s.cells) {
-      if (c.kind === "Markdown") out.push(`${c.text ?? ""}\n`)
-      else {
-        out.push(`### ${c.title}\n`)
-        if (c.data) out.push(table(c.data))
-        if (c.error) out.push(`_query failed: ${md(c.error)}_\n`)
-        if (c.sql) out.push("```sql\n" + c.sql + "\n```\n")
-      }
-    }
+    for (const c of s.cells) out.push(...cell(c))
   }
   return out.join("\n")
 }

@@ -5,6 +5,8 @@
 import { Effect, Schema } from "effect"
 import type { NodeRunError } from "../../engine/errors.js"
 import * as Node from "../../engine/node.js"
+import * as Cell from "../../engine/report/cell.js"
+import { columnsOf, duckdbType, quoteIdent } from "../../engine/columns.js"
 import { sqlString } from "../../engine/store/duckdb.js"
 
 export const Cluster = Schema.Struct({
@@ -16,16 +18,46 @@ export const Cluster = Schema.Struct({
 
 export const DroppedDoc = Schema.Struct({ id: Schema.String, reason: Schema.String })
 
+/** Duplicate pairs side by side, for reading: the least similar pairs found, texts shortened. */
+export const DuplicatePair = Schema.Struct({
+  first_id: Schema.String,
+  second_id: Schema.String,
+  similarity: Schema.Number,
+  first_text: Schema.String,
+  second_text: Schema.String,
+})
+
+const EXAMPLE_PAIRS = 20
+const EXAMPLE_CHARS = 600
+
+type QueryWriter = { writeQuery: (q: string) => Effect.Effect<void, NodeRunError> }
+
+/** The outputs every dedup node has. */
+export const dedupOutputs = <A>(schema: Schema.Schema<A, any, never>) => ({
+  kept: Node.Dataset(schema),
+  clusters: Node.Dataset(Cluster),
+  dropped: Node.Dataset(DroppedDoc),
+  examples: Node.Dataset(DuplicatePair),
+})
+
+/** The report cells every dedup node has. */
+export const dedupCells = [
+  Cell.histogram("Cluster sizes", "SELECT size FROM (SELECT DISTINCT cluster, size FROM self_clusters)", { bins: 10, xLabel: "documents per cluster" }),
+  Cell.table("Duplicates side by side (least similar pairs first: where the threshold bites)", "SELECT first_text, second_text, similarity, first_id, second_id FROM self_examples ORDER BY similarity, first_id, second_id", {
+    limit: EXAMPLE_PAIRS,
+  }),
+]
+
 /**
  * Given a table `sig(doc, id, …)` with one row per input document (doc = input position) and a table
- * `edges(a, b)` of duplicate pairs, finds connected components in DuckDB (min-label propagation),
+ * `edges(a, b, similarity)` of duplicate pairs, finds connected components in DuckDB (min-label propagation),
  * keeps each component's first document, and writes the `kept`, `clusters` and `dropped` outputs.
  */
 export const writeClusters = (
   ctx: {
     readonly sql: (q: string) => Effect.Effect<ReadonlyArray<Record<string, unknown>>, NodeRunError>
     readonly drop: (reason: string, count?: number) => void
-    readonly outputs: { readonly kept: { writeQuery: (q: string) => Effect.Effect<void, NodeRunError> }; readonly clusters: { writeQuery: (q: string) => Effect.Effect<void, NodeRunError> }; readonly dropped: { writeQuery: (q: string) => Effect.Effect<void, NodeRunError> } }
+    readonly outputs: { readonly kept: QueryWriter; readonly clusters: QueryWriter; readonly dropped: QueryWriter; readonly examples: QueryWriter }
   },
   paths: ReadonlyArray<string>,
   reason: string
@@ -46,17 +78,30 @@ export const writeClusters = (
     yield* ctx.outputs.dropped.writeQuery(`SELECT id, '${reason} of ' || rep AS reason FROM comp WHERE doc <> c ORDER BY doc`)
     const [dups] = (yield* ctx.sql(`SELECT count(*)::BIGINT AS n FROM comp WHERE doc <> c`)) as Array<{ n: number }>
     if (dups && dups.n > 0) ctx.drop(reason, dups.n)
-    // kept rows: each input shard minus its dropped rows, in its order, as one output shard (no
-    // global sort, so memory stays bounded by a shard)
     const files = (yield* ctx.sql(`SELECT file_name AS path, num_rows::BIGINT AS n FROM parquet_file_metadata([${paths.map(sqlString).join(", ")}])`)) as Array<{ path: string; n: number }>
     const rowsOf = new Map(files.map((f) => [f.path, Number(f.n)]))
-    let offset = 0
-    for (const path of paths) {
-      const n = rowsOf.get(path) ?? 0
+    const shards = paths.reduce<Array<{ path: string; offset: number; n: number }>>((acc, path) => {
+      const last = acc[acc.length - 1]
+      return [...acc, { path, offset: last ? last.offset + last.n : 0, n: rowsOf.get(path) ?? 0 }]
+    }, [])
+    // kept rows: each input shard minus its dropped rows, in its order, as one output shard (no
+    // global sort, so memory stays bounded by a shard)
+    for (const { path, offset, n } of shards) {
       yield* ctx.outputs.kept.writeQuery(`SELECT * EXCLUDE (file_row_number) FROM read_parquet(${sqlString(path)}, file_row_number = true)
         ANTI JOIN (SELECT doc - ${offset} AS r FROM comp WHERE doc <> c AND doc >= ${offset} AND doc < ${offset + n}) d ON d.r = file_row_number
         ORDER BY file_row_number`)
-      offset += n
+    }
+    // examples: the least similar duplicate pairs, with their texts read from just the shards holding them
+    const pairs = (yield* ctx.sql(`SELECT a::BIGINT AS a, b::BIGINT AS b FROM edges ORDER BY similarity, a, b LIMIT ${EXAMPLE_PAIRS}`)) as Array<{ a: number; b: number }>
+    const wanted = [...new Set(pairs.flatMap((p) => [Number(p.a), Number(p.b)]))]
+    const reads = shards
+      .map(({ path, offset, n }) => ({ path, offset, rows: wanted.filter((d) => d >= offset && d < offset + n).map((d) => d - offset) }))
+      .filter((s) => s.rows.length > 0)
+      .map((s) => `SELECT ${s.offset} + file_row_number AS doc, id, left(text, ${EXAMPLE_CHARS}) AS text FROM read_parquet(${sqlString(s.path)}, file_row_number = true) WHERE file_row_number IN (${s.rows.join(", ")})`)
+    if (reads.length > 0) {
+      yield* ctx.outputs.examples.writeQuery(`WITH t AS (${reads.join(" UNION ALL ")})
+        SELECT x.id AS first_id, y.id AS second_id, e.similarity::DOUBLE AS similarity, x.text AS first_text, y.text AS second_text
+        FROM edges e JOIN t x ON x.doc = e.a JOIN t y ON y.doc = e.b ORDER BY e.similarity, e.a, e.b`)
     }
   })
 
@@ -70,39 +115,45 @@ export const inInputOrder = (paths: ReadonlyArray<string>): string => {
 }
 
 
+/** No rows, with the columns of the schema (and `doc`): what an empty input reads as. */
+const emptyOf = (schema: Schema.Schema<any, any, never>): string =>
+  `SELECT NULL::BIGINT AS doc, ${columnsOf(schema).map((c) => `NULL::${duckdbType(c.type)} AS ${quoteIdent(c.name)}`).join(", ")} WHERE false`
+
 /**
- * A dedup node from its two differences: what each document contributes to the `sig` table
- * (columns after `doc` and `id`), and the SQL that turns `sig` into duplicate `edges(a, b)`.
+ * The global half of every dedup method: per-document values (computed by a map node on worker
+ * threads, one row per document in input order) go into a DuckDB table `sig(doc, id, …)` straight
+ * from their shards; the method's SQL turns `sig` into duplicate `edges(a, b, similarity)`; the
+ * shared end above makes the clusters and outputs.
  */
-export const makeDedupNode = <A extends { readonly id: string; readonly text: string }, P>(def: {
+export const makeDedup = <A extends { readonly id: string; readonly text: string }, S extends { readonly id: string }, P>(def: {
   readonly name: string
+  readonly version: number
   readonly description: string
   readonly schema: Schema.Schema<A, any, never>
+  readonly sigSchema: Schema.Schema<S, any, never>
   readonly params: Schema.Schema<P, any, never>
   readonly reason: string
-  readonly columns: Readonly<Record<string, string>>
-  readonly values: (doc: A, params: P) => ReadonlyArray<unknown>
-  readonly edges: (params: P) => string
+  /** empty values for documents that `edges` should never compare */
+  readonly sigColumns: string
+  readonly edges: (sql: (q: string) => Effect.Effect<ReadonlyArray<Record<string, unknown>>, NodeRunError>, params: P, log: (m: string) => void) => Effect.Effect<void, NodeRunError>
 }) =>
   Node.global({
     name: def.name,
-    version: 1,
+    version: def.version,
     description: def.description,
-    inputs: { docs: Node.Dataset(def.schema) },
-    outputs: { kept: Node.Dataset(def.schema), clusters: Node.Dataset(Cluster), dropped: Node.Dataset(DroppedDoc) },
+    inputs: { docs: Node.Dataset(def.schema), sigs: Node.Dataset(def.sigSchema) },
+    outputs: dedupOutputs(def.schema),
     params: def.params,
+    report: dedupCells,
     run: (ctx) =>
       Effect.gen(function* () {
         const paths = yield* ctx.inputs.docs.paths()
-        yield* ctx.table(
-          "sig",
-          { doc: "BIGINT", id: "VARCHAR", ...def.columns },
-          (async function* () {
-            let doc = 0
-            for await (const row of ctx.inputs.docs.rows()) yield [doc++, row.id, ...def.values(row, ctx.params)]
-          })()
-        )
-        yield* ctx.sql(`CREATE OR REPLACE TABLE edges AS ${def.edges(ctx.params)}`)
+        const sigPaths = yield* ctx.inputs.sigs.paths()
+        // no row passes through JS: DuckDB reads the shards itself
+        yield* ctx.sql(`CREATE OR REPLACE TABLE sig AS SELECT doc, ${def.sigColumns} FROM (${
+          sigPaths.length ? inInputOrder(sigPaths) : emptyOf(def.sigSchema)
+        })`)
+        yield* def.edges(ctx.sql, ctx.params, ctx.log)
         yield* writeClusters(ctx, paths, def.reason)
       }),
   })

@@ -8,8 +8,7 @@
  */
 import { Effect, Schema } from "effect"
 import * as Node from "../../engine/node.js"
-import * as Cell from "../../engine/report/cell.js"
-import { Cluster, DroppedDoc, inInputOrder, writeClusters } from "./clusters.js"
+import { makeDedup } from "./clusters.js"
 import { bandHashes, minHasher } from "./signature.js"
 
 /**
@@ -62,41 +61,32 @@ export const makeMinhashSignatures = <A extends { readonly id: string; readonly 
   })
 
 export const makeMinhash = <A extends { readonly id: string; readonly text: string }>(name: string, schema: Schema.Schema<A, any, never>) =>
-  Node.global({
+  makeDedup({
     name,
-    version: 2,
+    version: 3,
     description: "MinHash near-duplicate removal: signatures in TypeScript, banding and components in DuckDB.",
-    inputs: { docs: Node.Dataset(schema), sigs: Node.Dataset(Signature) },
-    outputs: { kept: Node.Dataset(schema), clusters: Node.Dataset(Cluster), dropped: Node.Dataset(DroppedDoc) },
+    schema,
+    sigSchema: Signature,
     params: Schema.Struct({
       /** estimated Jaccard a candidate pair needs to count as a duplicate */
       threshold: Schema.optionalWith(Schema.Number, { default: () => 0.7 }),
     }),
-    report: [
-      Cell.histogram("Cluster sizes", "SELECT size FROM (SELECT DISTINCT cluster, size FROM self)", { bins: 10, xLabel: "documents per cluster" }),
-    ],
-    run: (ctx) =>
+    reason: "near-duplicate",
+    sigColumns: "id, nullif(sig, '') AS sig, nullif(bands, '') AS bands",
+    edges: (sql, p, log) =>
       Effect.gen(function* () {
-        const p = ctx.params
-        const paths = yield* ctx.inputs.docs.paths()
-        const sigPaths = yield* ctx.inputs.sigs.paths()
-        // signatures go into DuckDB straight from their shards: no row passes through JS
-        yield* ctx.sql(`CREATE OR REPLACE TABLE sig AS SELECT doc, id, nullif(sig, '') AS sig, nullif(bands, '') AS bands FROM (${
-          sigPaths.length ? inInputOrder(sigPaths) : "SELECT 0::BIGINT AS doc, '' AS id, '' AS sig, '' AS bands WHERE false"
-        })`)
-        const [dims] = (yield* ctx.sql(
+        const [dims] = (yield* sql(
           `SELECT count(*) FILTER (WHERE sig IS NULL)::BIGINT AS short, coalesce(max(strlen(sig)), 0)::BIGINT / 8 AS slots, coalesce(max(strlen(bands)), 0)::BIGINT / 8 AS bands FROM sig`
         )) as Array<{ short: number; slots: number; bands: number }>
-        if (dims?.short) ctx.log(`${dims.short} documents are too short for a signature: kept, never compared`)
+        if (dims?.short) log(`${dims.short} documents are too short for a signature: kept, never compared`)
         // one row per (document, band); documents sharing a band hash become candidate pairs
-        yield* ctx.sql(`CREATE OR REPLACE TABLE candidates AS
+        yield* sql(`CREATE OR REPLACE TABLE candidates AS
           WITH b AS (SELECT doc, i AS band, substr(bands, i * 8 + 1, 8) AS h FROM sig, range(${dims?.bands ?? 0}) r(i) WHERE sig IS NOT NULL)
           SELECT DISTINCT x.doc AS a, y.doc AS b FROM b x JOIN b y ON x.band = y.band AND x.h = y.h AND x.doc < y.doc`)
         // estimated Jaccard = the share of equal slots; two unnests in one SELECT walk both signatures side by side
-        yield* ctx.sql(`CREATE OR REPLACE TABLE edges AS
+        yield* sql(`CREATE OR REPLACE TABLE edges AS
           WITH slots AS (SELECT c.a, c.b, unnest(regexp_extract_all(x.sig, '.{8}')) AS xv, unnest(regexp_extract_all(y.sig, '.{8}')) AS yv
                          FROM candidates c JOIN sig x ON x.doc = c.a JOIN sig y ON y.doc = c.b)
-          SELECT a, b FROM slots GROUP BY a, b HAVING count(*) FILTER (WHERE xv = yv) >= ${p.threshold} * count(*)`)
-        yield* writeClusters(ctx, paths, "near-duplicate")
+          SELECT a, b, count(*) FILTER (WHERE xv = yv) / count(*) AS similarity FROM slots GROUP BY a, b HAVING similarity >= ${p.threshold}`)
       }),
   })

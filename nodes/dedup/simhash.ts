@@ -1,15 +1,51 @@
 /**
  * dedup/simhash: OpenWebMath's SimHash near-duplicate option with text-dedup's defaults — lowercase
  * character 3-grams, a 64-bit SimHash, duplicates within 3 differing bits, found through 4 blocks of
- * 16 bits (two fingerprints within 3 bits agree exactly on at least one block). Candidate pairs,
- * the Hamming check and the components run in DuckDB.
+ * 16 bits (two fingerprints within 3 bits agree exactly on at least one block). Fingerprints are
+ * computed by a map node on worker threads; candidate pairs, the Hamming check and the components
+ * run in DuckDB.
  */
-import { Schema } from "effect"
-import { hash32 } from "../hashing.js"
-import { makeDedupNode } from "./clusters.js"
+import { Effect, Schema } from "effect"
+import * as Node from "../../engine/node.js"
+import { fmix32, hash32 } from "../hashing.js"
+import { makeDedup } from "./clusters.js"
 
-/** The 64-bit SimHash of a text's character n-grams, as two 32-bit halves [high, low]. */
+/**
+ * The 64-bit SimHash of a text's character n-grams, as two 32-bit halves [high, low]. Each n-gram's
+ * two 32-bit hashes (FNV-1a from two seeds over its UTF-16 units, murmur3's finaliser: hash32 of the
+ * n-gram string) are computed from the character codes directly, without slicing out the n-gram.
+ */
 export const simhash = (text: string, n = 3): readonly [number, number] => {
+  const t = text.toLowerCase()
+  // ones[b]: how many n-grams have bit b set; the bit is set in the SimHash when that is a majority
+  const ones = new Int32Array(64)
+  const grams = Math.max(0, t.length - n + 1)
+  for (let i = 0; i < grams; i++) {
+    let h1 = 0x811c9dc5
+    let h2 = 0x9747b28c
+    for (let j = 0; j < n; j++) {
+      const c = t.charCodeAt(i + j)
+      h1 = Math.imul(h1 ^ c, 0x01000193)
+      h2 = Math.imul(h2 ^ c, 0x01000193)
+    }
+    const hi = fmix32(h1 >>> 0)
+    const lo = fmix32(h2 >>> 0)
+    for (let b = 0; b < 32; b++) {
+      ones[b] = ones[b]! + ((hi >>> b) & 1)
+      ones[32 + b] = ones[32 + b]! + ((lo >>> b) & 1)
+    }
+  }
+  let hi = 0
+  let lo = 0
+  for (let b = 0; b < 32; b++) {
+    if (2 * ones[b]! > grams) hi |= 1 << b
+    if (2 * ones[32 + b]! > grams) lo |= 1 << b
+  }
+  return [hi >>> 0, lo >>> 0]
+}
+
+/** The original definition, slicing each n-gram (kept to check the fast one against). */
+export const simhashReference = (text: string, n = 3): readonly [number, number] => {
   const t = text.toLowerCase()
   const weights = new Int32Array(64)
   for (let i = 0; i + n <= t.length; i++) {
@@ -39,20 +75,39 @@ export const hamming = (a: readonly [number, number], b: readonly [number, numbe
   return pop((a[0] ^ b[0]) >>> 0) + pop((a[1] ^ b[1]) >>> 0)
 }
 
-export const makeSimhash = <A extends { readonly id: string; readonly text: string }>(name: string, schema: Schema.Schema<A, any, never>) =>
-  makeDedupNode({
+export const SimhashRow = Schema.Struct({ id: Schema.String, hi: Schema.Int, lo: Schema.Int })
+
+export const makeSimhashFingerprints = <A extends { readonly id: string; readonly text: string }>(name: string, schema: Schema.Schema<A, any, never>) =>
+  Node.map({
     name,
+    version: 1,
+    description: "64-bit SimHash of each document's lowercase character n-grams.",
+    input: schema,
+    output: SimhashRow,
+    worker: true,
+    params: Schema.Struct({ ngram: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 3 }) }),
+    row: (doc, p) => {
+      const [hi, lo] = simhash(doc.text, p.ngram)
+      return Node.Keep({ id: doc.id, hi, lo })
+    },
+  })
+
+export const makeSimhash = <A extends { readonly id: string; readonly text: string }>(name: string, schema: Schema.Schema<A, any, never>) =>
+  makeDedup({
+    name,
+    version: 3,
     description: "SimHash near-duplicates (character 3-grams, 64 bits, ≤ 3 differing bits, 4 blocks).",
     schema,
-    params: Schema.Struct({
-      ngram: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 3 }),
-      maxBitDifference: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 3)), { default: () => 3 }),
-    }),
+    sigSchema: SimhashRow,
+    params: Schema.Struct({ maxBitDifference: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 3)), { default: () => 3 }) }),
     reason: "near-duplicate",
-    columns: { hi: "BIGINT", lo: "BIGINT" },
-    values: (doc, p) => simhash(doc.text, p.ngram),
-    edges: (p) => `WITH blocks AS (SELECT doc, unnest([0, 1, 2, 3]) AS blk, unnest([hi >> 16, hi & 65535, lo >> 16, lo & 65535]) AS v FROM sig)
-      SELECT DISTINCT x.doc AS a, y.doc AS b FROM blocks x JOIN blocks y ON x.blk = y.blk AND x.v = y.v AND x.doc < y.doc
-      JOIN sig sx ON sx.doc = x.doc JOIN sig sy ON sy.doc = y.doc
-      WHERE bit_count(xor(sx.hi, sy.hi)) + bit_count(xor(sx.lo, sy.lo)) <= ${p.maxBitDifference}`,
+    sigColumns: "id, hi, lo",
+    edges: (sql, p) =>
+      sql(`CREATE OR REPLACE TABLE edges AS
+        WITH blocks AS (SELECT doc, unnest([0, 1, 2, 3]) AS blk, unnest([hi >> 16, hi & 65535, lo >> 16, lo & 65535]) AS v FROM sig)
+        SELECT a, b, 1 - bits / 64 AS similarity FROM (
+          SELECT DISTINCT x.doc AS a, y.doc AS b, bit_count(xor(sx.hi, sy.hi)) + bit_count(xor(sx.lo, sy.lo)) AS bits
+          FROM blocks x JOIN blocks y ON x.blk = y.blk AND x.v = y.v AND x.doc < y.doc
+          JOIN sig sx ON sx.doc = x.doc JOIN sig sy ON sy.doc = y.doc)
+        WHERE bits <= ${p.maxBitDifference}`).pipe(Effect.asVoid),
   })

@@ -40,6 +40,27 @@ export const ngramKeys = (text: string, n: number): Array<string> => {
 
 export const DEFAULT_TEST_SETS = "MATH=samples/overlap/math-test-sample.jsonl,GSM8k=samples/overlap/gsm8k-test-sample.jsonl"
 
+/** The hits cell: the strongest hits of every test set and field, so each summary row has a target. */
+export const HITS_CELL = "Hits (up to 10 per test set and field, most shared n-grams first)"
+const HITS_SQL = (view: string) =>
+  `SELECT test_set, field, test_id, id, ngrams FROM ${view} QUALIFY row_number() OVER (PARTITION BY test_set, field ORDER BY ngrams DESC, id, test_id) <= 10 ORDER BY test_set, field, ngrams DESC, id, test_id`
+
+/**
+ * A pipeline-level table over several overlap nodes (one per subset): test examples hit and
+ * documents hitting per subset × test set × field, each row linking to that node's hits.
+ */
+export const overlapSummaryCell = (subsets: ReadonlyArray<{ readonly subset: string; readonly node: string }>): Cell.Cell =>
+  Cell.table(
+    "Test-set overlap per subset, test set and field",
+    subsets
+      .map(
+        (s) =>
+          `SELECT '${s.subset}' AS subset, test_set, field, count(DISTINCT test_id)::BIGINT AS test_examples_hit, count(DISTINCT id)::BIGINT AS documents_hitting, '${s.node}' AS node FROM ${s.node.replace(/[/-]/g, "_")} GROUP BY ALL`
+      )
+      .join(" UNION ALL ") + " ORDER BY subset, test_set, field",
+    { limit: 100, linkTo: { title: HITS_CELL, by: ["test_set", "field"], nodeColumn: "node" } }
+  )
+
 export const makeOverlap = <A extends { readonly id: string; readonly text: string }>(name: string, schema: Schema.Schema<A, any, never>) =>
   Node.global({
     name,
@@ -54,9 +75,10 @@ export const makeOverlap = <A extends { readonly id: string; readonly text: stri
     report: [
       Cell.table(
         "Overlap per test set and field: test examples hit, documents hitting",
-        "SELECT test_set, field, count(DISTINCT test_id)::BIGINT AS test_examples_hit, count(DISTINCT id)::BIGINT AS documents_hitting, sum(ngrams)::BIGINT AS shared_ngrams FROM self GROUP BY 1, 2 ORDER BY 1, 2"
+        "SELECT test_set, field, count(DISTINCT test_id)::BIGINT AS test_examples_hit, count(DISTINCT id)::BIGINT AS documents_hitting, sum(ngrams)::BIGINT AS shared_ngrams FROM self GROUP BY 1, 2 ORDER BY 1, 2",
+        { linkTo: { title: HITS_CELL, by: ["test_set", "field"] } }
       ),
-      Cell.table("Hits", "SELECT id, test_set, test_id, field, ngrams FROM self ORDER BY ngrams DESC LIMIT 20"),
+      Cell.table(HITS_CELL, HITS_SQL("self"), { limit: 500, anchor: ["test_set", "field"] }),
     ],
     externals: (p) => {
       try {

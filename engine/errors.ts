@@ -53,6 +53,9 @@ export class NodeRunError extends Data.TaggedError("NodeRunError")<{
 
 export class SqlError extends Data.TaggedError("SqlError")<{ readonly message: string }> {}
 
+/** Bad input on stdin or in a file a command reads (not a node param). */
+export class InputError extends Data.TaggedError("InputError")<{ readonly message: string }> {}
+
 export type DagError =
   | PipelineError
   | ParamError

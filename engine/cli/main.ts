@@ -14,10 +14,11 @@ import { graphCommand, lsCommand, statusCommand, whyCommand } from "./inspect.js
 import { reportCommand } from "./report.js"
 import { runCommand } from "./run.js"
 import { sqlCommand } from "./sql.js"
+import { tokenizeCommand } from "./tokenize.js"
 
 const dag = Command.make("dag").pipe(
   Command.withDescription("mathdag — typed, cached dataflow pipelines for math LM corpora."),
-  Command.withSubcommands([runCommand, statusCommand, whyCommand, graphCommand, lsCommand, sqlCommand, exportCommand, reportCommand, gcCommand])
+  Command.withSubcommands([runCommand, statusCommand, whyCommand, graphCommand, lsCommand, sqlCommand, exportCommand, reportCommand, gcCommand, tokenizeCommand])
 )
 
 const cli = Command.run(dag, { name: "dag", version: "0.1.0" })
@@ -25,7 +26,7 @@ const cli = Command.run(dag, { name: "dag", version: "0.1.0" })
 // Only the services the CLI uses: the full NodeContext pulls in much more and costs start-up time.
 const platform = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer)
 
-const KNOWN = new Set(["PipelineError", "ParamError", "NotFoundError", "ConfigError", "StoreError", "CorruptShardError", "NodeRunError", "SqlError"])
+const KNOWN = new Set(["PipelineError", "ParamError", "NotFoundError", "ConfigError", "StoreError", "CorruptShardError", "NodeRunError", "SqlError", "InputError"])
 
 cli(process.argv).pipe(
   Effect.catchAll((e: unknown) => {

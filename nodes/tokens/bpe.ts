@@ -58,6 +58,8 @@ export interface EncodeOptions {
 
 export class LlamaTokenizer {
   readonly vocabSize: number
+  /** the longest piece, in UTF-16 units */
+  readonly maxPieceLength: number
   private readonly ids = new Map<string, number>()
   /** pair key → index into pairRank / pairMerged (only pairs whose concatenation is a piece) */
   private readonly pairs = new Map<number, number>()
@@ -76,6 +78,7 @@ export class LlamaTokenizer {
 
   constructor(readonly vocab: LlamaVocab = llamaVocab(), private readonly cacheLimit = 200_000) {
     this.vocabSize = vocab.pieces.length
+    this.maxPieceLength = vocab.pieces.reduce((m, p) => (p.startsWith("<") && p.endsWith(">") ? m : Math.max(m, p.length)), 1)
     vocab.pieces.forEach((p, i) => {
       this.ids.set(p, i)
       if (p.length === 1) this.charIds[p.charCodeAt(0)] = i

@@ -96,6 +96,8 @@ export interface GlobalContext<P, Ins extends Record<string, Port>, Outs extends
   readonly outputs: { readonly [K in keyof Outs]: WriterOf<Outs[K]> }
   /** Runs SQL in DuckDB where every dataset input is a view named after its input key. */
   readonly sql: (query: string) => Effect.Effect<ReadonlyArray<Record<string, unknown>>, NodeRunError>
+  /** Streams a query's rows (BIGINTs as numbers), for results too large to hold: consume before the next SQL. */
+  readonly stream: (query: string) => Effect.Effect<AsyncIterable<Record<string, unknown>>, NodeRunError>
   /**
    * Creates a table in the node's DuckDB session and appends rows to it (DuckDB holds them and
    * spills to disk, so large intermediate data never lives in JS arrays). Columns: name → SQL type.

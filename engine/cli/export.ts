@@ -1,4 +1,4 @@
-/** `dag export NODE --format parquet|arrow|jsonl --out DIR`: copy a node's outputs out of the store. */
+/** `dag export NODE --format parquet|arrow|jsonl|neox --out DIR`: copy a node's outputs out of the store. */
 import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
 import * as fs from "node:fs"
@@ -7,7 +7,9 @@ import { createRequire } from "node:module"
 import type { Column, ColumnType } from "../columns.js"
 import { NotFoundError, StoreError } from "../errors.js"
 import { viewName } from "../inspect/views.js"
-import { connect, readShardRows, sqlString } from "../store/duckdb.js"
+import { connect, jsSafe, queryRows, readShardRows, sqlString } from "../store/duckdb.js"
+import { llamaTokenizer } from "../../nodes/tokens/bpe.js"
+import { exportNeox } from "../../nodes/tokens/neox.js"
 import type { DatasetManifest, Store } from "../store/store.js"
 import { getRun, loadSettings, openStore } from "./context.js"
 import { bytes, num } from "./format.js"
@@ -65,11 +67,38 @@ const exportDataset = async (store: Store, m: DatasetManifest, base: string, for
   return files
 }
 
+const exportNeoxDataset = async (store: Store, m: DatasetManifest, base: string, dir: string) => {
+  const c = await connect()
+  try {
+    const files = m.shards.map((s) => sqlString(store.objectPath(s.hash, ".parquet"))).join(", ")
+    const source = `read_parquet([${files}])`
+    return await exportNeox(
+      async (q) => (await queryRows(c, q)).rows,
+      async (q) => {
+        const r = await c.stream(q)
+        return (async function* () {
+          for await (const batch of r.yieldRowObjectJs()) for (const row of batch) yield jsSafe(row) as Record<string, unknown>
+        })()
+      },
+      m.shards.length ? source : "(SELECT [] :: INTEGER[] AS tokens WHERE false)",
+      m.columns.map((col) => col.name),
+      base,
+      path.resolve(dir),
+      llamaTokenizer().vocabSize
+    )
+  } finally {
+    c.closeSync()
+  }
+}
+
 export const exportCommand = Command.make(
   "export",
   {
     node: Args.text({ name: "node" }),
-    format: Options.choice("format", ["parquet", "arrow", "jsonl"]).pipe(Options.withDefault("parquet" as const)),
+    format: Options.choice("format", ["parquet", "arrow", "jsonl", "neox"]).pipe(
+      Options.withDefault("parquet" as const),
+      Options.withDescription("neox: gpt-neox indexed datasets (.bin/.idx per subset) and data-config.yml, from an output with a `tokens` column (tokens/pack)")
+    ),
     out: Options.directory("out", { exists: "either" }).pipe(Options.withDescription("folder to write into (created if missing)")),
     run: Options.text("run").pipe(Options.optional, Options.withDescription("run id (default: the latest run)")),
     profile: Options.text("profile").pipe(Options.optional),
@@ -84,11 +113,13 @@ export const exportCommand = Command.make(
       }
       const store = openStore(settings)
       fs.mkdirSync(o.out, { recursive: true })
-      const outs = Object.entries(log.outputs)
+      const all = Object.entries(log.outputs)
+      // neox writes documents: tokens/pack's `documents` rather than its packed `sequences`
+      const outs = o.format === "neox" && all.some(([k]) => k === "documents") ? all.filter(([k]) => k === "documents") : all
       for (const [output, id] of outs) {
         const m = store.getArtifact(id)
         if (!m) return yield* Effect.fail(new NotFoundError({ what: "artifact", name: id, message: `artifact ${id.slice(0, 12)} of ${o.node} is gone from the store (was it gc'd?); re-run the pipeline` }))
-        const base = viewName(o.node, output, outs.length)
+        const base = viewName(o.node, output, all.length)
         // Exports verify every shard first: a corrupt store never leaks into a user's files.
         const objects = m.kind === "file" ? [{ hash: m.hash, ext: `.${m.extension}` }] : m.shards.map((s) => ({ hash: s.hash, ext: ".parquet" }))
         for (const ob of objects) yield* store.verifyObject(ob.hash, ob.ext)
@@ -98,8 +129,15 @@ export const exportCommand = Command.make(
           yield* Console.log(`${o.node}.${output} → ${dest} (${bytes(m.bytes)})`)
           continue
         }
+        if (o.format === "neox") {
+          if (!m.columns.some((c) => c.name === "tokens")) continue // e.g. tokens/pack's `sequences` beside `documents`
+          const written = yield* Effect.tryPromise({ try: () => exportNeoxDataset(store, m, base, o.out), catch: (e) => new StoreError({ path: o.out, message: `export failed: ${(e as Error).message}`, transient: false }) })
+          for (const w of written) yield* Console.log(`${o.node}.${output} → ${w.prefix}.bin/.idx (${num(w.documents)} documents, ${num(w.tokens)} tokens, weight ${w.weight})`)
+          yield* Console.log(`gpt-neox data config → ${path.join(o.out, "data-config.yml")}`)
+          return
+        }
         const files = yield* Effect.tryPromise({ try: () => exportDataset(store, m, base, o.format, o.out), catch: (e) => new StoreError({ path: o.out, message: `export failed: ${(e as Error).message}`, transient: false }) })
         yield* Console.log(`${o.node}.${output} → ${files.length} ${o.format} file(s) in ${o.out} (${num(m.rows)} rows)`)
       }
     })
-).pipe(Command.withDescription("Export a node's outputs of a run as Parquet, Arrow IPC or JSON Lines files."))
+).pipe(Command.withDescription("Export a node's outputs of a run as Parquet, Arrow IPC, JSON Lines, or gpt-neox indexed datasets (--format neox)."))

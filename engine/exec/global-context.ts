@@ -10,7 +10,7 @@ import { columnsOf, duckdbType, quoteIdent } from "../columns.js"
 import { CorruptShardError, NodeRunError } from "../errors.js"
 import type { GlobalContext, GlobalNode, Port } from "../node.js"
 import { DropLedger } from "./shard.js"
-import { connect, openShardSink, queryRows, readShardRows, SHARD_FORMAT, sqlString, type ShardSink } from "../store/duckdb.js"
+import { connect, jsSafe, openShardSink, queryRows, readShardRows, SHARD_FORMAT, sqlString, type ShardSink } from "../store/duckdb.js"
 import { datasetManifest, type FileManifest, type Manifest, type ShardEntry, type Store } from "../store/store.js"
 
 export interface ResolvedInput {
@@ -190,6 +190,14 @@ export const runGlobal = (
           const r = yield* Effect.tryPromise({ try: () => queryRows(c, query), catch: (e) => fail(node.name, `SQL failed: ${(e as Error).message}`, e) })
           if (process.env.DAG_TRACE_SQL) log(`sql ${(performance.now() - t0).toFixed(0)} ms: ${query.replace(/\s+/g, " ").slice(0, 100)}`)
           return r.rows
+        }),
+      stream: (query) =>
+        Effect.gen(function* () {
+          const c = yield* connection
+          const result = yield* Effect.tryPromise({ try: () => c.stream(query), catch: (e) => fail(node.name, `SQL failed: ${(e as Error).message}`, e) })
+          return (async function* () {
+            for await (const batch of result.yieldRowObjectJs()) for (const row of batch) yield jsSafe(row) as Record<string, unknown>
+          })()
         }),
       table: (name, columns, rows) =>
         Effect.gen(function* () {

@@ -1,0 +1,139 @@
+/**
+ * gpt-neox's indexed dataset (megatron `MMapIndexedDataset`), byte for byte: `<prefix>.bin` holds the
+ * token ids of every document back to back; `<prefix>.idx` is the magic `MMIDIDX\0\0`, u64 version 1,
+ * u8 dtype code, u64 document count N, u64 D = N + 1, int32 sizes[N], int64 byte offsets[N] and
+ * int64 doc_idx[D] = 0..N, all little-endian. uint16 ids (code 8) when the vocabulary is under
+ * 65,500, else int32 (code 4). Both files are written to temporaries, fsynced and renamed.
+ */
+import * as fs from "node:fs"
+
+const MAGIC = Buffer.from("MMIDIDX\x00\x00", "latin1")
+export const DTYPE = { uint16: { code: 8, size: 2 }, int32: { code: 4, size: 4 } } as const
+
+export const dtypeFor = (vocabSize: number) => (vocabSize < 65_500 ? DTYPE.uint16 : DTYPE.int32)
+
+const writeAll = (fd: number, buf: Buffer) => {
+  for (let off = 0; off < buf.length; ) off += fs.writeSync(fd, buf, off)
+}
+
+/** Writes the documents (arrays of ids); returns the document and token counts. */
+export const writeIndexedDataset = async (prefix: string, docs: AsyncIterable<ReadonlyArray<number>>, vocabSize: number): Promise<{ documents: number; tokens: number }> => {
+  const dtype = dtypeFor(vocabSize)
+  const tmpBin = `${prefix}.bin.${process.pid}.tmp`
+  const tmpIdx = `${prefix}.idx.${process.pid}.tmp`
+  const sizes: Array<number> = []
+  let tokens = 0
+  const bin = fs.openSync(tmpBin, "w")
+  try {
+    for await (const doc of docs) {
+      if (doc.length === 0) continue // gpt-neox skips empty documents
+      const buf = Buffer.alloc(doc.length * dtype.size)
+      for (let i = 0; i < doc.length; i++) {
+        const id = doc[i]!
+        if (!Number.isInteger(id) || id < 0 || id >= vocabSize) throw new Error(`token id ${id} outside the vocabulary (0..${vocabSize - 1})`)
+        dtype.size === 2 ? buf.writeUInt16LE(id, i * 2) : buf.writeInt32LE(id, i * 4)
+      }
+      writeAll(bin, buf)
+      sizes.push(doc.length)
+      tokens += doc.length
+    }
+    fs.fsyncSync(bin)
+  } finally {
+    fs.closeSync(bin)
+  }
+  const n = sizes.length
+  const idx = Buffer.alloc(MAGIC.length + 8 + 1 + 8 + 8 + 4 * n + 8 * n + 8 * (n + 1))
+  let o = MAGIC.copy(idx, 0)
+  o = idx.writeBigUInt64LE(1n, o)
+  o = idx.writeUInt8(dtype.code, o)
+  o = idx.writeBigUInt64LE(BigInt(n), o)
+  o = idx.writeBigUInt64LE(BigInt(n + 1), o)
+  for (const s of sizes) o = idx.writeInt32LE(s, o)
+  let pointer = 0n
+  for (const s of sizes) {
+    o = idx.writeBigInt64LE(pointer, o)
+    pointer += BigInt(s * dtype.size)
+  }
+  for (let i = 0; i <= n; i++) o = idx.writeBigInt64LE(BigInt(i), o)
+  const fd = fs.openSync(tmpIdx, "w")
+  try {
+    writeAll(fd, idx)
+    fs.fsyncSync(fd)
+  } finally {
+    fs.closeSync(fd)
+  }
+  fs.renameSync(tmpBin, `${prefix}.bin`)
+  fs.renameSync(tmpIdx, `${prefix}.idx`) // the index last: a prefix with an .idx is complete
+  return { documents: n, tokens }
+}
+
+/** Reads an indexed dataset back, checking the header (used by tests and `dag export` itself). */
+export const readIndexedDataset = (prefix: string) => {
+  const idx = fs.readFileSync(`${prefix}.idx`)
+  if (!idx.subarray(0, 9).equals(MAGIC)) throw new Error(`${prefix}.idx: not an MMIDIDX index (bad magic)`)
+  let o = 9
+  const version = idx.readBigUInt64LE(o)
+  o += 8
+  const code = idx.readUInt8(o)
+  o += 1
+  const n = Number(idx.readBigUInt64LE(o))
+  o += 8
+  const d = Number(idx.readBigUInt64LE(o))
+  o += 8
+  const sizes = Array.from({ length: n }, (_, i) => idx.readInt32LE(o + 4 * i))
+  o += 4 * n
+  const pointers = Array.from({ length: n }, (_, i) => Number(idx.readBigInt64LE(o + 8 * i)))
+  o += 8 * n
+  const docIdx = Array.from({ length: d }, (_, i) => Number(idx.readBigInt64LE(o + 8 * i)))
+  o += 8 * d
+  if (o !== idx.length) throw new Error(`${prefix}.idx: ${idx.length - o} trailing bytes`)
+  const size = code === DTYPE.uint16.code ? 2 : code === DTYPE.int32.code ? 4 : 0
+  if (!size) throw new Error(`${prefix}.idx: dtype code ${code} is not uint16 (8) or int32 (4)`)
+  const bin = fs.readFileSync(`${prefix}.bin`)
+  const docs = sizes.map((s, i) => Array.from({ length: s }, (_, j) => (size === 2 ? bin.readUInt16LE(pointers[i]! + 2 * j) : bin.readInt32LE(pointers[i]! + 4 * j))))
+  return { version, code, sizes, pointers, docIdx, docs, binBytes: bin.length }
+}
+
+/**
+ * `dag export … --format neox`: a token dataset's documents as one indexed dataset per subset
+ * (`<out>/<subset>_text_document.{bin,idx}`; one `<name>_text_document` without a subset column),
+ * each document once (epoch 0 of a mixture), in packing order where there is one; plus
+ * `data-config.yml`, the gpt-neox `train-data-paths` / `train-data-weights` of the mixture.
+ */
+export const exportNeox = async (
+  query: (sql: string) => Promise<ReadonlyArray<Record<string, unknown>>>,
+  stream: (sql: string) => Promise<AsyncIterable<Record<string, unknown>>>,
+  source: string,
+  columns: ReadonlyArray<string>,
+  name: string,
+  out: string,
+  vocabSize: number
+): Promise<Array<{ prefix: string; documents: number; tokens: number; weight: number }>> => {
+  if (!columns.includes("tokens")) throw new Error(`--format neox needs a "tokens" column of ids; this output has ${columns.join(", ")}`)
+  const where = columns.includes("epoch") ? "WHERE epoch = 0" : ""
+  const orderBy = columns.includes("position") ? "ORDER BY position" : ""
+  const groups = columns.includes("subset")
+    ? ((await query(`SELECT subset, ${columns.includes("weight") ? "max(weight)" : "1.0"} AS weight FROM ${source} ${where} GROUP BY 1 ORDER BY 1`)) as Array<{ subset: string; weight: number }>)
+    : [{ subset: undefined, weight: 1 }]
+  const written = []
+  for (const g of groups) {
+    const prefix = `${out}/${(g.subset ?? name).replace(/[^A-Za-z0-9_.-]+/g, "-")}_text_document`
+    const filter = g.subset === undefined ? where : `${where ? `${where} AND` : "WHERE"} subset = '${g.subset.replaceAll("'", "''")}'`
+    const rows = await stream(`SELECT tokens FROM ${source} ${filter} ${orderBy}`)
+    const counts = await writeIndexedDataset(prefix, (async function* () {
+      for await (const r of rows) yield r.tokens as ReadonlyArray<number>
+    })(), vocabSize)
+    written.push({ prefix, ...counts, weight: Number(g.weight) })
+  }
+  const yaml = [
+    "# gpt-neox data config for this mixture (written by `dag export --format neox`); merge into your",
+    "# training config. Paths are prefixes: gpt-neox adds .bin / .idx.",
+    `"train-data-paths": [${written.map((w) => JSON.stringify(w.prefix)).join(", ")}],`,
+    `"train-data-weights": [${written.map((w) => w.weight).join(", ")}],`,
+    "",
+  ].join("\n")
+  const tmp = `${out}/data-config.yml.${process.pid}.tmp`
+  fs.writeFileSync(tmp, yaml)
+  fs.renameSync(tmp, `${out}/data-config.yml`)
+  return written
+}

@@ -4,15 +4,28 @@
  */
 import { defineConfig } from "./engine/config.js"
 
+const SAMPLE = {
+  "tokens/tokenize-owm": { heldOut: 0.2 },
+  "tokens/pack": { seqLength: 64 },
+  "eval/perplexity": { split: "validation,test" },
+  "train/tiny-lm": { layers: 2, heads: 2, width: 64, batch: 32, steps: 120, learningRate: 3e-3, vocab: 2048, checkpointEvery: 50 },
+  "eval/math": { limit: 8, maxNewTokens: 24, shots: 1 },
+}
+
 export default defineConfig({
   store: ".dag",
   runs: "runs",
   concurrency: 16,
   retries: 2,
+  // `sample` (the default) sizes the token, training and eval stages for the embedded sample, so
+  // `npx dag run proof-pile-2` finishes in minutes; `full` keeps every node's own defaults (Llemma's
+  // seq_length 4,096, a larger model) for real data: `--profile full`.
+  defaultProfile: "sample",
   profiles: {
-    local: {},
+    sample: { params: SAMPLE },
+    full: {},
     // CI machines are small: two worker threads, fewer nodes at once.
-    ci: { concurrency: 4, workers: 2 },
+    ci: { concurrency: 4, workers: 2, params: SAMPLE },
   },
   params: {},
   // Where `hf://datasets/…` inputs come from; HF_TOKEN (never stored) authenticates.

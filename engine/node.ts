@@ -106,6 +106,11 @@ export interface GlobalContext<P, Ins extends Record<string, Port>, Outs extends
   /** Records `count` dropped rows with `reason` (funnel counts for global nodes), with an optional sample row. */
   readonly drop: (reason: string, count?: number, sample?: unknown) => void
   readonly log: (message: string) => void
+  /**
+   * A folder that survives a failed or interrupted attempt of this node with the same key (and is
+   * removed once the node succeeds): where long work keeps checkpoints to resume from.
+   */
+  readonly scratch: string
 }
 
 export interface SourceUnit {

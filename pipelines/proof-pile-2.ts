@@ -9,6 +9,12 @@
 import * as Pipeline from "../engine/pipeline.js"
 import { arxivLoad } from "../nodes/arxiv/load.js"
 import { makeMinhash, makeMinhashSignatures } from "../nodes/dedup/minhash.js"
+import { evalMath } from "../nodes/eval/math.js"
+import { makeEvalPerplexity } from "../nodes/eval/perplexity.js"
+import { makeMix } from "../nodes/tokens/mix.js"
+import { pack } from "../nodes/tokens/pack.js"
+import { makeTokenize } from "../nodes/tokens/tokenize.js"
+import { tinyLm } from "../nodes/train/tiny-lm.js"
 import { makeDecontaminate } from "../nodes/overlap/decontaminate.js"
 import { makeOverlap, overlapSummaryCell } from "../nodes/overlap/ngram.js"
 import { ArxivDoc } from "../schemas/arxiv-doc.js"
@@ -37,6 +43,15 @@ const stackDecontaminate = makeDecontaminate("overlap/decontaminate-stack", Code
 const arxivOverlap = makeOverlap("overlap/ngram-arxiv", ArxivDoc)
 const arxivDecontaminate = makeDecontaminate("overlap/decontaminate-arxiv", ArxivDoc)
 
+// tokens, mixture, packing, a tiny model and its evaluation
+const SUBSETS = ["arxiv", "open-web-math", "algebraic-stack"] as const
+const owmTokens = makeTokenize("tokens/tokenize-owm", WebDocument, "open-web-math", "by-id")
+const stackTokens = makeTokenize("tokens/tokenize-stack", CodeFile, "algebraic-stack", "train")
+const stackValidationTokens = makeTokenize("tokens/tokenize-stack-validation", CodeFile, "algebraic-stack", "validation")
+const arxivTokens = makeTokenize("tokens/tokenize-arxiv", ArxivDoc, "arxiv", "from-row")
+const mix = makeMix("tokens/mix", SUBSETS)
+const evalPerplexity = makeEvalPerplexity("eval/perplexity", SUBSETS)
+
 export default Pipeline.make(
   "proof-pile-2",
   (p) => {
@@ -57,7 +72,16 @@ export default Pipeline.make(
     const githubSplits = p.add(githubSplit, { files: github })
     const papers = p.add(arxivLoad)
     const { kept: arxiv } = p.add(arxivDecontaminate, { docs: papers, hits: p.add(arxivOverlap, { docs: papers }).hits })
-    return { owm, stackTrain: stack.train, githubTrain: githubSplits.train, arxiv }
+
+    const owmT = p.add(owmTokens, owm)
+    const stackT = p.add(stackTokens, stack.train)
+    const arxivT = p.add(arxivTokens, arxiv)
+    const { mixed, mixture } = p.add(mix, { arxiv: arxivT, "open-web-math": owmT, "algebraic-stack": stackT })
+    const { sequences, documents } = p.add(pack, { docs: mixed, mixture })
+    const { model, loss } = p.add(tinyLm, { sequences })
+    const { perplexity: ppl } = p.add(evalPerplexity, { model, arxiv: arxivT, "open-web-math": owmT, "algebraic-stack": p.add(stackValidationTokens, stack.validation) })
+    const { summary: evalSummary } = p.add(evalMath, { model })
+    return { owm, stackTrain: stack.train, githubTrain: githubSplits.train, arxiv, documents, model, loss, ppl, evalSummary }
   },
   {
     report: [
@@ -67,5 +91,5 @@ export default Pipeline.make(
         { subset: "arXiv", node: arxivOverlap.name },
       ]),
     ],
-    description: "Proof-Pile-2 rebuild — so far OpenWebMath (WARC → prefilter → math-preserving extraction → English → MathScore → perplexity → manual filters) AlgebraicStack (The Stack language rules; GitHub formal-math files with chunk dedup; seeded splits) and arXiv (RedPajama JSONL, per-file splits)." }
+    description: "Proof-Pile-2 rebuild, end to end: OpenWebMath (WARC → prefilter → math-preserving extraction → English → MathScore → perplexity → manual filters) AlgebraicStack (The Stack language rules; GitHub formal-math files with chunk dedup; seeded splits) and arXiv (RedPajama JSONL, per-file splits); then Llama-2 tokens, the 2:4:1 mixture, packing, a tiny TensorFlow.js model, held-out perplexity and MATH/GSM8k accuracy." }
 )

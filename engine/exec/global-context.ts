@@ -50,7 +50,8 @@ export const runGlobal = (
   params: unknown,
   inputs: Readonly<Record<string, ResolvedInput>>,
   store: Store,
-  log: (message: string) => void
+  log: (message: string) => void,
+  scratch: string = store.tempPath(`${node.name.replace(/[^a-zA-Z0-9]+/g, "-")}-scratch`)
 ): Effect.Effect<GlobalRunResult, NodeRunError | CorruptShardError> =>
   Effect.gen(function* () {
     const drops = new DropLedger()
@@ -223,6 +224,7 @@ export const runGlobal = (
             catch: (e) => fail(node.name, `filling table ${name}: ${(e as Error).message}`, e),
           })
         }),
+      scratch,
       drop: (reason, count = 1, sample) => {
         drops.drop(reason, sample)
         drops.counts[reason] = (drops.counts[reason] ?? 0) + count - 1

@@ -358,7 +358,9 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
       env.progress.start(node.name, 1)
       log.shards.total = 1
       const attempts = { n: 0 }
-      const r = yield* retrying(env, attempts, runGlobal(node as GlobalNode, params, inputs, env.store, (m) => env.journal.event("log", { node: node.name, message: m })))
+      const scratch = env.store.scratchDir(key)
+      const r = yield* retrying(env, attempts, runGlobal(node as GlobalNode, params, inputs, env.store, (m) => env.journal.event("log", { node: node.name, message: m }), scratch))
+      fs.rmSync(scratch, { recursive: true, force: true })
       outputs = r.outputs
       dropped = r.dropped
       droppedSamples = r.droppedSamples

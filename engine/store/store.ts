@@ -187,6 +187,11 @@ export class Store {
     })
   }
 
+  /** The resumable scratch folder of a node key (see GlobalContext.scratch). */
+  scratchDir(key: string): string {
+    return path.join(this.dir, "scratch", key)
+  }
+
   /** Removes a corrupt object so that every key pointing at it misses and recomputes. */
   evictObject(hash: string, ext: string): void {
     fs.rmSync(this.objectPath(hash, ext), { force: true })

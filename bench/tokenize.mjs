@@ -24,16 +24,6 @@ const texts = () => {
   return out
 }
 
-const python = () => {
-  for (const p of ["/usr/bin/python3", "python3"]) {
-    try {
-      execFileSync(p, ["-c", "import sentencepiece"], { stdio: "ignore" })
-      return p
-    } catch {}
-  }
-  return undefined
-}
-
 export const main = async (args) => {
   const target = Number(args.find((a) => a.startsWith("--mb="))?.slice(5) ?? 4) * 1e6
   const base = texts()
@@ -62,7 +52,8 @@ export const main = async (args) => {
 
   let spMbs = NaN
   let spMismatches = NaN
-  const py = python()
+  const { sentencepiecePython } = await loadTs(`export { sentencepiecePython } from ${at("nodes/tokens/sentencepiece.ts")}`)
+  const py = sentencepiecePython()
   if (py && fs.existsSync(MODEL)) {
     const input = corpus.map((s) => JSON.stringify(s)).join("\n") + "\n"
     const timing = JSON.parse(execFileSync(py, [path.join(root, "scripts/sentencepiece-encode.py"), MODEL, "--time"], { input, maxBuffer: 1 << 30 }).toString())

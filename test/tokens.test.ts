@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest"
 import { answerOf, completeRemote, promptFor } from "../nodes/eval/math.js"
 import { gsmGold, mathGold, normalizeMath } from "../nodes/eval/answers.js"
 import { LlamaTokenizer } from "../nodes/tokens/bpe.js"
+import { sentencepiecePython } from "../nodes/tokens/sentencepiece.js"
 import { readIndexedDataset, writeIndexedDataset } from "../nodes/tokens/neox.js"
 import { trainLoop } from "../nodes/train/tiny-lm.js"
 import { ROOT, dag, readRunRecord, sandbox, summary, tempDir } from "./helpers.js"
@@ -48,16 +49,6 @@ const parityStrings = (): Array<string> => {
   return out
 }
 
-const python = (): string | undefined => {
-  for (const p of ["/usr/bin/python3", "python3"]) {
-    try {
-      execFileSync(p, ["-c", "import sentencepiece"], { stdio: "ignore" })
-      return p
-    } catch {}
-  }
-  return undefined
-}
-
 describe("Llama-2 tokenizer", () => {
   it("matches llama-tokenizer-js on thousands of strings (LaTeX, code, Unicode, emoji, whitespace runs, byte fallback)", async () => {
     const ref = (await import("llama-tokenizer-js")).default as { encode: (s: string, bos: boolean) => Array<number> }
@@ -71,7 +62,7 @@ describe("Llama-2 tokenizer", () => {
     for (const s of strings.slice(0, 200)) expect(tokenizer.decode(tokenizer.encode(s))).toBe(s)
   })
 
-  const py = python()
+  const py = sentencepiecePython()
   it.skipIf(!py || !fs.existsSync(MODEL))("matches SentencePiece 0.1.97 with the Llama-2 model (../shared, python3-sentencepiece)", () => {
     const strings = parityStrings()
     if (fs.existsSync(BENCH)) {

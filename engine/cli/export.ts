@@ -130,7 +130,10 @@ export const exportCommand = Command.make(
           continue
         }
         if (o.format === "neox") {
-          if (!m.columns.some((c) => c.name === "tokens")) continue // e.g. tokens/pack's `sequences` beside `documents`
+          if (!m.columns.some((c) => c.name === "tokens")) {
+            if (outs.length === 1) return yield* Effect.fail(new NotFoundError({ what: "column", name: "tokens", message: `--format neox needs an output with a "tokens" column of ids (tokens/pack's documents); ${o.node}.${output} has ${m.columns.map((c) => c.name).join(", ")}` }))
+            continue
+          }
           const written = yield* Effect.tryPromise({ try: () => exportNeoxDataset(store, m, base, o.out), catch: (e) => new StoreError({ path: o.out, message: `export failed: ${(e as Error).message}`, transient: false }) })
           for (const w of written) yield* Console.log(`${o.node}.${output} → ${w.prefix}.bin/.idx (${num(w.documents)} documents, ${num(w.tokens)} tokens, weight ${w.weight})`)
           yield* Console.log(`gpt-neox data config → ${path.join(o.out, "data-config.yml")}`)

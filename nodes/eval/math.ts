@@ -8,11 +8,10 @@
  */
 import { Effect, Schema } from "effect"
 import * as fs from "node:fs"
-import * as path from "node:path"
 import { NodeRunError } from "../../engine/errors.js"
 import * as Node from "../../engine/node.js"
-import { projectRoot } from "../../engine/paths.js"
 import * as Cell from "../../engine/report/cell.js"
+import { parseTestSets } from "../overlap/testsets.js"
 import { llamaTokenizer } from "../tokens/bpe.js"
 import { compactVocab, decodeCheckpoint, loadTf, TinyLM } from "../train/model.js"
 import { seeded } from "../train/tiny-lm.js"
@@ -141,7 +140,13 @@ export const evalMath = Node.global({
     timeoutMs: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 60_000 }),
     seed: Schema.optionalWith(Schema.Int, { default: () => 1 }),
   }),
-  externals: (p) => p.testSets.split(",").map((s) => s.split("=")[1] ?? "").filter(Boolean).map((f) => path.resolve(projectRoot(), f)),
+  externals: (p) => {
+    try {
+      return parseTestSets(p.testSets).map((s) => s.file)
+    } catch {
+      return [] // the run reports the malformed list
+    }
+  },
   report: [
     Cell.table("Accuracy (ours)", "SELECT test_set, model, examples, k, round(100 * accuracy, 1) AS accuracy_pct FROM self_summary ORDER BY test_set"),
     Cell.markdown(
@@ -152,9 +157,9 @@ export const evalMath = Node.global({
   run: (ctx) =>
     Effect.gen(function* () {
       const p = ctx.params
-      const sets = p.testSets.split(",").map((s) => s.trim()).filter(Boolean).map((s) => {
-        const [name, file] = s.split("=")
-        return { name: name!, file: path.resolve(projectRoot(), file ?? ""), kind: (/gsm/i.test(name!) ? "GSM8k" : "MATH") as Kind }
+      const sets = yield* Effect.try({
+        try: () => parseTestSets(p.testSets).map((s) => ({ ...s, kind: (/gsm/i.test(s.name) ? "GSM8k" : "MATH") as Kind })),
+        catch: (e) => new NodeRunError({ node: "eval/math", message: `param testSets: ${(e as Error).message}`, transient: false }),
       })
       const remote = p.endpoint !== ""
       const apiKey = remote ? process.env[p.apiKeyEnv] : undefined

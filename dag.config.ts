@@ -26,6 +26,24 @@ export default defineConfig({
     full: {},
     // CI machines are small: two worker threads, fewer nodes at once.
     ci: { concurrency: 4, workers: 2, params: SAMPLE },
+    // The sample on a Slurm cluster (scripts/slurm-local.sh starts one on this machine). The store
+    // and runs folders must be on a filesystem every compute node mounts (DAG_STORE, DAG_RUNS).
+    // Site settings (partition, account) can also come from a JSON file named by DAG_SLURM_CONFIG.
+    slurm: {
+      executor: "slurm",
+      params: SAMPLE,
+      slurm: {
+        cpus: 1,
+        mem: "1G",
+        time: "1:00:00",
+        shardsPerTask: 4,
+        retries: 2,
+        nodes: {
+          "train/*": { cpus: 2, mem: "4G" },
+          "eval/*": { mem: "2G" },
+        },
+      },
+    },
   },
   params: {},
   // Where `hf://datasets/…` inputs come from; HF_TOKEN (never stored) authenticates.

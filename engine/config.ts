@@ -6,10 +6,14 @@
 import { Either, ParseResult, Schema } from "effect"
 import * as os from "node:os"
 import * as path from "node:path"
+import * as fs from "node:fs"
 import { ConfigError } from "./errors.js"
+import { SlurmConfig, slurmSettings, type SlurmSettings } from "./slurm/settings.js"
 
 const ParamsByNode = Schema.Record({ key: Schema.String, value: Schema.Record({ key: Schema.String, value: Schema.Unknown }) })
 const PositiveInt = Schema.Int.pipe(Schema.positive())
+export const ExecutorName = Schema.Literal("local", "slurm")
+export type ExecutorName = Schema.Schema.Type<typeof ExecutorName>
 
 export const Profile = Schema.Struct({
   /** Nodes (and in-process shards) running at once. */
@@ -19,6 +23,9 @@ export const Profile = Schema.Struct({
   /** Retries of a shard after a transient failure. */
   retries: Schema.optional(Schema.Int.pipe(Schema.nonNegative())),
   params: Schema.optional(ParamsByNode),
+  /** Where shards run: worker threads here (local) or array jobs on a Slurm cluster. */
+  executor: Schema.optional(ExecutorName),
+  slurm: Schema.optional(SlurmConfig),
 })
 export type Profile = Schema.Schema.Type<typeof Profile>
 
@@ -33,6 +40,8 @@ export const Config = Schema.Struct({
   params: Schema.optionalWith(ParamsByNode, { default: () => ({}) }),
   /** Hugging Face Hub endpoint for `hf://` inputs (a mirror, or a test server) */
   hubUrl: Schema.optionalWith(Schema.String, { default: () => "https://huggingface.co" }),
+  executor: Schema.optionalWith(ExecutorName, { default: () => "local" as const }),
+  slurm: Schema.optional(SlurmConfig),
 })
 export type Config = Schema.Schema.Type<typeof Config>
 export type ConfigInput = Schema.Schema.Encoded<typeof Config>
@@ -62,6 +71,26 @@ export interface Settings {
   readonly retries: number
   readonly paramLayers: ReadonlyArray<Readonly<Record<string, Readonly<Record<string, unknown>>>>>
   readonly hubUrl: string
+  readonly executor: ExecutorName
+  readonly slurm: SlurmSettings
+}
+
+const decodeSlurm = Schema.decodeUnknownEither(SlurmConfig, { onExcessProperty: "error" })
+
+/** DAG_SLURM_CONFIG names a JSON file of cluster settings, so one checkout can serve several clusters. */
+const slurmOverlay = (): Either.Either<SlurmConfig | undefined, ConfigError> => {
+  const file = process.env.DAG_SLURM_CONFIG
+  if (!file) return Either.right(undefined)
+  let json: unknown
+  try {
+    json = JSON.parse(fs.readFileSync(file, "utf8"))
+  } catch (e) {
+    return Either.left(new ConfigError({ message: `DAG_SLURM_CONFIG=${file}: ${(e as Error).message}` }))
+  }
+  return Either.mapLeft(decodeSlurm(json), (e) => {
+    const first = ParseResult.ArrayFormatter.formatErrorSync(e)[0]
+    return new ConfigError({ message: `DAG_SLURM_CONFIG=${file}: ${first?.path.join(".") || "config"}: ${first?.message ?? e.message}` })
+  })
 }
 
 /** The effective settings of one invocation: config, then profile, then environment. */
@@ -72,6 +101,10 @@ export const settingsFor = (config: Config, root: string, profileName: string | 
     return Either.left(new ConfigError({ message: `unknown profile "${name}"; dag.config.ts defines: ${Object.keys(config.profiles).join(", ")}` }))
   }
   const p = profile ?? {}
+  const overlay = slurmOverlay()
+  if (Either.isLeft(overlay)) return Either.left(overlay.left)
+  const executor = process.env.DAG_EXECUTOR ?? p.executor ?? config.executor
+  if (executor !== "local" && executor !== "slurm") return Either.left(new ConfigError({ message: `DAG_EXECUTOR=${executor}: expected local or slurm` }))
   return Either.right({
     root,
     store: path.resolve(root, process.env.DAG_STORE ?? config.store),
@@ -82,5 +115,7 @@ export const settingsFor = (config: Config, root: string, profileName: string | 
     retries: p.retries ?? config.retries,
     paramLayers: [config.params, p.params ?? {}],
     hubUrl: process.env.DAG_HUB_URL ?? config.hubUrl,
+    executor,
+    slurm: slurmSettings([config.slurm, p.slurm, overlay.right]),
   })
 }

@@ -51,6 +51,16 @@ export class NodeRunError extends Data.TaggedError("NodeRunError")<{
   readonly cause?: unknown
 }> {}
 
+/**
+ * Slurm could not take the work: its commands are missing, the controller is down, or a
+ * submission was rejected (Slurm's own message is kept verbatim in `slurm`).
+ */
+export class SlurmError extends Data.TaggedError("SlurmError")<{
+  readonly reason: "missing" | "down" | "rejected" | "failed"
+  readonly message: string
+  readonly slurm?: string
+}> {}
+
 export class SqlError extends Data.TaggedError("SqlError")<{ readonly message: string }> {}
 
 /** Bad input on stdin or in a file a command reads (not a node param). */
@@ -58,6 +68,7 @@ export class InputError extends Data.TaggedError("InputError")<{ readonly messag
 
 export type DagError =
   | PipelineError
+  | SlurmError
   | ParamError
   | NotFoundError
   | ConfigError

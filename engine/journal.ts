@@ -28,6 +28,10 @@ export interface ShardLog {
   /** worker thread id (0: main thread) */
   readonly thread?: number
   readonly error?: string
+  /** the Slurm job (array task) that computed it */
+  readonly job?: string
+  /** a failed cluster task's stderr log */
+  readonly log?: string
 }
 
 export interface NodeLog {
@@ -54,6 +58,8 @@ export interface RunRecord {
   run: string
   pipeline: string
   profile: string
+  /** where shards ran: local (worker threads) or slurm */
+  executor?: string
   status: "running" | "ok" | "failed" | "interrupted" | "planned"
   dryRun: boolean
   startedAt: string

@@ -13,12 +13,13 @@ import { gcCommand } from "./gc.js"
 import { graphCommand, lsCommand, statusCommand, whyCommand } from "./inspect.js"
 import { reportCommand } from "./report.js"
 import { runCommand } from "./run.js"
+import { cancelCommand, execShardCommand } from "./slurm.js"
 import { sqlCommand } from "./sql.js"
 import { tokenizeCommand } from "./tokenize.js"
 
 const dag = Command.make("dag").pipe(
   Command.withDescription("mathdag — typed, cached dataflow pipelines for math LM corpora."),
-  Command.withSubcommands([runCommand, statusCommand, whyCommand, graphCommand, lsCommand, sqlCommand, exportCommand, reportCommand, gcCommand, tokenizeCommand])
+  Command.withSubcommands([runCommand, statusCommand, whyCommand, graphCommand, lsCommand, sqlCommand, exportCommand, reportCommand, gcCommand, tokenizeCommand, cancelCommand, execShardCommand])
 )
 
 const cli = Command.run(dag, { name: "dag", version: "0.1.0" })
@@ -26,7 +27,7 @@ const cli = Command.run(dag, { name: "dag", version: "0.1.0" })
 // Only the services the CLI uses: the full NodeContext pulls in much more and costs start-up time.
 const platform = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer)
 
-const KNOWN = new Set(["PipelineError", "ParamError", "NotFoundError", "ConfigError", "StoreError", "CorruptShardError", "NodeRunError", "SqlError", "InputError"])
+const KNOWN = new Set(["PipelineError", "ParamError", "NotFoundError", "ConfigError", "StoreError", "CorruptShardError", "NodeRunError", "SqlError", "InputError", "SlurmError"])
 
 cli(process.argv).pipe(
   Effect.catchAll((e: unknown) => {

@@ -5,6 +5,9 @@ import * as path from "node:path"
 import { NotFoundError } from "../errors.js"
 import { Journal, RunJournal, emptyNodeLog, newRecord, newRunId, type NodeLog } from "../journal.js"
 import { ShardExecutor } from "../exec/pool.js"
+import { RemoteShards } from "../exec/remote.js"
+import { slurmCommands } from "../slurm/client.js"
+import { slurmExecutor } from "../slurm/executor.js"
 import { ProgressBar } from "../exec/progress.js"
 import { runPipeline, runtimeFacts } from "../exec/runner.js"
 import { describePlan, planPipeline } from "../exec/staleness.js"
@@ -39,7 +42,11 @@ export const runCommand = Command.make(
     param: Options.text("param").pipe(Options.repeated, Options.withDescription("override a param: NODE.PARAM=VALUE (repeatable)")),
     dryRun: Options.boolean("dry-run").pipe(Options.withDescription("print the plan and the reason for each node; run nothing")),
     verify: Options.boolean("verify").pipe(Options.withDescription("hash every cached shard before trusting it (slower)")),
-    profile: Options.text("profile").pipe(Options.optional, Options.withDescription("config profile (local, ci, …)")),
+    profile: Options.text("profile").pipe(Options.optional, Options.withDescription("config profile (sample, full, ci, slurm, …)")),
+    executor: Options.choice("executor", ["local", "slurm"]).pipe(
+      Options.optional,
+      Options.withDescription("where shards run: local worker threads, or Slurm array jobs against the shared store (default: the profile's)")
+    ),
     json: Options.boolean("json").pipe(Options.withDescription("print a JSON summary as the last line of stdout")),
   },
   (o) =>
@@ -62,8 +69,10 @@ export const runCommand = Command.make(
         return
       }
 
+      const executor = Option.getOrElse(o.executor, () => settings.executor)
       const runId = newRunId()
       const record = newRecord({
+        executor,
         run: runId,
         pipeline: pipeline.name,
         profile: settings.profile,
@@ -78,7 +87,13 @@ export const runCommand = Command.make(
         Layer.succeed(ArtifactStore, store),
         Layer.succeed(RunJournal, journal),
         ProgressBar.auto(),
-        ShardExecutor.local(settings.workers)
+        executor === "slurm" ? ShardExecutor.inline(1) : ShardExecutor.local(settings.workers),
+        executor === "slurm"
+          ? Layer.succeed(
+              RemoteShards,
+              slurmExecutor(slurmCommands(), { settings: settings.slurm, store, runs: settings.runs, root: settings.root, profile: settings.profile, overrides: o.param })
+            )
+          : Layer.empty
       )
       const started = Date.now()
       const result = yield* runPipeline(
@@ -86,6 +101,8 @@ export const runCommand = Command.make(
         runId
       ).pipe(
         Effect.provide(layer),
+        // the cluster could not take the work (preflight): nothing was submitted
+        Effect.tapError(() => Effect.sync(() => journal.finish("failed"))),
         Effect.onInterrupt(() =>
           Effect.sync(() => {
             // Workers are stopped by now (the layer's scope has closed): sweep our temporaries.
@@ -93,6 +110,7 @@ export const runCommand = Command.make(
             journal.finish("interrupted")
             process.exitCode = 130
             process.stderr.write(`\nrun ${runId} interrupted — committed shards are kept; run the same command again to resume\n`)
+            if (executor === "slurm") process.stderr.write(`Slurm jobs it submitted keep running (a rerun re-attaches to them); stop them with \`dag cancel ${runId}\`\n`)
           })
         )
       )

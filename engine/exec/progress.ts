@@ -9,6 +9,8 @@ export interface Progress {
   readonly plan: (nodes: number) => void
   readonly start: (node: string, total: number) => void
   readonly advance: (node: string, rows: number) => void
+  /** Cluster tasks of a node not yet done: waiting in the queue and running. */
+  readonly tasks?: (node: string, counts: { readonly queued: number; readonly running: number }) => void
   readonly end: (node: string) => void
   readonly close: () => void
 }
@@ -24,7 +26,12 @@ interface Bar {
   done: number
   rows: number
   started: number
+  /** shards in cluster tasks still queued / running (Slurm executor) */
+  queued?: number
+  running?: number
 }
+
+const taskCounts = (b: Bar) => (b.queued !== undefined ? ` · ${b.queued} queued, ${b.running ?? 0} running` : "")
 
 const rate = (b: Bar) => {
   const s = (Date.now() - b.started) / 1000
@@ -48,7 +55,7 @@ const ttyProgress = (out: NodeJS.WriteStream): Progress => {
     for (const [name, b] of lines) {
       const frac = b.total > 0 ? b.done / b.total : 0
       const fill = Math.round(frac * width)
-      text += `\x1b[2K  ${name.padEnd(24).slice(0, 24)} [${"█".repeat(fill)}${"·".repeat(width - fill)}] ${b.done}/${b.total} shards  ${rate(b).toLocaleString("en-US")} rows/s\n`
+      text += `\x1b[2K  ${name.padEnd(24).slice(0, 24)} [${"█".repeat(fill)}${"·".repeat(width - fill)}] ${b.done}/${b.total} shards done${taskCounts(b)}  ${rate(b).toLocaleString("en-US")} rows/s\n`
     }
     const count = lines.length + (bars.size > 0 ? 1 : 0)
     for (let i = count; i < drawn; i++) text += "\x1b[2K\n"
@@ -68,6 +75,10 @@ const ttyProgress = (out: NodeJS.WriteStream): Progress => {
         b.done++
         b.rows += rows
       }
+    },
+    tasks: (node, c) => {
+      const b = bars.get(node)
+      if (b) Object.assign(b, c)
     },
     end: (node) => {
       if (bars.delete(node)) finished++
@@ -96,7 +107,17 @@ const plainProgress = (out: NodeJS.WriteStream): Progress => {
       b.rows += rows
       if (Date.now() - b.lastPrint > 5000) {
         b.lastPrint = Date.now()
-        out.write(`  … ${node}: ${b.done}/${b.total} shards, ${rate(b).toLocaleString("en-US")} rows/s\n`)
+        out.write(`  … ${node}: ${b.done}/${b.total} shards done${taskCounts(b)}, ${rate(b).toLocaleString("en-US")} rows/s\n`)
+      }
+    },
+    tasks: (node, c) => {
+      const b = bars.get(node)
+      if (!b) return
+      const changed = b.queued !== c.queued || b.running !== c.running
+      Object.assign(b, c)
+      if (changed && Date.now() - b.lastPrint > 5000) {
+        b.lastPrint = Date.now()
+        out.write(`  … ${node}: ${b.done}/${b.total} shards done${taskCounts(b)}\n`)
       }
     },
     end: (node) => {

@@ -15,7 +15,7 @@ import type { Pipeline, PipelineNode } from "../pipeline.js"
 import { ancestorsOf, topoOrder } from "../pipeline.js"
 import { diffKeys, keyOf, keyStruct, type Cause as StaleCause, type KeyStruct } from "../plan.js"
 import { projectRoot } from "../paths.js"
-import { ArtifactStore, STORE_FORMAT, datasetManifest, storeTryPromise, type DatasetManifest, type Manifest, type NodeRecord, type ShardEntry, type ShardLineage, type Store } from "../store/store.js"
+import { ArtifactStore, STORE_FORMAT, datasetManifest, storeTryPromise, type DatasetManifest, type Manifest, type NodeRecord, type ShardEntry, type ShardLineage, type ShardRecord, type Store } from "../store/store.js"
 import { readJsonOr } from "../store/fsx.js"
 import { saveFingerprints } from "../fingerprints.js"
 import { externalFacts } from "../externals.js"
@@ -23,6 +23,7 @@ import { RunJournal, type NodeLog, type ShardLog } from "../journal.js"
 import { runGlobal, type ResolvedInput } from "./global-context.js"
 import { instance } from "../store/duckdb.js"
 import { ShardExecutor, inlineExecutor, type Executor } from "./pool.js"
+import { RemoteShards, type RemoteExecutor, type RemoteShard } from "./remote.js"
 import { ProgressBar, type Progress } from "./progress.js"
 import { SAMPLES_PER_REASON, type ShardResult } from "./shard.js"
 
@@ -66,6 +67,8 @@ interface Env {
   readonly journal: RunJournal["Type"]
   readonly progress: Progress
   readonly executor: Executor
+  /** set when shards and global nodes run on a cluster instead of here */
+  readonly remote: RemoteExecutor | undefined
   readonly req: RunRequest
   readonly runtime: Readonly<Record<string, string>>
   readonly nodeRuntime: Map<string, Readonly<Record<string, string>>>
@@ -160,7 +163,8 @@ const runShards = <T>(
   describe: (item: T) => { struct: KeyStruct; inputs: ReadonlyArray<string> },
   compute: (item: T, tmpPath: string) => Effect.Effect<ShardResult, NodeRunError | CorruptShardError>,
   forced: boolean,
-  slots: number
+  slots: number,
+  remoteItem: (item: T) => Pick<RemoteShard, "input" | "unit">
 ) =>
   Effect.gen(function* () {
     const entries: Array<ShardLineage> = new Array(items.length)
@@ -170,6 +174,60 @@ const runShards = <T>(
     let rowsIn = 0
     env.progress.start(node.name, items.length)
     log.shards.total = items.length
+    /** Takes a committed shard record (a cache hit, or a shard a cluster task committed) into the node's output. */
+    const useRecord = (index: number, inputs: ReadonlyArray<string>, rec: ShardRecord, status: "cached" | "computed", attempts: number, ms: number) => {
+      entries[index] = { index, key: rec.key, hash: rec.shard.hash, rows: rec.shard.rows, inputs }
+      shards[index] = rec.shard
+      rowsIn += rec.rowsIn
+      addDrops(dropped, rec.dropped)
+      addSamples(droppedSamples, rec.droppedSamples)
+      const entry: ShardLog = { index, key: rec.key, status, ms, rowsIn: rec.rowsIn, rowsOut: rec.shard.rows, hash: rec.shard.hash, inputs, attempts, host: rec.host, ...(rec.job ? { job: rec.job } : {}) }
+      log.shardLog.push(entry)
+      if (status === "cached") log.shards.cached++
+      else {
+        log.shards.computed++
+        env.journal.event("shard", { node: node.name, ...entry })
+      }
+      env.progress.advance(node.name, rec.shard.rows)
+    }
+    if (env.remote) {
+      const remote = env.remote
+      const misses: Array<RemoteShard> = []
+      items.forEach((item, index) => {
+        const { struct, inputs } = describe(item)
+        const key = keyOf(struct)
+        const hit = forced ? undefined : env.store.getShardRecord(key)
+        if (hit && env.store.hasObject(hit.shard.hash, ".parquet", hit.shard.bytes)) return useRecord(index, inputs, hit, "cached", 0, 0)
+        // --force on a cluster: forget the key first, so tasks recompute instead of finding it committed
+        if (forced) env.store.forgetShardRecord(key)
+        misses.push({ index, key, struct, inputs, ...remoteItem(item) })
+      })
+      if (misses.length > 0) {
+        const started = Date.now()
+        const outcomes = yield* remote.runShards({
+          run: env.runId,
+          pipeline: env.req.pipeline.name,
+          node,
+          shards: misses,
+          onCommitted: (c) => useRecord(c.index, misses.find((m) => m.index === c.index)!.inputs, c.record, "computed", c.attempts, c.record.ms),
+          onTasks: (counts) => env.progress.tasks?.(node.name, counts),
+        })
+        const failed = outcomes.filter((x) => !x.ok)
+        for (const f of failed) {
+          if (f.ok) continue
+          log.shards.failed++
+          log.shardLog.push({ index: f.index, key: misses.find((m) => m.index === f.index)!.key, status: "failed", ms: Date.now() - started, rowsIn: 0, rowsOut: 0, inputs: [], attempts: f.attempts, host: "", error: f.error, ...(f.log ? { log: f.log } : {}) })
+          env.journal.event("shard-failed", { node: node.name, index: f.index, error: f.error, attempts: f.attempts })
+        }
+        if (failed.length > 0) {
+          const first = failed[0]!
+          const message = first.ok ? "" : first.error
+          return yield* Effect.fail(new NodeRunError({ node: node.name, message: failed.length > 1 ? `${failed.length} of ${items.length} shards failed; first: ${message}` : message, transient: false }))
+        }
+      }
+      log.shardLog.sort((a, b) => a.index - b.index)
+      return { manifest: outputManifest(node, shards), lineage: entries, rowsIn, dropped, droppedSamples }
+    }
     // Every shard runs to its end even when a sibling fails: committed shards are reused next time.
     const results = yield* Effect.forEach(
       items.map((item, index) => ({ item, index })),
@@ -179,17 +237,7 @@ const runShards = <T>(
           const key = keyOf(struct)
           const started = Date.now()
           const hit = forced ? undefined : env.store.getShardRecord(key)
-          if (hit && env.store.hasObject(hit.shard.hash, ".parquet", hit.shard.bytes)) {
-            entries[index] = { index, key, hash: hit.shard.hash, rows: hit.shard.rows, inputs }
-            shards[index] = hit.shard
-            rowsIn += hit.rowsIn
-            addDrops(dropped, hit.dropped)
-            addSamples(droppedSamples, hit.droppedSamples)
-            log.shards.cached++
-            log.shardLog.push({ index, key, status: "cached", ms: 0, rowsIn: hit.rowsIn, rowsOut: hit.shard.rows, hash: hit.shard.hash, inputs, attempts: 0, host: hit.host })
-            env.progress.advance(node.name, hit.shard.rows)
-            return
-          }
+          if (hit && env.store.hasObject(hit.shard.hash, ".parquet", hit.shard.bytes)) return useRecord(index, inputs, hit, "cached", 0, 0)
           const attempts = { n: 0 }
           const tmpPath = env.store.tempPath(`${node.name.replaceAll("/", "_")}-${index}.parquet`)
           const result = yield* retrying(env, attempts, compute(item, tmpPath)).pipe(
@@ -359,8 +407,11 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
       log.shards.total = 1
       const attempts = { n: 0 }
       const scratch = env.store.scratchDir(key)
-      const r = yield* retrying(env, attempts, runGlobal(node as GlobalNode, params, inputs, env.store, (m) => env.journal.event("log", { node: node.name, message: m }), scratch))
-      fs.rmSync(scratch, { recursive: true, force: true })
+      const say = (m: string) => env.journal.event("log", { node: node.name, message: m })
+      const r = env.remote
+        ? yield* env.remote.runGlobal({ run: env.runId, pipeline: env.req.pipeline.name, node, key, struct, inputs, log: say })
+        : yield* retrying(env, attempts, runGlobal(node as GlobalNode, params, inputs, env.store, say, scratch))
+      if (!env.remote) fs.rmSync(scratch, { recursive: true, force: true })
       outputs = r.outputs
       dropped = r.dropped
       droppedSamples = r.droppedSamples
@@ -376,7 +427,8 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
         (u) => ({ struct: keyStruct(node, env.req.params.encoded.get(node.name), { unit: [`${u.id}@${u.fingerprint}`] }, runtimeOf(env, node)), inputs: [u.id] }),
         (u, tmp) => (node.worker ? env.executor : inline).runSourceShard({ pipeline: env.req.pipeline.name, node, params, unit: u, tmpPath: tmp }),
         forced,
-        node.worker ? env.executor.slots : env.req.concurrency
+        node.worker ? env.executor.slots : env.req.concurrency,
+        (u) => ({ unit: u })
       )
       outputs = { out: r.manifest }
       lineage = r.lineage
@@ -400,7 +452,8 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
             return yield* executor.runMapShard({ pipeline: env.req.pipeline.name, node: mapNode, params, inputPath, tmpPath: tmp })
           }),
         forced,
-        mapNode.worker ? env.executor.slots : env.req.concurrency
+        mapNode.worker ? env.executor.slots : env.req.concurrency,
+        (sh) => ({ input: sh.hash })
       )
       outputs = { out: r.manifest }
       lineage = r.lineage
@@ -462,7 +515,8 @@ export const runPipeline = (req: RunRequest, runId: string) =>
     const journal = yield* RunJournal
     const progress = yield* ProgressBar
     const executor = yield* ShardExecutor
-    const env: Env = { store, journal, progress, executor, req, runtime: runtimeFacts(), nodeRuntime: new Map(), runId }
+    const remote = Option.getOrUndefined(yield* Effect.serviceOption(RemoteShards))
+    const env: Env = { store, journal, progress, executor, remote, req, runtime: runtimeFacts(), nodeRuntime: new Map(), runId }
     const selected = req.select.length > 0 ? ancestorsOf(req.pipeline, req.select) : undefined
     const order = topoOrder(req.pipeline).filter((pn) => !selected || selected.has(pn.node.name))
     const index = store.readIndex(req.pipeline.name)
@@ -473,6 +527,8 @@ export const runPipeline = (req: RunRequest, runId: string) =>
     const permits = yield* Effect.makeSemaphore(req.concurrency)
     progress.plan(order.length - outcomes.size)
     const toRun = order.filter((pn) => !outcomes.has(pn.node.name))
+    // a cluster that cannot take work fails the run before anything is submitted
+    if (remote && toRun.length > 0) yield* remote.preflight
     if (toRun.some((pn) => pn.node.kind !== "global" && pn.node.worker)) executor.warm?.(req.pipeline.name)
     // global nodes query this thread's DuckDB: open it while the first nodes run elsewhere
     if (toRun.some((pn) => pn.node.kind === "global")) void instance().catch(() => undefined)

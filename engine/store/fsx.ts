@@ -4,6 +4,7 @@
  */
 import * as fs from "node:fs"
 import * as fsp from "node:fs/promises"
+import * as os from "node:os"
 import * as path from "node:path"
 import { createHash, randomBytes } from "node:crypto"
 
@@ -11,13 +12,22 @@ export const ensureDir = (dir: string): void => {
   fs.mkdirSync(dir, { recursive: true })
 }
 
-// pid first: the store's start-up sweep removes temporaries whose process is gone. The random
-// part is drawn once per process (worker threads share the pid, so each draws its own).
+// pid@host first: the store's start-up sweep removes temporaries whose process is gone, and on a
+// shared filesystem only this host can tell whether one of its pids is alive. The random part is
+// drawn once per process (worker threads share the pid, so each draws its own).
 const processTag = randomBytes(4).toString("hex")
 let tempCounter = 0
+export const HOST_TAG = os.hostname().replace(/[^a-zA-Z0-9]/g, "_")
 
 export const tempName = (dir: string, hint: string): string =>
-  path.join(dir, `${process.pid}-${processTag}${(++tempCounter).toString(36)}-${hint.replace(/[^a-zA-Z0-9._-]/g, "_")}`)
+  path.join(dir, `${process.pid}@${HOST_TAG}-${processTag}${(++tempCounter).toString(36)}-${hint.replace(/[^a-zA-Z0-9._-]/g, "_")}`)
+
+/** The pid of a temporary made on this host by tempName, or undefined (another host's, or not ours). */
+export const localTempOwner = (name: string): number | undefined => {
+  const [pid, host] = (name.split("-")[0] ?? "").split("@")
+  const n = Number(pid)
+  return Number.isInteger(n) && n > 0 && host === HOST_TAG ? n : undefined
+}
 
 /**
  * Writes `data` to `dest` atomically: temp file, fsync (when `durable`), rename. Without fsync the

@@ -14,7 +14,7 @@ import { arrowSchemaDescription, type Column } from "../columns.js"
 import { CorruptShardError, StoreError, storeErrorFrom } from "../errors.js"
 import { canonicalJson, hashStruct } from "../hash.js"
 import type { KeyStruct } from "../plan.js"
-import { ensureDir, fsyncFile, hashFile, isPidAlive, readJsonOr, tempName, writeFileAtomic, writeFileAtomicAsync } from "./fsx.js"
+import { ensureDir, fsyncFile, hashFile, isPidAlive, localTempOwner, readJsonOr, tempName, writeFileAtomic, writeFileAtomicAsync } from "./fsx.js"
 
 export const STORE_FORMAT = "1"
 
@@ -73,6 +73,8 @@ export interface ShardRecord {
   readonly droppedSamples?: Readonly<Record<string, ReadonlyArray<unknown>>>
   readonly inputs: ReadonlyArray<string>
   readonly run: string
+  /** the Slurm job (array task) that made it, when one did */
+  readonly job?: string
   readonly host: string
   readonly ms: number
   readonly at: string
@@ -121,14 +123,14 @@ export class Store {
     const versionFile = path.join(this.dir, "FORMAT")
     if (!fs.existsSync(versionFile)) writeFileAtomic(this.tmp, versionFile, STORE_FORMAT)
     for (const name of fs.readdirSync(this.tmp)) {
-      const pid = Number(name.split("-")[0])
-      if (Number.isInteger(pid) && pid > 0 && !isPidAlive(pid)) fs.rmSync(path.join(this.tmp, name), { recursive: true, force: true })
+      const pid = localTempOwner(name)
+      if (pid !== undefined && !isPidAlive(pid)) fs.rmSync(path.join(this.tmp, name), { recursive: true, force: true })
     }
   }
 
   /** Removes this process's temporaries (on interruption; other processes' are left alone). */
   removeOwnTemporaries(): void {
-    for (const name of fs.readdirSync(this.tmp)) if (name.startsWith(`${process.pid}-`)) fs.rmSync(path.join(this.tmp, name), { recursive: true, force: true })
+    for (const name of fs.readdirSync(this.tmp)) if (localTempOwner(name) === process.pid) fs.rmSync(path.join(this.tmp, name), { recursive: true, force: true })
   }
 
   /** A fresh private temporary path inside the store (same filesystem as objects/). */
@@ -210,6 +212,10 @@ export class Store {
 
   putShardRecord(r: ShardRecord): Promise<void> {
     return writeFileAtomicAsync(this.tmp, fanout(this.keysDir, r.key, ".json"), JSON.stringify(r))
+  }
+  /** Forgets a shard key (the object stays): the next lookup misses and the shard is recomputed. */
+  forgetShardRecord(key: string): void {
+    fs.rmSync(fanout(this.keysDir, key, ".json"), { force: true })
   }
   getShardRecord(key: string): ShardRecord | undefined {
     return readJsonOr<ShardRecord | undefined>(fanout(this.keysDir, key, ".json"), undefined)

@@ -1,0 +1,134 @@
+/**
+ * The task side of the Slurm executor: what `dag exec-shard RUN NODE SHARD...` does on a compute
+ * node. Each shard is computed with the same functions the local executor uses, written to the
+ * store's tmp folder, and committed by rename; the shard's key record is written last, so the
+ * driver (polling the store) sees a shard only once it is whole. A shard already committed (by
+ * an earlier attempt, or a task a restarted driver resubmitted) is skipped, never redone.
+ */
+import { Effect } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import type { GlobalNode, MapNode, SourceNode } from "../node.js"
+import type { ResolvedParams } from "../params.js"
+import type { Pipeline } from "../pipeline.js"
+import { keyOf, keyStruct, type KeyStruct } from "../plan.js"
+import { runGlobal } from "../exec/global-context.js"
+import { runMapShard, runSourceShard } from "../exec/shard.js"
+import { writeFileAtomic } from "../store/fsx.js"
+import type { Store } from "../store/store.js"
+import { resultPath, type GlobalResult, type TaskSpec } from "./spec.js"
+
+const host = os.hostname()
+/** "12_3" inside an array task, "12" in a single job, undefined outside Slurm. */
+export const currentJob = (): string | undefined => {
+  const array = process.env.SLURM_ARRAY_JOB_ID
+  if (array && process.env.SLURM_ARRAY_TASK_ID) return `${array}_${process.env.SLURM_ARRAY_TASK_ID}`
+  return process.env.SLURM_JOB_ID
+}
+
+const nodeOf = (pipeline: Pipeline, spec: TaskSpec) => {
+  const pn = pipeline.nodes.find((n) => n.node.name === spec.node)
+  if (!pn || pn.node.kind !== spec.kind) throw new Error(`no ${spec.kind} node "${spec.node}" in pipeline ${pipeline.name}`)
+  return pn.node
+}
+
+/**
+ * The driver computed the key from its code and params; a task on a node whose checkout differs
+ * (another commit, an edited param layer) would commit a result under a key it does not match.
+ */
+const checkSameCode = (node: { readonly name: string }, params: ResolvedParams, struct: KeyStruct, key: string, nodeDef: Parameters<typeof keyStruct>[0]) => {
+  const mine = keyStruct(nodeDef, params.encoded.get(node.name), struct.inputs, struct.runtime, struct.shard)
+  if (keyOf(mine) !== key) {
+    const what = mine.codeHash !== struct.codeHash ? "code" : JSON.stringify(mine.params) !== JSON.stringify(struct.params) ? "params" : "node definition"
+    throw new Error(`this task's ${what} differs from the driver's for ${node.name}: the compute nodes must see the same checkout (shared filesystem) and dag.config.ts`)
+  }
+}
+
+export interface TaskOutcome {
+  readonly computed: number
+  readonly skipped: number
+  readonly failed: number
+}
+
+export const runTaskShards = async (
+  spec: TaskSpec,
+  pipeline: Pipeline,
+  params: ResolvedParams,
+  store: Store,
+  indices: ReadonlyArray<number>,
+  say: (line: string) => void,
+  warn: (line: string) => void
+): Promise<TaskOutcome> => {
+  const node = nodeOf(pipeline, spec) as MapNode | SourceNode
+  const values = params.values.get(node.name)
+  const job = currentJob()
+  let computed = 0
+  let skipped = 0
+  let failed = 0
+  for (const index of indices) {
+    const s = spec.shards[String(index)]
+    try {
+      if (!s) throw new Error(`shard ${index} is not in ${spec.node}'s spec for run ${spec.run}`)
+      checkSameCode(node, params, s.struct, s.key, node)
+      const committed = store.getShardRecord(s.key)
+      if (committed && store.hasObject(committed.shard.hash, ".parquet", committed.shard.bytes)) {
+        say(`shard ${index}: already committed by ${committed.job ?? committed.run} on ${committed.host}; skipped`)
+        skipped++
+        continue
+      }
+      const started = Date.now()
+      const tmp = store.tempPath(`${node.name.replaceAll("/", "_")}-${index}.parquet`)
+      try {
+        const result =
+          node.kind === "map"
+            ? await runMapShard(node, values, await Effect.runPromise(store.verifyObject(s.input!, ".parquet")), tmp)
+            : await runSourceShard(node, values, s.unit!, tmp)
+        const shard = await store.commitObject(tmp, ".parquet", { hash: result.hash, bytes: result.bytes })
+        const ms = Date.now() - started
+        await store.putShardRecord({
+          key: s.key,
+          struct: s.struct,
+          shard: { hash: shard.hash, rows: result.rowsOut, bytes: shard.bytes },
+          rowsIn: result.rowsIn,
+          dropped: result.dropped,
+          droppedSamples: result.droppedSamples,
+          inputs: s.inputs,
+          run: spec.run,
+          ...(job ? { job } : {}),
+          host,
+          ms,
+          at: new Date().toISOString(),
+        })
+        say(`shard ${index}: computed ${result.rowsOut} rows in ${ms} ms on ${host}`)
+        computed++
+      } finally {
+        fs.rmSync(tmp, { force: true })
+      }
+    } catch (e) {
+      warn(`shard ${index} of ${spec.node} failed: ${(e as Error).message ?? String(e)}`)
+      failed++
+    }
+  }
+  return { computed, skipped, failed }
+}
+
+/** Runs a global node as one job and writes its outputs to result.json (the objects are already committed). */
+export const runTaskGlobal = async (spec: TaskSpec, pipeline: Pipeline, params: ResolvedParams, store: Store, say: (line: string) => void): Promise<GlobalResult> => {
+  const g = spec.global
+  if (!g) throw new Error(`${spec.node}'s spec for run ${spec.run} has no global section`)
+  const node = nodeOf(pipeline, spec) as GlobalNode
+  checkSameCode(node, params, g.struct, g.key, node)
+  const started = Date.now()
+  const logs: Array<string> = []
+  const scratch = store.scratchDir(g.key)
+  const r = await Effect.runPromise(
+    runGlobal(node, params.values.get(node.name), g.inputs, store, (m) => {
+      logs.push(m)
+      say(m)
+    }, scratch)
+  )
+  fs.rmSync(scratch, { recursive: true, force: true })
+  const result: GlobalResult = { key: g.key, ...r, host, ms: Date.now() - started, logs }
+  writeFileAtomic(store.tmp, resultPath(spec.runs, spec.run, spec.node), JSON.stringify(result))
+  return result
+}

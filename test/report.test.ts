@@ -48,6 +48,11 @@ describe("charts", () => {
     const line = lineChart([{ name: "loss", points: [[1, 3], [2, 2], [3, 1.5]] }], { xLabel: "step", yLabel: "loss" })
     expect(line).toMatch(/<path class="mark" d="M[\d.]+ [\d.]+ L/)
     expect(line).toContain(">step<")
+    // a series far longer than the chart is wide draws (no stack overflow) at a bounded size
+    const long = lineChart([{ name: "chars", points: Array.from({ length: 300_000 }, (_, i) => [i, (i * 37) % 1000] as [number, number]) }])
+    const pathD = /d="([^"]+)"/.exec(long.slice(long.indexOf('class="mark"') - 10))![1]!
+    expect(pathD.split("L").length).toBeLessThanOrEqual(1501)
+    expect(pathD.split("L").length).toBeGreaterThan(1000)
     expect(timeline([{ label: "a", start: 0, end: 500, color: "#000" }])).toContain("seconds since the run started")
     expect(histogram([])).toContain("no data")
   })

@@ -75,7 +75,7 @@ const computedLines = (box: Sandbox): Record<string, number> => {
       if (!fs.existsSync(logs)) continue
       for (const f of fs.readdirSync(logs).filter((x) => x.endsWith(".out"))) {
         const n = fs.readFileSync(path.join(logs, f), "utf8").split("\n").filter((l) => /^shard \d+: computed/.test(l)).length
-        counts[node] = (counts[node] ?? 0) + n
+        if (n > 0) counts[node] = (counts[node] ?? 0) + n
       }
     }
   }

@@ -45,6 +45,10 @@ export const statusCommand = Command.make("status", { run: runOpt, json, profile
         ])
       )
     )
+    // the table shortens errors; failed nodes get theirs in full (a cluster task's log path and last lines)
+    for (const n of run.nodes.filter((x) => x.status === "failed" && x.errors.length > 0)) {
+      yield* Console.log(`\n${n.node} failed:\n${n.errors.at(-1)!.split("\n").map((l) => `  ${l}`).join("\n")}`)
+    }
   })
 ).pipe(Command.withDescription("Show a run from its journal: per node status, shards, rows, drops, errors."))
 

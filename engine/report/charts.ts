@@ -131,16 +131,33 @@ export interface Series {
   readonly points: ReadonlyArray<readonly [number, number]>
 }
 
+/** More points than pixels only makes the page heavy. */
+const MAX_LINE_POINTS = 1500
+
+/** Every k-th point (and the last), so a long series keeps its shape at a bounded size. */
+const thin = <A>(points: ReadonlyArray<A>, max: number): ReadonlyArray<A> => {
+  if (points.length <= max) return points
+  const step = Math.ceil(points.length / max)
+  const out = points.filter((_, i) => i % step === 0)
+  if ((points.length - 1) % step !== 0) out.push(points[points.length - 1]!)
+  return out
+}
+
 /** One polyline per series over shared numeric axes, with a legend when there are several. */
 export const lineChart = (series: ReadonlyArray<Series>, options: { readonly xLabel?: string; readonly yLabel?: string; readonly title?: string } = {}): string => {
   const all = series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y))
   if (all.length === 0) return `<p class="empty">no data</p>`
-  const xs = all.map((p) => p[0])
-  const ys = all.map((p) => p[1])
-  let xlo = Math.min(...xs)
-  let xhi = Math.max(...xs)
-  let ylo = Math.min(0, ...ys)
-  let yhi = Math.max(...ys)
+  // a loop, not Math.min(...xs): a node's chart can have hundreds of thousands of points
+  let xlo = Infinity
+  let xhi = -Infinity
+  let ylo = 0
+  let yhi = -Infinity
+  for (const [x, y] of all) {
+    if (x < xlo) xlo = x
+    if (x > xhi) xhi = x
+    if (y < ylo) ylo = y
+    if (y > yhi) yhi = y
+  }
   if (xhi === xlo) (xlo -= 1), (xhi += 1)
   if (yhi === ylo) yhi = ylo + 1
   const yt = ticks(ylo, yhi, 5)
@@ -157,7 +174,7 @@ export const lineChart = (series: ReadonlyArray<Series>, options: { readonly xLa
   let body = axes(x0, y0, x1, y1, ticks(xlo, xhi, 6).map((v) => ({ v, x: sx(v) })), yt.map((v) => ({ v, y: sy(v) })), options.xLabel, options.yLabel)
   series.forEach((s, i) => {
     const color = PALETTE[i % PALETTE.length]
-    const pts = [...s.points].filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)).sort((a, b) => a[0] - b[0])
+    const pts = thin([...s.points].filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)).sort((a, b) => a[0] - b[0]), MAX_LINE_POINTS)
     const d = pts.map(([x, y], j) => `${j ? "L" : "M"}${sx(x).toFixed(1)} ${sy(y).toFixed(1)}`).join(" ")
     body += `<path class="mark" d="${d}" fill="none" stroke="${color}" stroke-width="2" stroke-linejoin="round"><title>${html(s.name)}</title></path>`
     if (pts.length <= 40) for (const [x, y] of pts) body += `<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="2.5" fill="${color}"><title>${html(`${s.name}: ${fmt(x)}, ${fmt(y)}`)}</title></circle>`

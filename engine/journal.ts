@@ -51,6 +51,8 @@ export interface NodeLog {
   startedAt?: string
   endedAt?: string
   errors: Array<string>
+  /** the last lines the node logged (ctx.log), for status and the report */
+  messages?: Array<string>
   shardLog: Array<ShardLog>
 }
 

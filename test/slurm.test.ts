@@ -9,7 +9,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import type { SubmittedJob } from "../engine/slurm/spec.js"
-import { dag, dagAsync, demoInputs, readRunRecord, sandbox, summary, type CliResult, type Sandbox } from "./helpers.js"
+import { dagAsync, dagAwait, demoInputs, readRunRecord, sandbox, summary, type CliResult, type Sandbox } from "./helpers.js"
 
 const slurmUp = (): boolean => {
   const r = spawnSync("scontrol", ["ping"], { encoding: "utf8", timeout: 10_000 })
@@ -85,14 +85,14 @@ const computedLines = (box: Sandbox): Record<string, number> => {
 const squeueIds = (): ReadonlyArray<string> => spawnSync("squeue", ["-h", "-r", "-o", "%i"], { encoding: "utf8" }).stdout.split("\n").filter(Boolean)
 
 suite("Slurm executor (real slurmctld/slurmd)", () => {
-  it("runs demo as array jobs (batched, split at maxArraySize) and gives the same artifacts as the local executor", { timeout: 180_000 }, () => {
+  it("runs demo as array jobs (batched, split at maxArraySize) and gives the same artifacts as the local executor", { timeout: 180_000 }, async () => {
     const local = sandbox("slurm-local-ref")
     const paths = demoInputs(local, 8) // 12 files → 12 shards per map node
     const p = ["--param", `demo/read.paths=${paths}`]
-    const ref = summary(dag(local, ["run", "demo", ...p, "--json"]))
+    const ref = summary(await dagAwait(local, ["run", "demo", ...p, "--json"]))
 
     const box = slurmBox("slurm-demo", { shardsPerTask: 3, maxArraySize: 3 })
-    const r = dag(box, ["run", "demo", "--profile", "slurm", ...p, "--json"])
+    const r = await dagAwait(box, ["run", "demo", "--profile", "slurm", ...p, "--json"])
     expect(r.code, r.stderr).toBe(0)
     const s = summary(r)
     expect(s.nodes.every((n) => n.status === "computed")).toBe(true)
@@ -118,14 +118,32 @@ suite("Slurm executor (real slurmctld/slurmd)", () => {
     expect(squeueIds().filter((id) => jobs.some((j) => id.startsWith(`${j.job}_`) || id === j.job))).toEqual([])
 
     // a second run is all cached and submits nothing
-    const again = summary(dag(box, ["run", "demo", "--profile", "slurm", ...p, "--json"]))
+    const again = summary(await dagAwait(box, ["run", "demo", "--profile", "slurm", ...p, "--json"]))
     expect(again.nodes.every((n) => n.status === "cached")).toBe(true)
     expect(jobsOf(box, again.run)).toHaveLength(0)
   })
 
-  it("retries a crashing task, then reports it with its stderr log path and last lines", { timeout: 120_000 }, () => {
+  it("the sample proof-pile-2 under Slurm gives the same artifacts as the local executor", { timeout: 400_000 }, async () => {
+    const p = ["--param", "train/tiny-lm.steps=3", "--param", "eval/math.limit=2"]
+    const local = sandbox("slurm-pp2-ref")
+    const ref = await dagAwait(local, ["run", "proof-pile-2", ...p, "--json"])
+    expect(ref.code, ref.stderr).toBe(0)
+    const box = slurmBox("slurm-pp2", { shardsPerTask: 2 })
+    const r = await dagAwait(box, ["run", "proof-pile-2", "--profile", "slurm", ...p, "--json"])
+    expect(r.code, r.stderr).toBe(0)
+    const s = summary(r)
+    expect(s.nodes.length).toBeGreaterThanOrEqual(30)
+    expect(s.nodes.every((n) => n.status === "computed")).toBe(true)
+    const mine = outputsOf(box, s.run)
+    expect(mine).toEqual(outputsOf(local, summary(ref).run))
+    // every node ran as Slurm jobs: arrays for shard nodes, single jobs for global ones
+    const jobs = jobsOf(box, s.run)
+    expect(new Set(jobs.map((j) => j.node))).toEqual(new Set(Object.keys(mine)))
+  })
+
+  it("retries a crashing task, then reports it with its stderr log path and last lines", { timeout: 120_000 }, async () => {
     const box = slurmBox("slurm-crash", { retries: 1, nodes: { "demo/clean": { setup: ["echo 'injected crash: segfault in clean' >&2", "exit 3"] } } })
-    const r = dag(box, ["run", "demo", "--profile", "slurm", "--json"])
+    const r = await dagAwait(box, ["run", "demo", "--profile", "slurm", "--json"])
     expect(r.code).toBe(1)
     const s = summary(r)
     expect(s.nodes.find((n) => n.node === "demo/clean")!.status).toBe("failed")
@@ -140,21 +158,21 @@ suite("Slurm executor (real slurmctld/slurmd)", () => {
     expect(fs.existsSync(log)).toBe(true)
     expect(clean.shardLog.every((sh) => sh.status === "failed" && sh.log === log)).toBe(true)
     // dag status and the report show the log and its last lines
-    const status = dag(box, ["status", "--run", s.run])
+    const status = await dagAwait(box, ["status", "--run", s.run])
     expect(status.stdout).toContain(log)
     expect(status.stdout).toContain("injected crash")
     expect(fs.readFileSync(path.join(box.runs, s.run, "report.html"), "utf8")).toContain("injected crash: segfault in clean")
   })
 
-  it("a task that crashes once is retried and the run completes with the local artifacts", { timeout: 120_000 }, () => {
+  it("a task that crashes once is retried and the run completes with the local artifacts", { timeout: 120_000 }, async () => {
     const local = sandbox("slurm-once-ref")
-    const ref = summary(dag(local, ["run", "demo", "--json"]))
+    const ref = summary(await dagAwait(local, ["run", "demo", "--json"]))
     const box = slurmBox("slurm-once", {})
     const mark = path.join(box.dir, "crashed-once")
     const config = JSON.parse(fs.readFileSync(box.env.DAG_SLURM_CONFIG!, "utf8"))
     config.nodes = { "demo/words": { setup: [`if [ ! -e '${mark}' ]; then touch '${mark}'; echo 'first attempt dies' >&2; exit 9; fi`] } }
     fs.writeFileSync(box.env.DAG_SLURM_CONFIG!, JSON.stringify(config))
-    const r = dag(box, ["run", "demo", "--profile", "slurm", "--json"])
+    const r = await dagAwait(box, ["run", "demo", "--profile", "slurm", "--json"])
     expect(r.code, r.stderr).toBe(0)
     const s = summary(r)
     expect(outputsOf(box, s.run)).toEqual(outputsOf(local, ref.run))
@@ -192,7 +210,7 @@ suite("Slurm executor (real slurmctld/slurmd)", () => {
     const files = (d: string): Array<string> => (fs.existsSync(d) ? fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(d, e.name)) : [e.name])) : [])
     expect(files(objects).filter((f) => f.endsWith(".parquet"))).toEqual([])
     // the rerun computes the shard from scratch and completes
-    const again = dag(box, ["run", "demo", "--profile", "slurm", ...p, "--json", "--select", "demo/read"])
+    const again = await dagAwait(box, ["run", "demo", "--profile", "slurm", ...p, "--json", "--select", "demo/read"])
     expect(again.code, again.stderr).toBe(0)
     expect(summary(again).nodes.find((n) => n.node === "demo/read")!.rows.out).toBe(300_000)
   })
@@ -201,7 +219,7 @@ suite("Slurm executor (real slurmctld/slurmd)", () => {
     const local = sandbox("slurm-kill-ref")
     const paths = demoInputs(local, 4)
     const p = ["--param", `demo/read.paths=${paths}`]
-    const ref = summary(dag(local, ["run", "demo", ...p, "--json"]))
+    const ref = summary(await dagAwait(local, ["run", "demo", ...p, "--json"]))
 
     const box = slurmBox("slurm-kill", { shardsPerTask: 1, nodes: { "demo/clean": { setup: ["sleep 3"] } } })
     const child = dagAsync(box, ["run", "demo", "--profile", "slurm", ...p])
@@ -212,7 +230,7 @@ suite("Slurm executor (real slurmctld/slurmd)", () => {
     await done
     const first = runsOf(box)[0]!
 
-    const r = dag(box, ["run", "demo", "--profile", "slurm", ...p, "--json"])
+    const r = await dagAwait(box, ["run", "demo", "--profile", "slurm", ...p, "--json"])
     expect(r.code, r.stderr).toBe(0)
     const s = summary(r)
     expect(outputsOf(box, s.run)).toEqual(outputsOf(local, ref.run))
@@ -234,7 +252,7 @@ suite("Slurm executor (real slurmctld/slurmd)", () => {
     const done = exited(child)
     expect(await waitFor(() => runsOf(box).length > 0 && jobsOf(box, runsOf(box)[0]!).length > 0, 60_000)).toBe(true)
     const run = runsOf(box)[0]!
-    const c = dag(box, ["cancel", run])
+    const c = await dagAwait(box, ["cancel", run])
     expect(c.code, c.stderr).toBe(0)
     expect(c.stdout).toMatch(/cancelled 1 Slurm job of run/)
     const r = await done
@@ -244,9 +262,9 @@ suite("Slurm executor (real slurmctld/slurmd)", () => {
     expect(readRunRecord(box, run).nodes.find((n) => n.node === "demo/read")!.errors.at(-1)).toMatch(/CANCELLED/)
   })
 
-  it("a node asking for more memory than the cluster has is rejected, with Slurm's message verbatim", { timeout: 120_000 }, () => {
+  it("a node asking for more memory than the cluster has is rejected, with Slurm's message verbatim", { timeout: 120_000 }, async () => {
     const box = slurmBox("slurm-mem", { nodes: { "demo/words": { mem: "100000G" } } })
-    const r = dag(box, ["run", "demo", "--profile", "slurm", "--json"])
+    const r = await dagAwait(box, ["run", "demo", "--profile", "slurm", "--json"])
     expect(r.code).toBe(1)
     const s = summary(r)
     expect(s.nodes.find((n) => n.node === "demo/clean")!.status).toBe("computed")
@@ -257,9 +275,9 @@ suite("Slurm executor (real slurmctld/slurmd)", () => {
     expect(jobsOf(box, s.run).some((j) => j.node === "demo/words")).toBe(false)
   })
 
-  it("sbatch missing, or slurmctld down: a clear error and nothing submitted", { timeout: 60_000 }, () => {
+  it("sbatch missing, or slurmctld down: a clear error and nothing submitted", { timeout: 60_000 }, async () => {
     const missing = slurmBox("slurm-missing")
-    const r = dag({ ...missing, env: { ...missing.env, PATH: "/nonexistent" } }, ["run", "demo", "--profile", "slurm"])
+    const r = await dagAwait({ ...missing, env: { ...missing.env, PATH: "/nonexistent" } }, ["run", "demo", "--profile", "slurm"])
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/sbatch was not found on PATH/)
     const run = runsOf(missing)[0]!
@@ -271,7 +289,7 @@ suite("Slurm executor (real slurmctld/slurmd)", () => {
     const conf = fs.readFileSync("/etc/slurm/slurm.conf", "utf8").replace(/^SlurmctldPort=.*$/m, "") + "\nSlurmctldPort=6899\n"
     const confFile = path.join(down.dir, "slurm.conf")
     fs.writeFileSync(confFile, conf)
-    const d = dag({ ...down, env: { ...down.env, SLURM_CONF: confFile } }, ["run", "demo", "--profile", "slurm"])
+    const d = await dagAwait({ ...down, env: { ...down.env, SLURM_CONF: confFile } }, ["run", "demo", "--profile", "slurm"])
     expect(d.code).toBe(2)
     expect(d.stderr).toMatch(/slurmctld is not responding .*nothing was submitted/s)
     expect(jobsOf(down, runsOf(down)[0]!)).toHaveLength(0)

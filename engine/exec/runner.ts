@@ -55,6 +55,8 @@ export const runtimeFacts = (): Readonly<Record<string, string>> => {
 }
 
 const host = os.hostname()
+/** Log lines of a node kept in its journal record (all of them are in events.jsonl). */
+const MESSAGES_KEPT = 40
 const inline = inlineExecutor(1)
 
 class UpstreamFailed {
@@ -407,7 +409,12 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
       log.shards.total = 1
       const attempts = { n: 0 }
       const scratch = env.store.scratchDir(key)
-      const say = (m: string) => env.journal.event("log", { node: node.name, message: m })
+      const say = (m: string) => {
+        env.journal.event("log", { node: node.name, message: m })
+        const kept = (log.messages ??= [])
+        kept.push(m)
+        if (kept.length > MESSAGES_KEPT) kept.shift()
+      }
       const r = env.remote
         ? yield* env.remote.runGlobal({ run: env.runId, pipeline: env.req.pipeline.name, node, key, struct, inputs, log: say })
         : yield* retrying(env, attempts, runGlobal(node as GlobalNode, params, inputs, env.store, say, scratch))

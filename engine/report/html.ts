@@ -109,6 +109,7 @@ ${retried ? `<tr><td>retried shards</td><td class="num">${retried}</td></tr>` : 
 ${s.view ? `<tr><td>SQL view</td><td><code>${html(s.view)}</code></td></tr>` : ""}
 </tbody></table>`
   const errors = log.errors.length ? `<h3>Errors</h3>${log.errors.map((e) => `<pre class="error">${html(e)}</pre>`).join("")}` : ""
+  const messages = log.messages?.length ? `<h3>Log</h3><pre>${html(log.messages.join("\n"))}</pre>` : ""
   const funnel = funnelChart(log)
   const cells = s.cells.map(cellHtml).join("")
   return `<section class="node" id="${anchor(log.node)}">
@@ -116,6 +117,7 @@ ${s.view ? `<tr><td>SQL view</td><td><code>${html(s.view)}</code></td></tr>` : "
 ${s.description ? `<p class="lede">${html(s.description)}</p>` : ""}
 <div class="grid"><div><h3>Params</h3>${params}</div><div><h3>Cache</h3>${causesHtml(log)}<h3>Work</h3>${stats}</div></div>
 ${errors}
+${messages}
 ${funnel ? `<div class="cell"><h3>Drop funnel</h3>${funnel}</div>` : ""}
 ${s.samples ? `<div class="cell"><h3>Sample rows (kept)</h3>${tableHtml(s.samples)}${sqlBlock(`SELECT * FROM ${s.view} LIMIT 3`)}</div>` : ""}
 ${droppedHtml(log) ? `<div class="cell"><h3>Sample rows (dropped)</h3>${droppedHtml(log)}</div>` : ""}

@@ -15,14 +15,13 @@ import * as Cell from "../../engine/report/cell.js"
 import { Sequence } from "../tokens/pack.js"
 import { compactVocab, decodeCheckpoint, encodeCheckpoint, loadTf, TinyLM, type Checkpoint } from "./model.js"
 
-export const LossRow = Schema.Struct({ step: Schema.Int, loss: Schema.Number, tokens_per_s: Schema.Number })
+// Outputs hold only what the data and params determine, so every executor and every re-run gives
+// the same artifacts; speed and resumption are facts of the run and go to the journal (ctx.log).
+export const LossRow = Schema.Struct({ step: Schema.Int, loss: Schema.Number })
 export const TrainSummary = Schema.Struct({
   backend: Schema.String,
   steps: Schema.Int,
-  resumed_from: Schema.Int,
   tokens: Schema.Int,
-  seconds: Schema.Number,
-  tokens_per_s: Schema.Number,
   final_loss: Schema.Number,
   parameters: Schema.Int,
   vocab: Schema.Int,
@@ -153,14 +152,14 @@ const CHECKPOINT = "checkpoint.tinylm"
 
 export const tinyLm = Node.global({
   name: "train/tiny-lm",
-  version: 1,
+  version: 2,
   description: "A small decoder-only transformer trained on the packed windows (TensorFlow.js; one-hot embeddings; compact vocabulary).",
   inputs: { sequences: Node.Dataset(Sequence) },
   outputs: { model: Node.File("tinylm"), loss: Node.Dataset(LossRow), summary: Node.Dataset(TrainSummary) },
   params: TrainParams,
   report: [
     Cell.line("Training loss", "SELECT step, loss FROM self_loss ORDER BY step", { x: "step", y: "loss", yLabel: "cross-entropy (nats)" }),
-    Cell.table("Training run", "SELECT backend, steps, resumed_from, tokens, round(seconds, 1) AS seconds, round(tokens_per_s) AS tokens_per_s, round(final_loss, 3) AS final_loss, parameters, vocab, context FROM self_summary"),
+    Cell.table("Training run", "SELECT backend, steps, tokens, round(final_loss, 3) AS final_loss, parameters, vocab, context FROM self_summary"),
   ],
   run: (ctx) =>
     Effect.gen(function* () {
@@ -178,7 +177,7 @@ export const tinyLm = Node.global({
         resume = decodeCheckpoint(fs.readFileSync(ckptFile))
         ctx.log(`resuming from the checkpoint of step ${resume.step} in ${ckptFile}`)
       }
-      const losses: Array<{ step: number; loss: number; tokens_per_s: number }> = []
+      const losses: Array<{ step: number; loss: number }> = []
       const result = yield* Effect.tryPromise({
         try: () =>
           trainLoop({
@@ -186,7 +185,7 @@ export const tinyLm = Node.global({
             params: p,
             ...(resume ? { resume } : {}),
             onStep: (step, loss, tps) => {
-              losses.push({ step, loss, tokens_per_s: tps })
+              losses.push({ step, loss })
               if (step === 1 || step % 10 === 0 || step === p.steps) ctx.log(`step ${step} loss ${loss.toFixed(4)} (${tps.toFixed(0)} tokens/s)`)
             },
             onCheckpoint: async (c) => {
@@ -198,17 +197,16 @@ export const tinyLm = Node.global({
           }),
         catch: (e) => new NodeRunError({ node: "train/tiny-lm", message: (e as Error).message, transient: false }),
       })
-      ctx.log(`backend ${result.backend}: ${result.tokens} tokens in ${result.seconds.toFixed(1)} s, final loss ${result.finalLoss.toFixed(4)}`)
+      ctx.log(
+        `backend ${result.backend}: ${result.tokens} tokens in ${result.seconds.toFixed(1)} s (${(result.tokens / result.seconds).toFixed(0)} tokens/s)${resume ? `, resumed from step ${resume.step}` : ""}, final loss ${result.finalLoss.toFixed(4)}`
+      )
       yield* ctx.outputs.model.write(async (file) => fs.writeFileSync(file, encodeCheckpoint(result.checkpoint)))
       yield* ctx.outputs.loss.write(losses)
       yield* ctx.outputs.summary.write([
         {
           backend: result.backend,
           steps: p.steps,
-          resumed_from: resume?.step ?? 0,
           tokens: result.tokens,
-          seconds: result.seconds,
-          tokens_per_s: result.tokens / result.seconds,
           final_loss: result.finalLoss,
           parameters: result.parameters,
           vocab: result.checkpoint.config.vocab,

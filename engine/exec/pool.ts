@@ -57,19 +57,34 @@ export class ShardExecutor extends Context.Tag("mathdag/ShardExecutor")<ShardExe
 
 const errorMessage = (e: unknown) => (e instanceof Error ? e.message : String(e))
 
+/**
+ * Runs a shard on this thread. Interrupting it aborts the shard between rows and waits for it to
+ * stop, then removes its temporary: a promise left running could otherwise still write the file
+ * after the run has swept its temporaries and exited.
+ */
+const onThisThread = (node: string, tmpPath: string, context: string, run: (signal: AbortSignal) => Promise<ShardResult>) =>
+  Effect.async<ShardResult, NodeRunError>((resume) => {
+    const controller = new AbortController()
+    const work = run(controller.signal)
+    work.then(
+      (r) => resume(Effect.succeed(r)),
+      (e) => resume(Effect.fail(new NodeRunError({ node, message: `${context}${errorMessage(e)}`, transient: false, cause: e })))
+    )
+    return Effect.promise(() => {
+      controller.abort()
+      return work.then(
+        () => undefined,
+        () => undefined
+      ).finally(() => fs.rmSync(tmpPath, { force: true }))
+    })
+  })
+
 export const inlineExecutor = (slots: number): Executor => ({
   name: "inline",
   slots,
-  runMapShard: (task) =>
-    Effect.tryPromise({
-      try: () => runMapShard(task.node, task.params, task.inputPath, task.tmpPath),
-      catch: (e) => new NodeRunError({ node: task.node.name, message: errorMessage(e), transient: false, cause: e }),
-    }),
+  runMapShard: (task) => onThisThread(task.node.name, task.tmpPath, "", (signal) => runMapShard(task.node, task.params, task.inputPath, task.tmpPath, signal)),
   runSourceShard: (task) =>
-    Effect.tryPromise({
-      try: () => runSourceShard(task.node, task.params, task.unit, task.tmpPath),
-      catch: (e) => new NodeRunError({ node: task.node.name, message: `unit ${task.unit.id}: ${errorMessage(e)}`, transient: false, cause: e }),
-    }),
+    onThisThread(task.node.name, task.tmpPath, `unit ${task.unit.id}: `, (signal) => runSourceShard(task.node, task.params, task.unit, task.tmpPath, signal)),
 })
 
 const poolExecutor = (pool: WorkerPool): Executor => ({

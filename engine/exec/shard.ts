@@ -70,7 +70,10 @@ const resourcesFor = <P>(node: MapNode<P>, params: P): Promise<unknown> => {
   return r
 }
 
-export const runMapShard = async <P, I, O>(node: MapNode<P, I, O>, params: P, inputPath: string, tmpPath: string): Promise<ShardResult> => {
+/** Thrown between rows once the run is interrupted, so an abandoned shard stops early. */
+export class ShardAborted extends Error {}
+
+export const runMapShard = async <P, I, O>(node: MapNode<P, I, O>, params: P, inputPath: string, tmpPath: string, signal?: AbortSignal): Promise<ShardResult> => {
   const res = await resourcesFor(node, params)
   const inCols: ReadonlyArray<Column> = columnsOf(node.input.schema)
   const sink = await openShardSink(columnsOf(node.output.schema))
@@ -78,6 +81,7 @@ export const runMapShard = async <P, I, O>(node: MapNode<P, I, O>, params: P, in
   let rowsIn = 0
   try {
     for await (const row of readShardRows(inputPath, inCols)) {
+      if (signal?.aborted) throw new ShardAborted(`node ${node.name}: interrupted`)
       rowsIn++
       let outcome
       try {
@@ -96,7 +100,7 @@ export const runMapShard = async <P, I, O>(node: MapNode<P, I, O>, params: P, in
   }
 }
 
-export const runSourceShard = async <P, O>(node: SourceNode<P, O>, params: P, unit: SourceUnit, tmpPath: string): Promise<ShardResult> => {
+export const runSourceShard = async <P, O>(node: SourceNode<P, O>, params: P, unit: SourceUnit, tmpPath: string, signal?: AbortSignal): Promise<ShardResult> => {
   const sink = await openShardSink(columnsOf(node.output.schema))
   const drops = new DropLedger()
   let rowsIn = 0
@@ -108,6 +112,7 @@ export const runSourceShard = async <P, O>(node: SourceNode<P, O>, params: P, un
       },
     }
     for await (const row of node.read(unit, params, ctx)) {
+      if (signal?.aborted) throw new ShardAborted(`node ${node.name}: interrupted`)
       rowsIn++
       sink.append(row as Record<string, unknown>)
     }

@@ -36,7 +36,9 @@ export const renderMarkdown = (m: ReportModel): string => {
     const changed = s.params.filter((p) => p.changed)
     if (changed.length) out.push(`Params changed from defaults: ${changed.map((p) => `\`${md(p.name)}\` = ${md(clip(p.value, 60))} (default ${md(clip(p.default, 60))})`).join(", ")}\n`)
     if (s.log.causes.length) out.push(s.log.causes.map((c) => `- **${c.category}** ${md(c.detail)}`).join("\n") + "\n")
-    for (const e of s.log.errors) out.push(`> error: ${md(e)}\n`)
+    // multi-line errors (a cluster task's log tail) stay inside the quote, line by line
+    for (const e of s.log.errors) out.push(`${e.split("\n").map((l, i) => `> ${i === 0 ? "error: " : ""}${md(l)}`).join("  \n")}\n`)
+    if (s.log.messages?.length) out.push(`Log:\n\n${s.log.messages.map((l) => `> ${md(l)}`).join("  \n")}\n`)
     if (s.samples) out.push(`Sample rows:\n\n${table(s.samples, 3)}`)
     for (const c of s.cells) out.push(...cell(c))
   }

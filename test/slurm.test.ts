@@ -114,6 +114,13 @@ suite("Slurm executor (real slurmctld/slurmd)", () => {
       expect(sh.host).toBe(os.hostname())
       expect(sh.job).toMatch(/^\d+_\d+$/)
     }
+    // status and report name the executor, the jobs and the array tasks
+    const status = (await dagAwait(box, ["status", "--run", s.run])).stdout
+    expect(status).toContain("executor slurm")
+    expect(status).toMatch(new RegExp(`slurm: ${jobs.length} jobs \\(\\d+ tasks\\)`))
+    const report = fs.readFileSync(path.join(box.runs, s.run, "report.html"), "utf8")
+    expect(report).toContain("Slurm tasks")
+    expect(report).toContain(read.shardLog[0]!.job!)
     // every task of every job finished and left the queue
     expect(squeueIds().filter((id) => jobs.some((j) => id.startsWith(`${j.job}_`) || id === j.job))).toEqual([])
 
@@ -244,6 +251,25 @@ suite("Slurm executor (real slurmctld/slurmd)", () => {
     // every shard of every node was computed exactly once over both drivers
     expect(computedLines(box)).toEqual({ demo_read: 8, demo_clean: 8, demo_words: 8 })
     expect(jobsOf(box, first).length).toBeGreaterThan(0)
+  })
+
+  it("a restarted driver re-attaches to a global node's running job and takes its result", { timeout: 120_000 }, async () => {
+    const local = sandbox("slurm-global-ref")
+    const ref = summary(await dagAwait(local, ["run", "demo", "--json"]))
+    const box = slurmBox("slurm-global", { nodes: { "demo/top-words": { setup: ["sleep 4"] } } })
+    const child = dagAsync(box, ["run", "demo", "--profile", "slurm"])
+    const done = exited(child)
+    expect(await waitFor(() => runsOf(box).length > 0 && jobsOf(box, runsOf(box)[0]!).some((j) => j.node === "demo/top-words"), 60_000)).toBe(true)
+    child.kill("SIGKILL")
+    await done
+    const r = await dagAwait(box, ["run", "demo", "--profile", "slurm", "--json"])
+    expect(r.code, r.stderr).toBe(0)
+    const s = summary(r)
+    expect(outputsOf(box, s.run)).toEqual(outputsOf(local, ref.run))
+    const top = jobsOf(box, s.run).filter((j) => j.node === "demo/top-words")
+    expect(top).toHaveLength(1)
+    expect(top[0]!.attached).toBe(true)
+    expect(top[0]!.job).toBe(jobsOf(box, runsOf(box)[0]!).find((j) => j.node === "demo/top-words")!.job)
   })
 
   it("dag cancel scancels what a run submitted", { timeout: 120_000 }, async () => {

@@ -10,6 +10,7 @@ import { listRuns, readRun } from "../journal.js"
 import { topoOrder } from "../pipeline.js"
 import type { DatasetManifest, NodeRecord, Store } from "../store/store.js"
 import { viewName } from "../inspect/views.js"
+import { jobsPath, readJobs } from "../slurm/spec.js"
 import { getParams, getPipeline, getRun, loadSettings, openStore, pipelineFor } from "./context.js"
 import { bytes, num, seconds, table } from "./format.js"
 
@@ -28,8 +29,15 @@ export const statusCommand = Command.make("status", { run: runOpt, json, profile
     }
     const run = yield* getRun(settings, Option.getOrUndefined(o.run))
     if (o.json) return yield* Console.log(JSON.stringify(run))
-    yield* Console.log(`run ${run.run} · pipeline ${run.pipeline} · ${run.status} · ${run.ms !== undefined ? seconds(run.ms) : "running"} · profile ${run.profile} · host ${run.host}`)
+    yield* Console.log(`run ${run.run} · pipeline ${run.pipeline} · ${run.status} · ${run.ms !== undefined ? seconds(run.ms) : "running"} · profile ${run.profile}${run.executor && run.executor !== "local" ? ` · executor ${run.executor}` : ""} · host ${run.host}`)
     if (run.overrides.length) yield* Console.log(`params: ${run.overrides.join(" ")}`)
+    const jobs = readJobs(settings.runs, run.run)
+    if (jobs.length > 0) {
+      const attached = jobs.filter((j) => j.attached).length
+      yield* Console.log(
+        `slurm: ${jobs.length} job${jobs.length > 1 ? "s" : ""} (${jobs.reduce((a, j) => a + j.tasks, 0)} tasks)${attached ? `, ${attached} re-attached` : ""} — ${jobsPath(settings.runs, run.run)}${run.status === "running" ? `; stop them with \`dag cancel ${run.run}\`` : ""}`
+      )
+    }
     yield* Console.log(
       table(
         ["node", "status", "shards (computed/total)", "rows in", "rows out", "dropped", "time", "error"],

@@ -20,7 +20,7 @@ import { readJsonOr } from "../store/fsx.js"
 import { saveFingerprints } from "../fingerprints.js"
 import { externalFacts } from "../externals.js"
 import { RunJournal, type NodeLog, type ShardLog } from "../journal.js"
-import { runGlobal, type ResolvedInput } from "./global-context.js"
+import { runGlobal, type GlobalRunResult, type ResolvedInput } from "./global-context.js"
 import { instance } from "../store/duckdb.js"
 import { ShardExecutor, inlineExecutor, type Executor } from "./pool.js"
 import { RemoteShards, type RemoteExecutor, type RemoteShard } from "./remote.js"
@@ -415,10 +415,16 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
         kept.push(m)
         if (kept.length > MESSAGES_KEPT) kept.shift()
       }
-      const r = env.remote
-        ? yield* env.remote.runGlobal({ run: env.runId, pipeline: env.req.pipeline.name, node, key, struct, inputs, log: say })
-        : yield* retrying(env, attempts, runGlobal(node as GlobalNode, params, inputs, env.store, say, scratch))
-      if (!env.remote) fs.rmSync(scratch, { recursive: true, force: true })
+      let r: GlobalRunResult
+      if (env.remote) {
+        const remote = yield* env.remote.runGlobal({ run: env.runId, pipeline: env.req.pipeline.name, node, key, struct, inputs, log: say })
+        // which host and job ran the node
+        log.shardLog.push({ index: 0, key, status: "computed", ms: Date.now() - started, rowsIn: inputRows, rowsOut: remote.rowsOut, inputs: [], attempts: 1, host: remote.host, job: remote.job })
+        r = remote
+      } else {
+        r = yield* retrying(env, attempts, runGlobal(node as GlobalNode, params, inputs, env.store, say, scratch))
+        fs.rmSync(scratch, { recursive: true, force: true })
+      }
       outputs = r.outputs
       dropped = r.dropped
       droppedSamples = r.droppedSamples

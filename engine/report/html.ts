@@ -101,11 +101,13 @@ const sectionHtml = (s: NodeSection): string => {
     : `<p class="empty">no params</p>`
   const shards = log.shards.total ? `${num(log.shards.computed)} computed, ${num(log.shards.cached)} cached${log.shards.failed ? `, ${num(log.shards.failed)} failed` : ""} of ${num(log.shards.total)}` : "—"
   const retried = log.shardLog.filter((x) => x.attempts > 1).length
+  const clusterJobs = [...new Set(log.shardLog.flatMap((x) => (x.job ? [x.job] : [])))]
   const stats = `<table><tbody>
 <tr><td>rows in → out</td><td class="num">${num(log.rows.in)} → ${num(log.rows.out)}</td></tr>
 <tr><td>shards</td><td class="num">${shards}</td></tr>
 <tr><td>time</td><td class="num">${seconds(log.ms)}</td></tr>
 ${retried ? `<tr><td>retried shards</td><td class="num">${retried}</td></tr>` : ""}
+${clusterJobs.length ? `<tr><td>Slurm tasks</td><td><code>${html(clusterJobs.length > 6 ? `${clusterJobs.slice(0, 6).join(" ")} … (${clusterJobs.length})` : clusterJobs.join(" "))}</code></td></tr>` : ""}
 ${s.view ? `<tr><td>SQL view</td><td><code>${html(s.view)}</code></td></tr>` : ""}
 </tbody></table>`
   const errors = log.errors.length ? `<h3>Errors</h3>${log.errors.map((e) => `<pre class="error">${html(e)}</pre>`).join("")}` : ""

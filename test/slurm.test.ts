@@ -91,7 +91,8 @@ suite("Slurm executor (real slurmctld/slurmd)", () => {
     const p = ["--param", `demo/read.paths=${paths}`]
     const ref = summary(await dagAwait(local, ["run", "demo", ...p, "--json"]))
 
-    const box = slurmBox("slurm-demo", { shardsPerTask: 3, maxArraySize: 3 })
+    // demo/clean's tasks get 2 CPUs: they compute their shards two at a time on worker threads
+    const box = slurmBox("slurm-demo", { shardsPerTask: 3, maxArraySize: 3, nodes: { "demo/clean": { cpus: 2 } } })
     const r = await dagAwait(box, ["run", "demo", "--profile", "slurm", ...p, "--json"])
     expect(r.code, r.stderr).toBe(0)
     const s = summary(r)
@@ -114,6 +115,9 @@ suite("Slurm executor (real slurmctld/slurmd)", () => {
       expect(sh.host).toBe(os.hostname())
       expect(sh.job).toMatch(/^\d+_\d+$/)
     }
+    const cleanLogs = path.join(box.runs, s.run, "slurm", "demo_clean", "logs")
+    const cleanOut = fs.readdirSync(cleanLogs).filter((f) => f.endsWith(".out")).map((f) => fs.readFileSync(path.join(cleanLogs, f), "utf8")).join("")
+    expect(cleanOut.match(/^shard \d+: computed .* \(thread \d+\)$/gm)).toHaveLength(12)
     // status and report name the executor, the jobs and the array tasks
     const status = (await dagAwait(box, ["status", "--run", s.run])).stdout
     expect(status).toContain("executor slurm")

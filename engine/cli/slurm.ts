@@ -7,7 +7,11 @@ import { Console, Effect, Option } from "effect"
 import { InputError, NodeRunError, NotFoundError } from "../errors.js"
 import { slurmCommands } from "../slurm/client.js"
 import { readJobs, readSpec } from "../slurm/spec.js"
-import { currentJob, runTaskGlobal, runTaskShards } from "../slurm/task.js"
+import { currentJob, runTaskGlobal, runTaskShards, type ShardCompute } from "../slurm/task.js"
+import { WorkerPool } from "../exec/pool.js"
+import { distDir, projectRoot } from "../paths.js"
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { Store } from "../store/store.js"
 import { getParams, getPipeline, getRun, loadSettings } from "./context.js"
 
@@ -51,8 +55,25 @@ export const execShardCommand = Command.make(
         return
       }
       if (o.shards.length === 0) return yield* Effect.fail(new InputError({ message: `give the shard indices of ${o.node} to compute` }))
+      // A task given several CPUs computes that many shards at once; CPU-heavy nodes on worker threads.
+      const cpus = Math.max(1, Number(process.env.SLURM_CPUS_PER_TASK ?? 1) || 1)
+      const slots = Math.min(cpus, o.shards.length)
+      const pn = pipeline.nodes.find((n) => n.node.name === spec.node)
+      const useThreads = slots > 1 && pn !== undefined && pn.node.kind !== "global" && pn.node.worker === true
+      const script = path.join(projectRoot(), "bin", "worker.cjs")
+      const pool = useThreads && fs.existsSync(script) && fs.existsSync(path.join(distDir(), "worker.cjs")) ? new WorkerPool(script, slots) : undefined
+      const values = params.values.get(spec.node)
+      const compute: ShardCompute | undefined = pool
+        ? async (_index, s, tmp) =>
+            pool.run(
+              spec.kind === "map"
+                ? { kind: "map", pipeline: spec.pipeline, node: spec.node, params: values, inputPath: await Effect.runPromise(store.verifyObject(s.input!, ".parquet")), tmpPath: tmp }
+                : { kind: "source", pipeline: spec.pipeline, node: spec.node, params: values, unit: s.unit, tmpPath: tmp }
+            )
+        : undefined
       const r = yield* Effect.tryPromise({
-        try: () => runTaskShards(spec, pipeline, params, store, o.shards, say, (line) => process.stderr.write(`${line}\n`)),
+        try: () =>
+          runTaskShards(spec, pipeline, params, store, o.shards, say, (line) => process.stderr.write(`${line}\n`), { slots, ...(compute ? { compute } : {}) }).finally(() => pool?.close()),
         catch: (e) => new NodeRunError({ node: o.node, message: (e as Error).message ?? String(e), transient: false }),
       })
       say(`${o.node}: ${r.computed} computed, ${r.skipped} already committed, ${r.failed} failed`)

@@ -91,7 +91,7 @@ const ttyProgress = (out: NodeJS.WriteStream): Progress => {
   }
 }
 
-const plainProgress = (out: NodeJS.WriteStream): Progress => {
+export const plainProgress = (out: NodeJS.WriteStream): Progress => {
   const bars = new Map<string, Bar & { lastPrint: number }>()
   let planned = 0
   let finished = 0

@@ -13,10 +13,10 @@ import type { ResolvedParams } from "../params.js"
 import type { Pipeline } from "../pipeline.js"
 import { keyOf, keyStruct, type KeyStruct } from "../plan.js"
 import { runGlobal } from "../exec/global-context.js"
-import { runMapShard, runSourceShard } from "../exec/shard.js"
+import { runMapShard, runSourceShard, type ShardResult } from "../exec/shard.js"
 import { writeFileAtomic } from "../store/fsx.js"
 import type { Store } from "../store/store.js"
-import { resultPath, type GlobalResult, type TaskSpec } from "./spec.js"
+import { resultPath, type GlobalResult, type ShardSpec, type TaskSpec } from "./spec.js"
 
 const host = os.hostname()
 /** "12_3" inside an array task, "12" in a single job, undefined outside Slurm. */
@@ -50,6 +50,9 @@ export interface TaskOutcome {
   readonly failed: number
 }
 
+/** Computes one shard into `tmp`: on this thread, or on a worker thread when the task has several CPUs. */
+export type ShardCompute = (index: number, spec: ShardSpec, tmp: string) => Promise<ShardResult>
+
 export const runTaskShards = async (
   spec: TaskSpec,
   pipeline: Pipeline,
@@ -57,15 +60,21 @@ export const runTaskShards = async (
   store: Store,
   indices: ReadonlyArray<number>,
   say: (line: string) => void,
-  warn: (line: string) => void
+  warn: (line: string) => void,
+  parallel: { readonly slots: number; readonly compute?: ShardCompute } = { slots: 1 }
 ): Promise<TaskOutcome> => {
   const node = nodeOf(pipeline, spec) as MapNode | SourceNode
   const values = params.values.get(node.name)
   const job = currentJob()
+  const inline: ShardCompute = async (_index, s, tmp) =>
+    node.kind === "map"
+      ? await runMapShard(node, values, await Effect.runPromise(store.verifyObject(s.input!, ".parquet")), tmp)
+      : await runSourceShard(node, values, s.unit!, tmp)
+  const compute = parallel.compute ?? inline
   let computed = 0
   let skipped = 0
   let failed = 0
-  for (const index of indices) {
+  const one = async (index: number): Promise<void> => {
     const s = spec.shards[String(index)]
     try {
       if (!s) throw new Error(`shard ${index} is not in ${spec.node}'s spec for run ${spec.run}`)
@@ -74,15 +83,12 @@ export const runTaskShards = async (
       if (committed && store.hasObject(committed.shard.hash, ".parquet", committed.shard.bytes)) {
         say(`shard ${index}: already committed by ${committed.job ?? committed.run} on ${committed.host}; skipped`)
         skipped++
-        continue
+        return
       }
       const started = Date.now()
       const tmp = store.tempPath(`${node.name.replaceAll("/", "_")}-${index}.parquet`)
       try {
-        const result =
-          node.kind === "map"
-            ? await runMapShard(node, values, await Effect.runPromise(store.verifyObject(s.input!, ".parquet")), tmp)
-            : await runSourceShard(node, values, s.unit!, tmp)
+        const result = await compute(index, s, tmp)
         const shard = await store.commitObject(tmp, ".parquet", { hash: result.hash, bytes: result.bytes })
         const ms = Date.now() - started
         await store.putShardRecord({
@@ -99,7 +105,7 @@ export const runTaskShards = async (
           ms,
           at: new Date().toISOString(),
         })
-        say(`shard ${index}: computed ${result.rowsOut} rows in ${ms} ms on ${host}`)
+        say(`shard ${index}: computed ${result.rowsOut} rows in ${ms} ms on ${host}${result.thread ? ` (thread ${result.thread})` : ""}`)
         computed++
       } finally {
         fs.rmSync(tmp, { force: true })
@@ -109,6 +115,13 @@ export const runTaskShards = async (
       failed++
     }
   }
+  // a few shards at a time (one per CPU the task was given); each commits on its own
+  const queue = [...indices]
+  await Promise.all(
+    Array.from({ length: Math.max(1, Math.min(parallel.slots, queue.length)) }, async () => {
+      for (let i = queue.shift(); i !== undefined; i = queue.shift()) await one(i)
+    })
+  )
   return { computed, skipped, failed }
 }
 

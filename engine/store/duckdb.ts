@@ -19,6 +19,8 @@ const loadDuck = (): Promise<DuckModule> => {
 }
 const __filename_or_url = (): string => (typeof __filename !== "undefined" ? __filename : import.meta.url)
 
+// Two threads in every executor, a Slurm job with more CPUs included: a global query without ORDER BY
+// can return rows in a thread-dependent order, and artifacts must not depend on where they ran.
 let instancePromise: Promise<Duck.DuckDBInstance> | undefined
 export const instance = (): Promise<Duck.DuckDBInstance> => {
   instancePromise ??= loadDuck().then((m) => m.DuckDBInstance.create(":memory:", { threads: "2" }))

@@ -105,6 +105,7 @@ export const makeMix = <K extends string>(name: string, subsets: ReadonlyArray<K
             coalesce(m.mixed_tokens, 0) / (SELECT sum(mixed_tokens) FROM m) AS achieved_share,
             CASE WHEN c.tokens > 0 THEN coalesce(m.mixed_tokens, 0) / c.tokens ELSE 0 END AS epochs
           FROM w LEFT JOIN (SELECT subset, documents, tokens FROM (VALUES ${counts.length ? counts.map((c) => `(${sqlString(c.subset)}, ${c.documents}, ${c.tokens})`).join(", ") : "('', 0, 0)"}) v(subset, documents, tokens)) c USING (subset)
-          LEFT JOIN m USING (subset)`)
+          LEFT JOIN m USING (subset)
+          ORDER BY w.subset`)
       }),
   })

@@ -145,7 +145,11 @@ describe("proof-pile-2 tokens end to end (sample)", () => {
     expect(arxiv.docs.map((d) => d.join(",")).sort()).toEqual(papers.map((p) => p.tokens.join(",")).sort())
     // training, perplexity and eval ran and are in the journal
     const record = readRunRecord(box, s.run)
-    expect(record.nodes.find((n) => n.node === "train/tiny-lm")!.status).toBe("computed")
+    const train = record.nodes.find((n) => n.node === "train/tiny-lm")!
+    expect(train.status).toBe("computed")
+    // speed is a fact of the run: in the node's log (journal and report), not in its artifacts
+    expect(train.messages?.some((m) => /tokens\/s/.test(m))).toBe(true)
+    expect(fs.readFileSync(path.join(box.runs, s.run, "report.html"), "utf8")).toMatch(/<h3>Log<\/h3><pre>[^<]*tokens\/s/)
     const loss = q("select step, loss from train_tiny_lm__loss order by step")
     expect(loss).toHaveLength(3)
     const ppl = q("select subset, perplexity from eval_perplexity order by subset")

@@ -206,19 +206,20 @@ const runShards = <T>(
       })
       if (misses.length > 0) {
         const started = Date.now()
+        const missByIndex = new Map(misses.map((m) => [m.index, m]))
         const outcomes = yield* remote.runShards({
           run: env.runId,
           pipeline: env.req.pipeline.name,
           node,
           shards: misses,
-          onCommitted: (c) => useRecord(c.index, misses.find((m) => m.index === c.index)!.inputs, c.record, "computed", c.attempts, c.record.ms),
+          onCommitted: (c) => useRecord(c.index, missByIndex.get(c.index)!.inputs, c.record, "computed", c.attempts, c.record.ms),
           onTasks: (counts) => env.progress.tasks?.(node.name, counts),
         })
         const failed = outcomes.filter((x) => !x.ok)
         for (const f of failed) {
           if (f.ok) continue
           log.shards.failed++
-          log.shardLog.push({ index: f.index, key: misses.find((m) => m.index === f.index)!.key, status: "failed", ms: Date.now() - started, rowsIn: 0, rowsOut: 0, inputs: [], attempts: f.attempts, host: "", error: f.error, ...(f.log ? { log: f.log } : {}) })
+          log.shardLog.push({ index: f.index, key: missByIndex.get(f.index)!.key, status: "failed", ms: Date.now() - started, rowsIn: 0, rowsOut: 0, inputs: [], attempts: f.attempts, host: "", error: f.error, ...(f.log ? { log: f.log } : {}) })
           env.journal.event("shard-failed", { node: node.name, index: f.index, error: f.error, attempts: f.attempts })
         }
         if (failed.length > 0) {

@@ -139,14 +139,14 @@ export const slurmExecutor = (client: Slurm, o: SlurmExecutorOptions): RemoteExe
         shards: Object.fromEntries(req.shards.map((s) => [String(s.index), { key: s.key, struct: s.struct, inputs: s.inputs, ...(s.input ? { input: s.input } : {}), ...(s.unit ? { unit: s.unit } : {}) }])),
       })
       const outcomes = new Map<number, RemoteOutcome>()
-      const collect = (indices: ReadonlyArray<number>, attemptOf: (i: number) => number) => {
+      const collect = (indices: ReadonlyArray<number>, attempts: number) => {
         let n = 0
         for (const index of indices) {
           if (outcomes.has(index)) continue
           const s = byIndex.get(index)!
           const record = committed(s.key)
           if (!record) continue
-          const outcome = { ok: true as const, index, record, attempts: attemptOf(index) }
+          const outcome = { ok: true as const, index, record, attempts }
           outcomes.set(index, outcome)
           clearInflight(store.dir, s.key)
           req.onCommitted(outcome)
@@ -159,12 +159,11 @@ export const slurmExecutor = (client: Slurm, o: SlurmExecutorOptions): RemoteExe
       const attached = new Set(tasks.flatMap((t) => t.shards))
       const fresh = req.shards.map((s) => s.index).filter((i) => !attached.has(i))
       if (fresh.length > 0) tasks.push(...(yield* submitShards(req, byIndex, fresh, 1)))
-      const attemptOf = (i: number) => tasks.find((t) => t.shards.includes(i))?.attempt ?? 1
 
       let interval = settings.pollMs
       while (outcomes.size < req.shards.length) {
         yield* Effect.sleep(interval)
-        let changed = collect(req.shards.map((s) => s.index), attemptOf) > 0
+        let changed = false
         const live = tasks.filter((t) => t.shards.some((i) => !outcomes.has(i)))
         const states = yield* client.states(live.map((t) => t.job))
         const retry = new Map<number, Array<number>>()
@@ -173,15 +172,19 @@ export const slurmExecutor = (client: Slurm, o: SlurmExecutorOptions): RemoteExe
         for (const t of live) {
           const st = stateOf(states, t.job)
           const left = () => t.shards.filter((i) => !outcomes.has(i))
+          if (st?.state === "PENDING") {
+            t.missing = 0
+            queued += left().length
+            continue
+          }
+          // Only a task that has started can have committed shards: the store is read for those alone.
+          if (collect(t.shards, t.attempt) > 0) changed = true
           if (!st && ++t.missing < MISSING_POLLS) continue
           if (st && !FINISHED.has(st.state)) {
             t.missing = 0
-            if (st.state === "PENDING") queued += left().length
-            else running += left().length
+            running += left().length
             continue
           }
-          // Finished: look at the store once more, since a shard may have committed after our first look.
-          collect(t.shards, () => t.attempt)
           tasks = tasks.filter((x) => x !== t)
           const rest = left()
           if (rest.length === 0) continue

@@ -3,19 +3,11 @@ import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
-import { dag, dagAsync, demoInputs, nodeOf, readRunRecord, sandbox, summary, type Sandbox } from "./helpers.js"
+import { dag, dagAsync, demoInputs, nodeOf, readRunRecord, sandbox, summary, type Sandbox, waitFor } from "./helpers.js"
 
 const finalArtifacts = (box: Sandbox, run: string) =>
   Object.fromEntries(readRunRecord(box, run).nodes.map((n) => [n.node, n.outputs]))
 
-const waitFor = async (check: () => boolean, timeoutMs: number) => {
-  const until = Date.now() + timeoutMs
-  while (Date.now() < until) {
-    if (check()) return true
-    await new Promise((r) => setTimeout(r, 25))
-  }
-  return false
-}
 
 const exited = (child: ReturnType<typeof dagAsync>) => new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
 

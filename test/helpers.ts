@@ -136,3 +136,13 @@ export const runInProcess = async (
   journal.finish(result.ok ? "ok" : "failed")
   return { ok: result.ok, record }
 }
+
+/** Polls `check` until it holds or `timeoutMs` passes; says which. */
+export const waitFor = async (check: () => boolean, timeoutMs: number, everyMs = 25): Promise<boolean> => {
+  const until = Date.now() + timeoutMs
+  while (Date.now() < until) {
+    if (check()) return true
+    await new Promise((r) => setTimeout(r, everyMs))
+  }
+  return false
+}

@@ -9,7 +9,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import type { SubmittedJob } from "../engine/slurm/spec.js"
-import { dagAsync, dagAwait, demoInputs, readRunRecord, sandbox, summary, type CliResult, type Sandbox } from "./helpers.js"
+import { dagAsync, dagAwait, demoInputs, readRunRecord, sandbox, summary, type CliResult, type Sandbox, waitFor } from "./helpers.js"
 
 const slurmUp = (): boolean => {
   const r = spawnSync("scontrol", ["ping"], { encoding: "utf8", timeout: 10_000 })
@@ -46,14 +46,6 @@ const outputsOf = (box: Sandbox, run: string) => Object.fromEntries(readRunRecor
 
 const runsOf = (box: Sandbox) => (fs.existsSync(box.runs) ? fs.readdirSync(box.runs).sort() : [])
 
-const waitFor = async (check: () => boolean, timeoutMs: number): Promise<boolean> => {
-  const until = Date.now() + timeoutMs
-  while (Date.now() < until) {
-    if (check()) return true
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  return false
-}
 
 const exited = (child: ReturnType<typeof dagAsync>) =>
   new Promise<CliResult>((resolve) => {

@@ -4,14 +4,14 @@
  */
 import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { InputError, NodeRunError, NotFoundError } from "../errors.js"
 import { slurmCommands } from "../slurm/client.js"
 import { readJobs, readSpec } from "../slurm/spec.js"
 import { currentJob, runTaskGlobal, runTaskShards, type ShardCompute } from "../slurm/task.js"
 import { WorkerPool } from "../exec/pool.js"
 import { distDir, projectRoot } from "../paths.js"
-import * as fs from "node:fs"
-import * as path from "node:path"
 import { Store } from "../store/store.js"
 import { getParams, getPipeline, getRun, loadSettings } from "./context.js"
 

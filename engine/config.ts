@@ -9,9 +9,13 @@ import * as path from "node:path"
 import * as fs from "node:fs"
 import { ConfigError } from "./errors.js"
 import { SlurmConfig, slurmSettings, type SlurmSettings } from "./slurm/settings.js"
+import { defaultBudget, formatBytes, MIN_SHARE, parseBytes } from "./resources/memory.js"
 
 const ParamsByNode = Schema.Record({ key: Schema.String, value: Schema.Record({ key: Schema.String, value: Schema.Unknown }) })
 const PositiveInt = Schema.Int.pipe(Schema.positive())
+/** A size: bytes, or a string such as "4GB", "512MB", "64MiB". */
+const Size = Schema.Union(PositiveInt, Schema.String.pipe(Schema.filter((s) => parseBytes(s) !== undefined, { message: () => 'expected a size such as "4GB", "512MB" or a number of bytes' })))
+export const DEFAULT_SHARD_BYTES = 64 * 1024 ** 2
 export const ExecutorName = Schema.Literal("local", "slurm")
 export type ExecutorName = Schema.Schema.Type<typeof ExecutorName>
 
@@ -23,6 +27,10 @@ export const Profile = Schema.Struct({
   /** Retries of a shard after a transient failure. */
   retries: Schema.optional(Schema.Int.pipe(Schema.nonNegative())),
   params: Schema.optional(ParamsByNode),
+  /** Memory budget of a run (DuckDB's memory_limit, split across threads; Slurm --mem per task). */
+  memory: Schema.optional(Size),
+  /** Target input bytes per source shard: larger files are cut at record boundaries. */
+  shardBytes: Schema.optional(Size),
   /** Where shards run: worker threads here (local) or array jobs on a Slurm cluster. */
   executor: Schema.optional(ExecutorName),
   slurm: Schema.optional(SlurmConfig),
@@ -35,6 +43,10 @@ export const Config = Schema.Struct({
   concurrency: Schema.optionalWith(PositiveInt, { default: () => 8 }),
   workers: Schema.optionalWith(PositiveInt, { default: () => Math.max(1, os.availableParallelism()) }),
   retries: Schema.optionalWith(Schema.Int.pipe(Schema.nonNegative()), { default: () => 2 }),
+  /** Memory budget of a run; default: a quarter of the machine's memory, at most 1 GiB per thread. */
+  memory: Schema.optional(Size),
+  /** Target input bytes per source shard (default 64 MiB): larger files are cut at record boundaries. */
+  shardBytes: Schema.optional(Size),
   defaultProfile: Schema.optionalWith(Schema.String, { default: () => "local" }),
   profiles: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Profile }), { default: () => ({ local: {} }) }),
   params: Schema.optionalWith(ParamsByNode, { default: () => ({}) }),
@@ -69,6 +81,10 @@ export interface Settings {
   readonly concurrency: number
   readonly workers: number
   readonly retries: number
+  /** Memory budget in bytes (see engine/resources/memory.ts for how it is split). */
+  readonly memory: number
+  /** Target input bytes per source shard. */
+  readonly shardBytes: number
   readonly paramLayers: ReadonlyArray<Readonly<Record<string, Readonly<Record<string, unknown>>>>>
   readonly hubUrl: string
   readonly executor: ExecutorName
@@ -105,14 +121,26 @@ export const settingsFor = (config: Config, root: string, profileName: string | 
   if (Either.isLeft(overlay)) return Either.left(overlay.left)
   const executor = process.env.DAG_EXECUTOR ?? p.executor ?? config.executor
   if (executor !== "local" && executor !== "slurm") return Either.left(new ConfigError({ message: `DAG_EXECUTOR=${executor}: expected local or slurm` }))
+  const workers = p.workers ?? config.workers
+  const memorySpec = process.env.DAG_MEMORY ?? p.memory ?? config.memory
+  const memory = memorySpec === undefined ? defaultBudget(workers) : parseBytes(memorySpec)
+  if (memory === undefined) return Either.left(new ConfigError({ message: `memory budget "${memorySpec}" is not a size: use e.g. 4GB, 512MB or a number of bytes` }))
+  if (memory < MIN_SHARE * (workers + 1)) {
+    return Either.left(new ConfigError({ message: `memory budget ${formatBytes(memory)} is too small for ${workers} worker thread(s): give at least ${formatBytes(MIN_SHARE * (workers + 1))} (${formatBytes(MIN_SHARE)} per DuckDB instance), or fewer workers` }))
+  }
+  const shardSpec = process.env.DAG_SHARD_BYTES ?? p.shardBytes ?? config.shardBytes
+  const shardBytes = shardSpec === undefined ? DEFAULT_SHARD_BYTES : parseBytes(shardSpec)
+  if (shardBytes === undefined) return Either.left(new ConfigError({ message: `shardBytes "${shardSpec}" is not a size: use e.g. 64MB or a number of bytes` }))
   return Either.right({
     root,
     store: path.resolve(root, process.env.DAG_STORE ?? config.store),
     runs: path.resolve(root, process.env.DAG_RUNS ?? config.runs),
     profile: name,
     concurrency: p.concurrency ?? config.concurrency,
-    workers: p.workers ?? config.workers,
+    workers,
     retries: p.retries ?? config.retries,
+    memory,
+    shardBytes,
     paramLayers: [config.params, p.params ?? {}],
     hubUrl: process.env.DAG_HUB_URL ?? config.hubUrl,
     executor,

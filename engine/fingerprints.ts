@@ -13,6 +13,8 @@ interface Entry {
   readonly mtimeMs: number
   readonly ino: number
   readonly sha256: string
+  /** Derived facts about this content (cut points of a file format), by name. */
+  layouts?: Record<string, unknown>
 }
 
 let cacheFile: string | undefined
@@ -50,6 +52,36 @@ export const fingerprintFile = (file: string): string => {
     dirty = true
   }
   return sha256
+}
+
+/**
+ * A fact derived from a file's content (its cut points for one format and shard size), computed
+ * once and cached beside its fingerprint, so it is recomputed exactly when the content changes.
+ */
+export const cachedLayout = <A>(file: string, name: string, compute: () => A): A => {
+  const known = knownLayout<A>(file, name)
+  return known !== undefined ? known : rememberLayout(file, name, compute())
+}
+
+/** cachedLayout for facts that take asynchronous work (reading a Parquet footer through DuckDB). */
+export const cachedLayoutAsync = async <A>(file: string, name: string, compute: () => Promise<A>): Promise<A> => {
+  const known = knownLayout<A>(file, name)
+  return known !== undefined ? known : rememberLayout(file, name, await compute())
+}
+
+const knownLayout = <A>(file: string, name: string): A | undefined => {
+  fingerprintFile(file)
+  return cache?.[file]?.layouts?.[name] as A | undefined
+}
+
+const rememberLayout = <A>(file: string, name: string, value: A): A => {
+  // Only a settled file has a cache entry (see fingerprintFile): others are recomputed next time.
+  const entry = cache?.[file]
+  if (entry) {
+    entry.layouts = { ...entry.layouts, [name]: value }
+    dirty = true
+  }
+  return value
 }
 
 /** Writes new cache entries (atomically; losing them only costs a re-read). */

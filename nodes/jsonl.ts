@@ -5,8 +5,16 @@
 import * as fs from "node:fs"
 import { createGunzip } from "node:zlib"
 
-async function* byteLines(file: string): AsyncGenerator<Buffer> {
-  const raw = fs.createReadStream(file)
+/** Part of a file to read: bytes [start, end), whose first line has index `firstLine`. */
+export interface LineRange {
+  readonly start: number
+  readonly end: number
+  readonly firstLine: number
+}
+
+async function* byteLines(file: string, range?: LineRange): AsyncGenerator<Buffer> {
+  // A range never reads past its end, so a file that grows while being read is not followed.
+  const raw = range ? fs.createReadStream(file, { start: range.start, end: Math.max(range.start, range.end - 1) }) : fs.createReadStream(file)
   const input: AsyncIterable<Buffer> = file.endsWith(".gz") ? raw.pipe(createGunzip()) : raw
   let rest: Buffer = Buffer.alloc(0)
   for await (const chunk of input) {
@@ -30,9 +38,9 @@ export const countLines = async (file: string): Promise<number> => {
 const utf8 = new TextDecoder("utf-8", { fatal: true })
 
 /** Parsed objects with their 0-based line index; blank lines are skipped, bad ones counted. */
-export async function* jsonLines(file: string, drop: (reason: string, sample?: unknown) => void): AsyncGenerator<{ index: number; row: Record<string, unknown> }> {
-  let index = -1
-  for await (const bytes of byteLines(file)) {
+export async function* jsonLines(file: string, drop: (reason: string, sample?: unknown) => void, range?: LineRange): AsyncGenerator<{ index: number; row: Record<string, unknown> }> {
+  let index = (range?.firstLine ?? 0) - 1
+  for await (const bytes of byteLines(file, range)) {
     index++
     if (bytes.length === 0 || (bytes.length === 1 && bytes[0] === 13)) continue
     let text: string

@@ -3,6 +3,7 @@
  * and the store. Loading is cheap (no DuckDB) so that planning-only commands start fast.
  */
 import { Effect, Either } from "effect"
+import * as path from "node:path"
 import config from "../../dag.config.js"
 import { parseConfig, settingsFor, type Settings } from "../config.js"
 import { NotFoundError, type ConfigError, type ParamError, type PipelineError } from "../errors.js"
@@ -13,6 +14,7 @@ import type { Pipeline } from "../pipeline.js"
 import { loadPipeline } from "../registry.js"
 import { useFingerprintCache } from "../fingerprints.js"
 import { Store } from "../store/store.js"
+import { applyBudget } from "../resources/memory.js"
 
 export const loadSettings = (profile: string | undefined): Effect.Effect<Settings, ConfigError> =>
   Effect.gen(function* () {
@@ -21,6 +23,9 @@ export const loadSettings = (profile: string | undefined): Effect.Effect<Setting
     // Nodes (and their worker threads) read these: the Hub endpoint and where Hub downloads are cached.
     process.env.DAG_HUB_URL = settings.hubUrl
     process.env.DAG_HUB_CACHE ??= `${settings.store}/hub`
+    // DuckDB instances (here, in worker threads, in Slurm tasks) take their share of the budget from here.
+    applyBudget(settings.memory, settings.workers, path.join(settings.store, "tmp"))
+    process.env.DAG_SHARD_BYTES = String(settings.shardBytes)
     return settings
   })
 

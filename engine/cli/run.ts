@@ -48,9 +48,19 @@ export const runCommand = Command.make(
       Options.withDescription("where shards run: local worker threads, or Slurm array jobs against the shared store (default: the profile's)")
     ),
     json: Options.boolean("json").pipe(Options.withDescription("print a JSON summary as the last line of stdout")),
+    memory: Options.text("memory").pipe(
+      Options.optional,
+      Options.withDescription("memory budget of the run, e.g. 4GB: DuckDB spills to the store beyond it; Slurm tasks ask for their share (default: config `memory`, else ¼ of RAM, ≤ 1 GiB per thread)")
+    ),
+    shardBytes: Options.text("shard-bytes").pipe(
+      Options.optional,
+      Options.withDescription("target input bytes per source shard, e.g. 64MB: larger WARC / JSON Lines / Parquet files are cut at record boundaries (default: config `shardBytes`, else 64 MiB)")
+    ),
   },
   (o) =>
     Effect.gen(function* () {
+      if (Option.isSome(o.memory)) process.env.DAG_MEMORY = o.memory.value
+      if (Option.isSome(o.shardBytes)) process.env.DAG_SHARD_BYTES = o.shardBytes.value
       const settings = yield* loadSettings(Option.getOrUndefined(o.profile))
       const pipeline = yield* getPipeline(o.pipeline)
       const params = yield* getParams(pipeline, settings, o.param)

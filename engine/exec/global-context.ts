@@ -45,6 +45,12 @@ const appendAny = (appender: Duck.DuckDBAppender, v: unknown): void => {
 
 let schemaCounter = 0
 
+/** Rows per Parquet row group of query outputs: bounds what the writer buffers (a group at a time). */
+const QUERY_ROW_GROUP = 2048
+
+/** Bytes per shard of a global node's output: the run's shardBytes (default 64 MiB). */
+const outputShardBytes = (): number => Number(process.env.DAG_SHARD_BYTES) || 64 * 1024 ** 2
+
 export const runGlobal = (
   node: GlobalNode,
   params: unknown,
@@ -121,7 +127,8 @@ export const runGlobal = (
                 if (!sink) sink = yield* Effect.promise(() => openShardSink(columns))
                 const target = sink
                 yield* Effect.try({ try: () => target.append(next.value as Record<string, unknown>), catch: (e) => fail(node.name, `output ${name}: ${(e as Error).message}`, e) })
-                if (target.rows() >= node.rowsPerShard) yield* flush
+                if (target.full()) yield* Effect.tryPromise({ try: () => target.spill(), catch: (e) => fail(node.name, `writing ${name}: ${(e as Error).message}`, e) })
+                if (target.rows() >= node.rowsPerShard || target.size() >= outputShardBytes()) yield* flush
               }
             }),
           writeQuery: (query: string) =>
@@ -130,15 +137,22 @@ export const runGlobal = (
               const c = yield* connection
               const tmp = store.tempPath(`${name}.parquet`)
               const select = `SELECT ${columns.map((col) => `CAST(${quoteIdent(col.name)} AS ${duckdbType(col.type)}) AS ${quoteIdent(col.name)}`).join(", ")} FROM (${query})`
-              const rows = yield* Effect.tryPromise({
-                try: async () => {
-                  const r = await c.run(`COPY (${select}) TO ${sqlString(tmp)} (${SHARD_FORMAT})`)
-                  return r.rowsChanged
-                },
-                catch: (e) => fail(node.name, `query for output ${name} failed: ${(e as Error).message}`, e),
-              })
-              if (rows > 0) yield* commitShard(name, tmp, rows)
-              else fs.rmSync(tmp, { force: true })
+              const run = (sql: string) => Effect.tryPromise({ try: async () => (await c.run(sql)).rowsChanged, catch: (e) => fail(node.name, `query for output ${name} failed: ${(e as Error).message}`, e) })
+              // Small row groups: DuckDB's Parquet writer holds a whole row group in memory.
+              const rows = yield* run(`COPY (${select}) TO ${sqlString(tmp)} (${SHARD_FORMAT}, ROW_GROUP_SIZE ${QUERY_ROW_GROUP})`)
+              if (rows === 0) return fs.rmSync(tmp, { force: true })
+              // A large result becomes several shards (by rows and by bytes), so what reads it runs in parallel.
+              const count = Math.max(Math.ceil(rows / node.rowsPerShard), Math.ceil(fs.statSync(tmp).size / outputShardBytes()))
+              if (count <= 1) return yield* commitShard(name, tmp, rows)
+              const per = Math.ceil(rows / count)
+              for (let start = 0; start < rows; start += per) {
+                const part = store.tempPath(`${name}.parquet`)
+                const n = yield* run(
+                  `COPY (SELECT * EXCLUDE (file_row_number) FROM read_parquet(${sqlString(tmp)}, file_row_number = true) WHERE file_row_number >= ${start} AND file_row_number < ${start + per}) TO ${sqlString(part)} (${SHARD_FORMAT}, ROW_GROUP_SIZE ${QUERY_ROW_GROUP})`
+                )
+                yield* commitShard(name, part, n)
+              }
+              fs.rmSync(tmp, { force: true })
             }),
         },
       }

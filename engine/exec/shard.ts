@@ -92,6 +92,7 @@ export const runMapShard = async <P, I, O>(node: MapNode<P, I, O>, params: P, in
       }
       if (outcome._tag === "Drop") drops.drop(outcome.reason, row)
       else for (const out of outcome.rows) sink.append(out as Record<string, unknown>)
+      if (sink.full()) await sink.spill()
     }
     return await finish(sink, tmpPath, rowsIn, drops)
   } catch (e) {
@@ -115,6 +116,7 @@ export const runSourceShard = async <P, O>(node: SourceNode<P, O>, params: P, un
       if (signal?.aborted) throw new ShardAborted(`node ${node.name}: interrupted`)
       rowsIn++
       sink.append(row as Record<string, unknown>)
+      if (sink.full()) await sink.spill()
     }
     return await finish(sink, tmpPath, rowsIn, drops)
   } catch (e) {

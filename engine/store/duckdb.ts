@@ -5,9 +5,14 @@
  */
 import { Context, Effect, Layer } from "effect"
 import type * as Duck from "@duckdb/node-api"
+import * as fs from "node:fs"
+import * as os from "node:os"
 import { createRequire } from "node:module"
+import { threadId } from "node:worker_threads"
 import type { Column, ColumnType } from "../columns.js"
 import { duckdbType, fromDuckValue, quoteIdent } from "../columns.js"
+import { DUCKDB_MEMORY_ENV, DUCKDB_TEMP_ENV } from "../resources/memory.js"
+import { tempName } from "./fsx.js"
 
 type DuckModule = typeof Duck
 
@@ -22,9 +27,26 @@ const __filename_or_url = (): string => (typeof __filename !== "undefined" ? __f
 // Two threads in every executor, a Slurm job with more CPUs included: a global query without ORDER BY
 // can return rows in a thread-dependent order, and artifacts must not depend on where they ran.
 let instancePromise: Promise<Duck.DuckDBInstance> | undefined
+let spillDir: string | undefined
 export const instance = (): Promise<Duck.DuckDBInstance> => {
-  instancePromise ??= loadDuck().then((m) => m.DuckDBInstance.create(":memory:", { threads: "2" }))
+  instancePromise ??= loadDuck().then((m) => m.DuckDBInstance.create(":memory:", { threads: "2", ...budgetOptions() }))
   return instancePromise
+}
+
+/**
+ * This instance's share of the run's memory budget and its own spill folder (named after this
+ * process, so a crashed run's spill files are swept with its other temporaries).
+ */
+const budgetOptions = (): Record<string, string> => {
+  const share = Number(process.env[DUCKDB_MEMORY_ENV])
+  const tmp = process.env[DUCKDB_TEMP_ENV]
+  const options: Record<string, string> = {}
+  if (Number.isFinite(share) && share > 0) options.memory_limit = `${Math.floor(share / 1024 ** 2)}MiB`
+  if (tmp) {
+    spillDir = tempName(tmp, `duckdb-spill-t${threadId}`)
+    options.temp_directory = spillDir
+  }
+  return options
 }
 
 /** Closes this thread's instance (before a worker thread exits: DuckDB must not outlive its thread). */
@@ -37,10 +59,15 @@ export const closeInstance = async (): Promise<void> => {
   } catch {
     /* already closed */
   }
+  if (spillDir) fs.rmSync(spillDir, { recursive: true, force: true })
+  spillDir = undefined
 }
 
 /** A separate instance, for sessions that lock their configuration (read-only `dag sql`). */
-export const newInstance = async (): Promise<Duck.DuckDBInstance> => (await loadDuck()).DuckDBInstance.create(":memory:")
+export const newInstance = async (): Promise<Duck.DuckDBInstance> => {
+  const share = Number(process.env[DUCKDB_MEMORY_ENV])
+  return (await loadDuck()).DuckDBInstance.create(":memory:", Number.isFinite(share) && share > 0 ? { memory_limit: `${Math.floor(share / 1024 ** 2)}MiB` } : {})
+}
 
 export const connect = async (): Promise<Duck.DuckDBConnection> => (await instance()).connect()
 
@@ -108,27 +135,68 @@ const expectKind = (col: Column, v: unknown, rowNo: number): void => {
 }
 
 /**
- * A shard writer: rows are appended into a DuckDB table (DuckDB holds them, spilling if it must),
- * then COPYed to a zstd Parquet file.
+ * A shard writer. Rows are appended into a DuckDB table; every ~PART_BYTES of appended data the
+ * table is written out as a Parquet part and emptied, so a shard never holds more than one part in
+ * memory, whatever its size. A shard that fits in one part is COPYed straight to its file (the
+ * bytes are what they were before parts existed); a larger one is merged from its parts in order,
+ * with row groups of one part's rows, so the Parquet writer never buffers the whole shard either.
  */
 export interface ShardSink {
   readonly append: (row: Record<string, unknown>) => void
   readonly rows: () => number
+  /** About how many bytes of row data were appended in all (strings by length). */
+  readonly size: () => number
+  /** Whether a part's worth of rows is waiting: call `spill` before the next append. */
+  readonly full: () => boolean
+  /** Writes the rows held so far as a part and empties the table. */
+  readonly spill: () => Promise<void>
   /** Writes the Parquet file and releases the table. */
   readonly finish: (outPath: string) => Promise<void>
   readonly abort: () => Promise<void>
 }
 
-export const openShardSink = async (columns: ReadonlyArray<Column>): Promise<ShardSink> => {
+/** Bytes of appended data per part: a slice of this instance's memory share, at most 32 MiB. */
+const partBytes = (): number => {
+  const share = Number(process.env[DUCKDB_MEMORY_ENV])
+  return Math.max(1 << 20, Math.min(32 << 20, Number.isFinite(share) && share > 0 ? Math.floor(share / 8) : 32 << 20))
+}
+
+/** About how many bytes a value takes in a table (strings by length; the rest a fixed guess). */
+const approxBytes = (v: unknown): number =>
+  typeof v === "string" ? v.length + 16
+  : Array.isArray(v) ? (typeof v[0] === "number" ? 16 + 8 * v.length : 16 + v.reduce<number>((a, x) => a + approxBytes(x), 0))
+  : v && typeof v === "object" ? Object.values(v).reduce<number>((a, x) => a + approxBytes(x), 16)
+  : 8
+
+export const openShardSink = async (columns: ReadonlyArray<Column>, limit = partBytes()): Promise<ShardSink> => {
   const m = await loadDuck()
   const conn = await connect()
   const table = `shard_${process.pid}_${++tableCounter}_${Math.random().toString(36).slice(2, 8)}`
   const ddl = columns.map((c) => `${quoteIdent(c.name)} ${duckdbType(c.type)}`).join(", ")
   await conn.run(`CREATE TABLE ${table} (${ddl})`)
-  const appender = await conn.createAppender(table)
+  let appender = await conn.createAppender(table)
   const types = columns.map((c) => duckTypeFor(m, c.type))
   let count = 0
+  let bytes = 0
+  let spilled = 0
   let closed = false
+  const parts: Array<{ path: string; rows: number }> = []
+  let partRows = 0
+  const writePart = async () => {
+    appender.flushSync()
+    appender.closeSync()
+    const part = tempName(process.env[DUCKDB_TEMP_ENV] ?? os.tmpdir(), `${table}-part${parts.length}.parquet`)
+    await conn.run(`COPY ${table} TO ${sqlString(part)} (${SHARD_FORMAT})`)
+    parts.push({ path: part, rows: partRows })
+    partRows = 0
+    spilled += bytes
+    bytes = 0
+    await conn.run(`DELETE FROM ${table}`)
+    appender = await conn.createAppender(table)
+  }
+  const removeParts = () => {
+    for (const p of parts) fs.rmSync(p.path, { force: true })
+  }
   const drop = async () => {
     if (closed) return
     closed = true
@@ -139,10 +207,12 @@ export const openShardSink = async (columns: ReadonlyArray<Column>): Promise<Sha
     }
     await conn.run(`DROP TABLE IF EXISTS ${table}`)
     conn.closeSync()
+    removeParts()
   }
   return {
     append: (row) => {
       count++
+      partRows++
       for (let i = 0; i < columns.length; i++) {
         const col = columns[i]!
         const v = row[col.name]
@@ -155,30 +225,45 @@ export const openShardSink = async (columns: ReadonlyArray<Column>): Promise<Sha
         switch (col.type.kind) {
           case "string":
             appender.appendVarchar(v as string)
+            bytes += (v as string).length + 16
             break
           case "double":
             appender.appendDouble(v as number)
+            bytes += 8
             break
           case "int":
             appender.appendBigInt(BigInt(v as number))
+            bytes += 8
             break
           case "bool":
             appender.appendBoolean(v as boolean)
+            bytes += 8
             break
           default:
             appender.appendValue(duckValueFor(m, col.type, v), types[i])
+            bytes += approxBytes(v)
         }
       }
       appender.endRow()
     },
     rows: () => count,
+    size: () => spilled + bytes,
     finish: async (outPath) => {
-      appender.flushSync()
-      appender.closeSync()
-      await conn.run(`COPY ${table} TO ${sqlString(outPath)} (${SHARD_FORMAT})`)
+      if (parts.length === 0) {
+        appender.flushSync()
+        appender.closeSync()
+        await conn.run(`COPY ${table} TO ${sqlString(outPath)} (${SHARD_FORMAT})`)
+      } else {
+        if (partRows > 0) await writePart()
+        appender.closeSync()
+        const rowsPerGroup = Math.max(1, Math.ceil(count / parts.length))
+        await conn.run(`COPY (SELECT * FROM read_parquet([${parts.map((p) => sqlString(p.path)).join(", ")}])) TO ${sqlString(outPath)} (${SHARD_FORMAT}, ROW_GROUP_SIZE ${rowsPerGroup})`)
+      }
       await drop()
     },
     abort: drop,
+    full: () => bytes >= limit,
+    spill: writePart,
   }
 }
 

@@ -7,8 +7,9 @@ import { Schema } from "effect"
 import * as Node from "../../engine/node.js"
 import * as Cell from "../../engine/report/cell.js"
 import { ArxivDoc } from "../../schemas/arxiv-doc.js"
-import { listFiles, localFile } from "../files.js"
+import { fileIdOf, lineRangeOf, listFiles, localFile } from "../files.js"
 import { countLines, jsonLines } from "../jsonl.js"
+import { cutJsonl } from "../units/jsonl.js"
 
 /** Split of line i of n: the first ⌊0.99 n⌋ train, then ⌊rest / 2⌋ validation, the remainder test. */
 export const arxivSplit = (i: number, n: number, trainShare = 0.99): "train" | "validation" | "test" => {
@@ -30,19 +31,21 @@ export const arxivLoad = Node.source({
     Cell.table("Papers per split", "SELECT split, count(*)::BIGINT AS papers, sum(strlen(text))::BIGINT AS bytes FROM self GROUP BY 1 ORDER BY 1"),
     Cell.samples("Papers"),
   ],
-  units: (p) => listFiles("arxiv/load", p.paths),
+  units: (p) => listFiles("arxiv/load", p.paths, cutJsonl),
   worker: true,
   read: async function* (unit, p, ctx) {
     const file = await localFile(unit)
-    const n = await countLines(file)
-    for await (const { index: i, row: doc } of jsonLines(file, (reason, sample) => ctx.drop(reason, { file: unit.id, ...(sample as object) }))) {
+    const fileId = fileIdOf(unit)
+    // the split of a line depends on the whole file's length, which a cut unit carries
+    const n = typeof unit.fileLines === "number" ? unit.fileLines : await countLines(file)
+    for await (const { index: i, row: doc } of jsonLines(file, (reason, sample) => ctx.drop(reason, { file: fileId, ...(sample as object) }), lineRangeOf(unit))) {
       const meta = doc.meta as { arxiv_id?: unknown } | undefined
       if (typeof doc.text !== "string" || doc.text.length === 0) {
-        ctx.drop("no-text", { file: unit.id, line: i + 1 })
+        ctx.drop("no-text", { file: fileId, line: i + 1 })
         continue
       }
-      const id = typeof meta?.arxiv_id === "string" ? meta.arxiv_id : `${unit.id}#${i + 1}`
-      yield { id, text: doc.text, split: arxivSplit(i, n, p.trainShare), file: unit.id, line: i + 1 }
+      const id = typeof meta?.arxiv_id === "string" ? meta.arxiv_id : `${fileId}#${i + 1}`
+      yield { id, text: doc.text, split: arxivSplit(i, n, p.trainShare), file: fileId, line: i + 1 }
     }
   },
 })

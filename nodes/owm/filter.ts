@@ -20,6 +20,8 @@ export const hasNewcommandDump = (text: string): boolean => text.split("\n").som
 
 export const filter = Node.map({
   name: "owm/filter",
+  // cheap per row, but on the main thread it would be the serial ceiling of a large run
+  worker: true,
   version: 1,
   description: "Manual filters: banned URL substrings, newcommand dumps, short text, accented share, math score.",
   input: WebDocument,

@@ -24,6 +24,8 @@ export const hasMathMarker = (html: string): boolean => MATH_MARKERS.some((m) =>
 
 export const prefilter = Node.map({
   name: "owm/prefilter",
+  // cheap per row, but on the main thread it would be the serial ceiling of a large run
+  worker: true,
   version: 1,
   description: "Keep pages with a math marker, or with LaTeX commands in their text.",
   input: WebPage,

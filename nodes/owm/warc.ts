@@ -1,6 +1,7 @@
 /**
  * owm/warc: WARC files (local paths, globs, http(s) URLs, or `.paths` lists of them, as Common
- * Crawl publishes) → one WebPage row per HTML `response` record; one shard per WARC file.
+ * Crawl publishes) → one WebPage row per HTML `response` record; one shard per WARC file, or per
+ * about `shardBytes` of a larger local one (cut at gzip members, nodes/units/warc.ts).
  * Nothing here is fatal: unreadable records, bodies and files are counted with a reason.
  */
 import { Effect, Schema } from "effect"
@@ -13,7 +14,9 @@ import { NodeRunError } from "../../engine/errors.js"
 import * as Node from "../../engine/node.js"
 import { projectRoot } from "../../engine/paths.js"
 import { WebPage } from "../../schemas/web-page.js"
-import { listFiles } from "../files.js"
+import { fileIdOf, listFiles } from "../files.js"
+import { cutWarc } from "../units/warc.js"
+import { rangeOf, readRange } from "../units/ranges.js"
 import { decodeHtml } from "./decode.js"
 
 const Params = Schema.Struct({
@@ -87,7 +90,7 @@ const stripUrn = (id: string) => id.replace(/^<|>$/g, "").replace(/^urn:uuid:/, 
 export const warc = Node.source({
   name: "owm/warc",
   version: 1,
-  description: "WARC files → HTML response records, decoded (one shard per WARC file).",
+  description: "WARC files → HTML response records, decoded (one shard per WARC file, or per ~shardBytes of a larger one).",
   params: Params,
   output: WebPage,
   units: (p) =>
@@ -95,7 +98,7 @@ export const warc = Node.source({
       const entries = expandLists(p.paths.split(",").map((s) => s.trim()).filter(Boolean), p)
       const local = entries.filter((e) => !isUrl(e))
       const urls = entries.filter(isUrl)
-      const files = local.length ? yield* listFiles("owm/warc", local.join(",")) : []
+      const files = local.length ? yield* listFiles("owm/warc", local.join(","), cutWarc) : []
       const remote = yield* Effect.promise(() => Promise.all(urls.map(async (url) => ({ id: url, fingerprint: await urlFingerprint(url, p), url }))))
       return [...files, ...remote]
     }).pipe(Effect.mapError((e) => (e instanceof NodeRunError ? e : new NodeRunError({ node: "owm/warc", message: String(e), transient: false })))),
@@ -115,12 +118,13 @@ export const warc = Node.source({
         return
       }
     } else {
-      const file = unit.file as string
-      if (fs.statSync(file).size === 0) {
-        ctx.drop("empty-file", { file: unit.id })
+      const range = rangeOf(unit)
+      if (range.end === range.start) {
+        ctx.drop("empty-file", { file: range.fileId })
         return
       }
-      source = fs.createReadStream(file)
+      // a cut unit is whole gzip members (or whole records), so it parses like a file of its own
+      source = readRange(range)
     }
     // Gzip is undone here rather than by the WARC parser, which ends silently at a truncated or
     // corrupt member; zlib reports it, so the loss is counted.
@@ -157,8 +161,8 @@ export const warc = Node.source({
           ctx.drop(decoded.reason, { url })
           continue
         }
-        const recordId = stripUrn(record.warcHeader("WARC-Record-ID") ?? `${unit.id}#${url}`)
-        yield { id: recordId, url, warc_record_id: recordId, warc_file: unit.id, charset: decoded.charset, html: decoded.text }
+        const recordId = stripUrn(record.warcHeader("WARC-Record-ID") ?? `${fileIdOf(unit)}#${url}`)
+        yield { id: recordId, url, warc_record_id: recordId, warc_file: fileIdOf(unit), charset: decoded.charset, html: decoded.text }
       }
     } catch (e) {
       // A truncated file or a broken gzip member ends this file; the records before it are kept.

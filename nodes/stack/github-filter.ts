@@ -59,6 +59,8 @@ export const removeTheorems = (text: string, names: ReadonlyArray<string>): { te
 
 export const githubFilter = Node.map({
   name: "stack/github-filter",
+  // cheap per row, but on the main thread it would be the serial ceiling of a large run
+  worker: true,
   version: 1,
   description: "GitHub formal-math files (Coq, Lean, Isabelle, MATLAB): keyword, banned-repo and banned-path rules.",
   input: CodeFile,

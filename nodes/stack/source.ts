@@ -10,8 +10,10 @@ import * as fs from "node:fs"
 import * as Node from "../../engine/node.js"
 import { connect, sqlString } from "../../engine/store/duckdb.js"
 import { CodeFile, type CodeFile as CodeFileRow } from "../../schemas/code-file.js"
-import { listFiles, localFile } from "../files.js"
-import { jsonLines } from "../jsonl.js"
+import { fileIdOf, lineRangeOf, listFiles, localFile } from "../files.js"
+import { cutJsonl } from "../units/jsonl.js"
+import { cutParquet } from "../units/parquet.js"
+import { jsonLines, type LineRange } from "../jsonl.js"
 
 export const STACK_COLUMNS = ["content", "lang", "max_stars_repo_path", "max_stars_repo_name", "ext", "size"] as const
 export const GITHUB_COLUMNS = ["text", "lang", "repo", "path"] as const
@@ -27,18 +29,18 @@ export const codeSource = (name: string, defaultPaths: string, description: stri
   description,
   params: Schema.Struct({ paths: Schema.optionalWith(Schema.String, { default: () => defaultPaths }) }),
   output: CodeFile,
-  units: (p) => listFiles(name, p.paths),
+  units: (p) => listFiles(name, p.paths, (u) => (/\.jsonl?$/i.test(u.file as string) ? cutJsonl(u) : cutParquet(u))),
   worker: true,
   read: async function* (unit, _p, ctx) {
     const file = await localFile(unit)
     if (fs.statSync(file).size === 0) {
       // upstream divides by zero on empty inputs; here an empty file is counted and skipped
-      ctx.drop("empty-file", { file: unit.id })
+      ctx.drop("empty-file", { file: fileIdOf(unit) })
       return
     }
     if (/\.jsonl?(\.gz)?$/i.test(file)) {
       // JSON Lines are read here, line by line, so one bad line is counted instead of failing the file.
-      yield* readJsonLines(file, ctx)
+      yield* readJsonLines(file, ctx, lineRangeOf(unit))
       return
     }
     const conn = await connect()
@@ -53,7 +55,10 @@ export const codeSource = (name: string, defaultPaths: string, description: stri
         const [layout, missing] = have.has("content") ? ["The Stack", stackMissing] : ["GitHub records", githubMissing]
         throw new Error(`missing column${missing.length > 1 ? "s" : ""} ${missing.join(", ")} for the layout of ${layout} (The Stack: ${STACK_COLUMNS.join(", ")}; GitHub records: ${GITHUB_COLUMNS.join(", ")})`)
       }
-      const result = await conn.stream(`${stackMissing.length === 0 ? STACK_SELECT : GITHUB_SELECT} FROM ${reader(file)}`)
+      // a cut unit reads its row groups only (file_row_number filters prune the others)
+      const rows = typeof unit.rowStart === "number" && typeof unit.rowEnd === "number" ? ` WHERE file_row_number >= ${unit.rowStart} AND file_row_number < ${unit.rowEnd}` : ""
+      const from = rows ? `read_parquet(${sqlString(file)}, file_row_number = true)${rows}` : reader(file)
+      const result = await conn.stream(`${stackMissing.length === 0 ? STACK_SELECT : GITHUB_SELECT} FROM ${from}`)
       for await (const rows of result.yieldRowObjectJs()) {
         for (const r of rows) {
           if (typeof r.content !== "string") {
@@ -69,8 +74,8 @@ export const codeSource = (name: string, defaultPaths: string, description: stri
   },
 })
 
-async function* readJsonLines(file: string, ctx: { drop: (reason: string, sample?: unknown) => void }): AsyncGenerator<CodeFileRow> {
-  for await (const { index, row: r } of jsonLines(file, ctx.drop)) {
+async function* readJsonLines(file: string, ctx: { drop: (reason: string, sample?: unknown) => void }, range: LineRange | undefined): AsyncGenerator<CodeFileRow> {
+  for await (const { index, row: r } of jsonLines(file, ctx.drop, range)) {
     const stack = typeof r.content === "string"
     const content = stack ? r.content : r.text
     const filePath = String((stack ? r.max_stars_repo_path : r.path) ?? "")

@@ -9,13 +9,12 @@ import * as path from "node:path"
 import * as fs from "node:fs"
 import { ConfigError } from "./errors.js"
 import { SlurmConfig, slurmSettings, type SlurmSettings } from "./slurm/settings.js"
-import { defaultBudget, formatBytes, MIN_SHARE, parseBytes } from "./resources/memory.js"
+import { DEFAULT_SHARD_BYTES, defaultBudget, formatBytes, MIN_SHARE, minimumBudget, MEMORY_ENV, parseBytes, SHARD_BYTES_ENV } from "./resources/memory.js"
 
 const ParamsByNode = Schema.Record({ key: Schema.String, value: Schema.Record({ key: Schema.String, value: Schema.Unknown }) })
 const PositiveInt = Schema.Int.pipe(Schema.positive())
 /** A size: bytes, or a string such as "4GB", "512MB", "64MiB". */
 const Size = Schema.Union(PositiveInt, Schema.String.pipe(Schema.filter((s) => parseBytes(s) !== undefined, { message: () => 'expected a size such as "4GB", "512MB" or a number of bytes' })))
-export const DEFAULT_SHARD_BYTES = 64 * 1024 ** 2
 export const ExecutorName = Schema.Literal("local", "slurm")
 export type ExecutorName = Schema.Schema.Type<typeof ExecutorName>
 
@@ -45,7 +44,7 @@ export const Config = Schema.Struct({
   retries: Schema.optionalWith(Schema.Int.pipe(Schema.nonNegative()), { default: () => 2 }),
   /** Memory budget of a run; default: a quarter of the machine's memory, at most 1 GiB per thread. */
   memory: Schema.optional(Size),
-  /** Target input bytes per source shard (default 64 MiB): larger files are cut at record boundaries. */
+  /** Target input bytes per source shard (default 16 MiB): larger files are cut at record boundaries. */
   shardBytes: Schema.optional(Size),
   defaultProfile: Schema.optionalWith(Schema.String, { default: () => "local" }),
   profiles: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Profile }), { default: () => ({ local: {} }) }),
@@ -122,13 +121,13 @@ export const settingsFor = (config: Config, root: string, profileName: string | 
   const executor = process.env.DAG_EXECUTOR ?? p.executor ?? config.executor
   if (executor !== "local" && executor !== "slurm") return Either.left(new ConfigError({ message: `DAG_EXECUTOR=${executor}: expected local or slurm` }))
   const workers = p.workers ?? config.workers
-  const memorySpec = process.env.DAG_MEMORY ?? p.memory ?? config.memory
+  const memorySpec = process.env[MEMORY_ENV] ?? p.memory ?? config.memory
   const memory = memorySpec === undefined ? defaultBudget(workers) : parseBytes(memorySpec)
   if (memory === undefined) return Either.left(new ConfigError({ message: `memory budget "${memorySpec}" is not a size: use e.g. 4GB, 512MB or a number of bytes` }))
-  if (memory < MIN_SHARE * (workers + 1)) {
-    return Either.left(new ConfigError({ message: `memory budget ${formatBytes(memory)} is too small for ${workers} worker thread(s): give at least ${formatBytes(MIN_SHARE * (workers + 1))} (${formatBytes(MIN_SHARE)} per DuckDB instance), or fewer workers` }))
+  if (memory < minimumBudget(workers)) {
+    return Either.left(new ConfigError({ message: `memory budget ${formatBytes(memory)} is too small for ${workers} worker thread(s): give at least ${formatBytes(minimumBudget(workers))} (${formatBytes(MIN_SHARE)} per DuckDB instance), or fewer workers` }))
   }
-  const shardSpec = process.env.DAG_SHARD_BYTES ?? p.shardBytes ?? config.shardBytes
+  const shardSpec = process.env[SHARD_BYTES_ENV] ?? p.shardBytes ?? config.shardBytes
   const shardBytes = shardSpec === undefined ? DEFAULT_SHARD_BYTES : parseBytes(shardSpec)
   if (shardBytes === undefined) return Either.left(new ConfigError({ message: `shardBytes "${shardSpec}" is not a size: use e.g. 64MB or a number of bytes` }))
   return Either.right({

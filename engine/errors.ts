@@ -49,6 +49,8 @@ export class NodeRunError extends Data.TaggedError("NodeRunError")<{
   readonly message: string
   readonly transient: boolean
   readonly cause?: unknown
+  /** the user's input cannot be read at all (not a regular file, no file matches): exit code 2 */
+  readonly badInput?: boolean
 }> {}
 
 /**

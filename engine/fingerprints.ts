@@ -59,25 +59,28 @@ export const fingerprintFile = (file: string): string => {
  * once and cached beside its fingerprint, so it is recomputed exactly when the content changes.
  */
 export const cachedLayout = <A>(file: string, name: string, compute: () => A): A => {
-  const known = knownLayout<A>(file, name)
-  return known !== undefined ? known : rememberLayout(file, name, compute())
+  const sha256 = fingerprintFile(file)
+  const known = knownLayout<A>(file, sha256, name)
+  return known !== undefined ? known : rememberLayout(file, sha256, name, compute())
 }
 
 /** cachedLayout for facts that take asynchronous work (reading a Parquet footer through DuckDB). */
 export const cachedLayoutAsync = async <A>(file: string, name: string, compute: () => Promise<A>): Promise<A> => {
-  const known = knownLayout<A>(file, name)
-  return known !== undefined ? known : rememberLayout(file, name, await compute())
+  const sha256 = fingerprintFile(file)
+  const known = knownLayout<A>(file, sha256, name)
+  return known !== undefined ? known : rememberLayout(file, sha256, name, await compute())
 }
 
-const knownLayout = <A>(file: string, name: string): A | undefined => {
-  fingerprintFile(file)
-  return cache?.[file]?.layouts?.[name] as A | undefined
-}
-
-const rememberLayout = <A>(file: string, name: string, value: A): A => {
-  // Only a settled file has a cache entry (see fingerprintFile): others are recomputed next time.
+// An entry may describe older content (a file changed within the last two seconds keeps its old
+// entry until it settles): layouts are only taken from, and added to, an entry of this content.
+const knownLayout = <A>(file: string, sha256: string, name: string): A | undefined => {
   const entry = cache?.[file]
-  if (entry) {
+  return entry?.sha256 === sha256 ? (entry.layouts?.[name] as A | undefined) : undefined
+}
+
+const rememberLayout = <A>(file: string, sha256: string, name: string, value: A): A => {
+  const entry = cache?.[file]
+  if (entry?.sha256 === sha256) {
     entry.layouts = { ...entry.layouts, [name]: value }
     dirty = true
   }

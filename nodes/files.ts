@@ -46,7 +46,7 @@ export const listFiles = (
     Effect.map(([a, b]) => [...a, ...b]),
     Effect.filterOrFail(
       (units) => units.length > 0,
-      () => new NodeRunError({ node, message: `node ${node}: no files match "${patterns}"; set --param ${node}.paths=GLOB`, transient: false })
+      () => new NodeRunError({ node, message: `node ${node}: no files match "${patterns}"; set --param ${node}.paths=GLOB`, transient: false, badInput: true })
     )
   )
 }
@@ -104,7 +104,7 @@ const listLocal = (node: string, patterns: string): Effect.Effect<ReadonlyArray<
       })
     },
     catch: (e) =>
-      new NodeRunError({ node, message: e instanceof InputKindError ? `node ${node}: ${e.message}` : `node ${node}: ${(e as Error).message}; set --param ${node}.paths=GLOB`, transient: false }),
+      new NodeRunError({ node, message: e instanceof InputKindError ? `node ${node}: ${e.message}` : `node ${node}: ${(e as Error).message}; set --param ${node}.paths=GLOB`, transient: false, badInput: true }),
   })
 
 class InputKindError extends Error {}

@@ -127,9 +127,9 @@ describe("bad input", () => {
     expect(dag(box, ["run", "demo", "--select", "demo/x"]).stderr).toMatch(/no node "demo\/x" in pipeline demo/)
     expect(dag(box, ["status", "--run", "nope"]).stderr).toMatch(/no run "nope"/)
   })
-  it("input files that match nothing fail the source with a hint, not a crash", () => {
+  it("input files that match nothing fail the source with a hint and exit 2 (bad input), not a crash", () => {
     const r = dag(box, ["run", "demo", "--param", `demo/read.paths=${box.dir}/none/*.txt`])
-    expect(r.code).toBe(1)
+    expect(r.code).toBe(2)
     expect(r.stdout).toMatch(/no files match .*set --param demo\/read\.paths=GLOB/)
   })
   it("every verb has --help", () => {

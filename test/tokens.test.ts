@@ -157,6 +157,12 @@ describe("proof-pile-2 tokens end to end (sample)", () => {
     // a second run is all cached
     const again = summary(dag(box, ["run", "proof-pile-2", "--param", "train/tiny-lm.steps=3", "--param", "eval/math.limit=2", "--json"]))
     expect(again.nodes.every((n) => n.status === "cached")).toBe(true)
+    // packing in small buckets (several partition passes, each bucket sorted alone) gives the same stream
+    const digest = () => q("select (select sum(hash(seq, tokens))::VARCHAR from tokens_pack__sequences) AS s, (select sum(hash(position, subset, id, epoch, tokens))::VARCHAR from tokens_pack__documents) AS d")[0]
+    const whole = digest()
+    const bucketed = summary(dag(box, ["run", "proof-pile-2", "--select", "tokens/pack", "--param", "tokens/pack.bucketTokens=300", "--json"]))
+    expect(bucketed.nodes.find((n) => n.node === "tokens/pack")!.status).toBe("computed")
+    expect(digest()).toEqual(whole)
   })
 })
 

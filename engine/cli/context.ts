@@ -14,7 +14,7 @@ import type { Pipeline } from "../pipeline.js"
 import { loadPipeline } from "../registry.js"
 import { useFingerprintCache } from "../fingerprints.js"
 import { Store } from "../store/store.js"
-import { applyBudget } from "../resources/memory.js"
+import { applyBudget, SHARD_BYTES_ENV } from "../resources/memory.js"
 
 export const loadSettings = (profile: string | undefined): Effect.Effect<Settings, ConfigError> =>
   Effect.gen(function* () {
@@ -25,7 +25,7 @@ export const loadSettings = (profile: string | undefined): Effect.Effect<Setting
     process.env.DAG_HUB_CACHE ??= `${settings.store}/hub`
     // DuckDB instances (here, in worker threads, in Slurm tasks) take their share of the budget from here.
     applyBudget(settings.memory, settings.workers, path.join(settings.store, "tmp"))
-    process.env.DAG_SHARD_BYTES = String(settings.shardBytes)
+    process.env[SHARD_BYTES_ENV] = String(settings.shardBytes)
     return settings
   })
 

@@ -15,6 +15,7 @@ import { ArtifactStore } from "../store/store.js"
 import { writeReport } from "../report/write.js"
 import { getParams, getPipeline, loadSettings, openStore } from "./context.js"
 import { num, seconds } from "./format.js"
+import { MEMORY_ENV, SHARD_BYTES_ENV } from "../resources/memory.js"
 
 const summaryOf = (n: NodeLog) => ({
   node: n.node,
@@ -54,13 +55,13 @@ export const runCommand = Command.make(
     ),
     shardBytes: Options.text("shard-bytes").pipe(
       Options.optional,
-      Options.withDescription("target input bytes per source shard, e.g. 64MB: larger WARC / JSON Lines / Parquet files are cut at record boundaries (default: config `shardBytes`, else 64 MiB)")
+      Options.withDescription("target input bytes per source shard, e.g. 64MB: larger WARC / JSON Lines / Parquet files are cut at record boundaries (default: config `shardBytes`, else 16 MiB)")
     ),
   },
   (o) =>
     Effect.gen(function* () {
-      if (Option.isSome(o.memory)) process.env.DAG_MEMORY = o.memory.value
-      if (Option.isSome(o.shardBytes)) process.env.DAG_SHARD_BYTES = o.shardBytes.value
+      if (Option.isSome(o.memory)) process.env[MEMORY_ENV] = o.memory.value
+      if (Option.isSome(o.shardBytes)) process.env[SHARD_BYTES_ENV] = o.shardBytes.value
       const settings = yield* loadSettings(Option.getOrUndefined(o.profile))
       const pipeline = yield* getPipeline(o.pipeline)
       const params = yield* getParams(pipeline, settings, o.param)
@@ -140,6 +141,6 @@ export const runCommand = Command.make(
       if (report._tag === "Right") yield* Console.log(`report ${shown(report.right.html)}`)
       else yield* Console.error(`warning: the report could not be written: ${String(report.left)}`)
       if (o.json) yield* Console.log(JSON.stringify({ run: runId, nodes: ran.map(summaryOf) }))
-      if (!result.ok) process.exitCode = 1
+      if (!result.ok) process.exitCode = result.badInput ? 2 : 1
     })
 ).pipe(Command.withDescription("Run a pipeline: only what changed recomputes, down to the shard."))

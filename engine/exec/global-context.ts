@@ -10,6 +10,7 @@ import { columnsOf, duckdbType, quoteIdent } from "../columns.js"
 import { CorruptShardError, NodeRunError } from "../errors.js"
 import type { GlobalContext, GlobalNode, Port } from "../node.js"
 import { DropLedger } from "./shard.js"
+import { shardBytes } from "../resources/memory.js"
 import { connect, jsSafe, openShardSink, queryRows, readShardRows, SHARD_FORMAT, sqlString, type ShardSink } from "../store/duckdb.js"
 import { datasetManifest, type FileManifest, type Manifest, type ShardEntry, type Store } from "../store/store.js"
 
@@ -47,9 +48,6 @@ let schemaCounter = 0
 
 /** Rows per Parquet row group of query outputs: bounds what the writer buffers (a group at a time). */
 const QUERY_ROW_GROUP = 2048
-
-/** Bytes per shard of a global node's output: the run's shardBytes (default 64 MiB). */
-const outputShardBytes = (): number => Number(process.env.DAG_SHARD_BYTES) || 64 * 1024 ** 2
 
 export const runGlobal = (
   node: GlobalNode,
@@ -128,7 +126,7 @@ export const runGlobal = (
                 const target = sink
                 yield* Effect.try({ try: () => target.append(next.value as Record<string, unknown>), catch: (e) => fail(node.name, `output ${name}: ${(e as Error).message}`, e) })
                 if (target.full()) yield* Effect.tryPromise({ try: () => target.spill(), catch: (e) => fail(node.name, `writing ${name}: ${(e as Error).message}`, e) })
-                if (target.rows() >= node.rowsPerShard || target.size() >= outputShardBytes()) yield* flush
+                if (target.rows() >= node.rowsPerShard || target.size() >= shardBytes()) yield* flush
               }
             }),
           writeQuery: (query: string) =>
@@ -142,7 +140,8 @@ export const runGlobal = (
               const rows = yield* run(`COPY (${select}) TO ${sqlString(tmp)} (${SHARD_FORMAT}, ROW_GROUP_SIZE ${QUERY_ROW_GROUP})`)
               if (rows === 0) return fs.rmSync(tmp, { force: true })
               // A large result becomes several shards (by rows and by bytes), so what reads it runs in parallel.
-              const count = Math.max(Math.ceil(rows / node.rowsPerShard), Math.ceil(fs.statSync(tmp).size / outputShardBytes()))
+              // (compressed bytes against a quarter of shardBytes: about the raw size a source shard reads)
+              const count = Math.max(Math.ceil(rows / node.rowsPerShard), Math.ceil(fs.statSync(tmp).size / (shardBytes() / 4)))
               if (count <= 1) return yield* commitShard(name, tmp, rows)
               const per = Math.ceil(rows / count)
               for (let start = 0; start < rows; start += per) {

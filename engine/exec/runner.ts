@@ -520,6 +520,8 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
 export interface RunResult {
   readonly ok: boolean
   readonly interrupted: boolean
+  /** every failure was input the user must fix (see NodeRunError.badInput) */
+  readonly badInput?: boolean
 }
 
 /** Runs the selected part of a pipeline. Failures are recorded per node; independent branches go on. */
@@ -535,6 +537,8 @@ export const runPipeline = (req: RunRequest, runId: string) =>
     const order = topoOrder(req.pipeline).filter((pn) => !selected || selected.has(pn.node.name))
     const index = store.readIndex(req.pipeline.name)
     const outcomes = settleCached(env, order, index)
+    const failedNodes = new Set<string>()
+    const badInputs = new Set<string>()
     saveFingerprints()
     const done = new Map<string, Deferred.Deferred<NodeOutcome, UpstreamFailed>>()
     for (const pn of order) if (!outcomes.has(pn.node.name)) done.set(pn.node.name, yield* Deferred.make<NodeOutcome, UpstreamFailed>())
@@ -607,11 +611,13 @@ export const runPipeline = (req: RunRequest, runId: string) =>
             yield* Deferred.interrupt(done.get(pn.node.name)!)
             return yield* Effect.interrupt
           }
+          if (Option.exists(Cause.failureOption(exit.cause), (e) => (e as { badInput?: boolean }).badInput === true)) badInputs.add(pn.node.name)
           const failure = Option.match(Cause.failureOption(exit.cause), {
             onNone: () => Cause.pretty(exit.cause),
             onSome: (e) => (e as { message?: string }).message ?? String(e),
           })
           log.status = "failed"
+          failedNodes.add(pn.node.name)
           log.errors.push(withDiskAdvice(failure ?? "failed"))
           journal.event("node-failed", { node: pn.node.name, error: failure })
           yield* Deferred.fail(done.get(pn.node.name)!, new UpstreamFailed(pn.node.name))
@@ -630,6 +636,6 @@ export const runPipeline = (req: RunRequest, runId: string) =>
     if (Object.entries(records).some(([name, r]) => index[name]?.key !== r.key)) {
       yield* storeTryPromise("index/", () => store.writeIndex(req.pipeline.name, { ...index, ...records }))
     }
-    return { ok, interrupted: false } satisfies RunResult
+    return { ok, interrupted: false, badInput: failedNodes.size > 0 && [...failedNodes].every((n) => badInputs.has(n)) } satisfies RunResult
   })
 

@@ -73,7 +73,12 @@ const resourcesFor = <P>(node: MapNode<P>, params: P): Promise<unknown> => {
 /** Thrown between rows once the run is interrupted, so an abandoned shard stops early. */
 export class ShardAborted extends Error {}
 
-export const runMapShard = async <P, I, O>(node: MapNode<P, I, O>, params: P, inputPath: string, tmpPath: string, signal?: AbortSignal): Promise<ShardResult> => {
+/** An AbortSignal, or a worker's view of the pool's shared stop flag. */
+export interface StopSignal {
+  readonly aborted: boolean
+}
+
+export const runMapShard = async <P, I, O>(node: MapNode<P, I, O>, params: P, inputPath: string, tmpPath: string, signal?: StopSignal): Promise<ShardResult> => {
   const res = await resourcesFor(node, params)
   const inCols: ReadonlyArray<Column> = columnsOf(node.input.schema)
   const sink = await openShardSink(columnsOf(node.output.schema))
@@ -101,7 +106,7 @@ export const runMapShard = async <P, I, O>(node: MapNode<P, I, O>, params: P, in
   }
 }
 
-export const runSourceShard = async <P, O>(node: SourceNode<P, O>, params: P, unit: SourceUnit, tmpPath: string, signal?: AbortSignal): Promise<ShardResult> => {
+export const runSourceShard = async <P, O>(node: SourceNode<P, O>, params: P, unit: SourceUnit, tmpPath: string, signal?: StopSignal): Promise<ShardResult> => {
   const sink = await openShardSink(columnsOf(node.output.schema))
   const drops = new DropLedger()
   let rowsIn = 0

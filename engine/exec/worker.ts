@@ -3,7 +3,7 @@
  * loads the pipeline from the registry, runs the node over that shard, and answers with the
  * finished shard's hash and counts.
  */
-import { parentPort } from "node:worker_threads"
+import { parentPort, workerData } from "node:worker_threads"
 import { loadPipeline } from "../registry.js"
 import { closeInstance, instance } from "../store/duckdb.js"
 import type { SourceUnit } from "../node.js"
@@ -19,6 +19,10 @@ export interface WorkerTask {
   readonly unit?: SourceUnit
   readonly tmpPath: string
 }
+
+// The pool raises this flag when the run is interrupted; shards check it between rows.
+const stop: Int32Array | undefined = (workerData as { stop?: Int32Array } | null)?.stop
+const stopped = { get aborted() { return stop !== undefined && Atomics.load(stop, 0) === 1 } }
 
 // Messages are handled one at a time, so a close request waits for the shard in progress.
 let queue: Promise<void> = Promise.resolve()
@@ -44,8 +48,8 @@ const handle = async (task: WorkerTask & { preload?: string; close?: boolean }):
     if (!pn || pn.node.kind !== task.kind) throw new Error(`worker: no ${task.kind} node "${task.node}" in pipeline ${task.pipeline}`)
     const result =
       pn.node.kind === "map"
-        ? await runMapShard(pn.node, task.params, task.inputPath!, task.tmpPath)
-        : await runSourceShard(pn.node as never, task.params, task.unit!, task.tmpPath)
+        ? await runMapShard(pn.node, task.params, task.inputPath!, task.tmpPath, stopped)
+        : await runSourceShard(pn.node as never, task.params, task.unit!, task.tmpPath, stopped)
     parentPort!.postMessage({ id: task.id, ok: true, result })
   } catch (e) {
     parentPort!.postMessage({ id: task.id, ok: false, error: (e as Error).message ?? String(e) })

@@ -8,10 +8,10 @@ import type * as Duck from "@duckdb/node-api"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import { createRequire } from "node:module"
-import { threadId } from "node:worker_threads"
+import { isMainThread, threadId } from "node:worker_threads"
 import type { Column, ColumnType } from "../columns.js"
 import { duckdbType, fromDuckValue, quoteIdent } from "../columns.js"
-import { DUCKDB_MEMORY_ENV, DUCKDB_TEMP_ENV } from "../resources/memory.js"
+import { DUCKDB_MEMORY_ENV, DUCKDB_TEMP_ENV, instanceLimit } from "../resources/memory.js"
 import { tempName } from "./fsx.js"
 
 type DuckModule = typeof Duck
@@ -38,10 +38,10 @@ export const instance = (): Promise<Duck.DuckDBInstance> => {
  * process, so a crashed run's spill files are swept with its other temporaries).
  */
 const budgetOptions = (): Record<string, string> => {
-  const share = Number(process.env[DUCKDB_MEMORY_ENV])
+  const limit = instanceLimit(isMainThread)
   const tmp = process.env[DUCKDB_TEMP_ENV]
   const options: Record<string, string> = {}
-  if (Number.isFinite(share) && share > 0) options.memory_limit = `${Math.floor(share / 1024 ** 2)}MiB`
+  if (limit) options.memory_limit = `${Math.floor(limit / 1024 ** 2)}MiB`
   if (tmp) {
     spillDir = tempName(tmp, `duckdb-spill-t${threadId}`)
     options.temp_directory = spillDir
@@ -65,8 +65,8 @@ export const closeInstance = async (): Promise<void> => {
 
 /** A separate instance, for sessions that lock their configuration (read-only `dag sql`). */
 export const newInstance = async (): Promise<Duck.DuckDBInstance> => {
-  const share = Number(process.env[DUCKDB_MEMORY_ENV])
-  return (await loadDuck()).DuckDBInstance.create(":memory:", Number.isFinite(share) && share > 0 ? { memory_limit: `${Math.floor(share / 1024 ** 2)}MiB` } : {})
+  const limit = instanceLimit(isMainThread)
+  return (await loadDuck()).DuckDBInstance.create(":memory:", limit ? { memory_limit: `${Math.floor(limit / 1024 ** 2)}MiB` } : {})
 }
 
 export const connect = async (): Promise<Duck.DuckDBConnection> => (await instance()).connect()
@@ -155,10 +155,14 @@ export interface ShardSink {
   readonly abort: () => Promise<void>
 }
 
-/** Bytes of appended data per part: a slice of this instance's memory share, at most 32 MiB. */
+/**
+ * Bytes of appended data per part: a sixteenth of this instance's memory share, at most 32 MiB.
+ * Merging parts reads one row group per DuckDB thread and buffers one for the writer; measured with
+ * 80 KB pages, parts of share/8 ran out of memory in that merge and share/16 did not.
+ */
 const partBytes = (): number => {
   const share = Number(process.env[DUCKDB_MEMORY_ENV])
-  return Math.max(1 << 20, Math.min(32 << 20, Number.isFinite(share) && share > 0 ? Math.floor(share / 8) : 32 << 20))
+  return Math.max(1 << 20, Math.min(32 << 20, Number.isFinite(share) && share > 0 ? Math.floor(share / 16) : 32 << 20))
 }
 
 /** About how many bytes a value takes in a table (strings by length; the rest a fixed guess). */
@@ -191,7 +195,9 @@ export const openShardSink = async (columns: ReadonlyArray<Column>, limit = part
     partRows = 0
     spilled += bytes
     bytes = 0
-    await conn.run(`DELETE FROM ${table}`)
+    // DROP, not DELETE: deleted rows keep their memory in an in-memory database until it checkpoints.
+    await conn.run(`DROP TABLE ${table}`)
+    await conn.run(`CREATE TABLE ${table} (${ddl})`)
     appender = await conn.createAppender(table)
   }
   const removeParts = () => {

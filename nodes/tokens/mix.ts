@@ -10,7 +10,6 @@ import { Effect, Schema } from "effect"
 import * as Node from "../../engine/node.js"
 import * as Cell from "../../engine/report/cell.js"
 import { TokenDoc } from "../../schemas/token-doc.js"
-import { quoteIdent } from "../../engine/columns.js"
 import { NodeRunError } from "../../engine/errors.js"
 import { sqlString } from "../../engine/store/duckdb.js"
 
@@ -74,7 +73,15 @@ export const makeMix = <K extends string>(name: string, subsets: ReadonlyArray<K
         const known = new Set<string>(subsets)
         for (const w of weights) if (!known.has(w.subset)) ctx.log(`weight for "${w.subset}" ignored: this mix has subsets ${subsets.join(", ")}`)
         const weightOf = new Map(weights.map((w) => [w.subset, w.weight]))
-        yield* ctx.sql(`CREATE TABLE docs AS ${subsets.map((s) => `SELECT subset, id, tokens, n_tokens FROM ${quoteIdent(s)} WHERE split = 'train' AND n_tokens > 0`).join(" UNION ALL ")}`)
+        // Token lists stay in the inputs' Parquet until the final write: the planning tables hold only
+        // ids, counts and where each document is (input shard, row), a small fraction of the corpus.
+        const shardsOf = new Map<string, ReadonlyArray<string>>()
+        for (const s of subsets) shardsOf.set(s, yield* (ctx.inputs[s] as { paths: () => Effect.Effect<ReadonlyArray<string>, NodeRunError> }).paths())
+        const located = subsets.filter((s) => shardsOf.get(s)!.length > 0)
+        yield* ctx.sql(`CREATE TABLE docs (subset VARCHAR, id VARCHAR, n_tokens BIGINT, shard VARCHAR, "row" BIGINT)`)
+        for (const s of located) {
+          yield* ctx.sql(`INSERT INTO docs SELECT subset, id, n_tokens, filename, file_row_number FROM read_parquet([${shardsOf.get(s)!.map(sqlString).join(", ")}], filename = true, file_row_number = true) WHERE split = 'train' AND n_tokens > 0`)
+        }
         const counts = (yield* ctx.sql(`SELECT subset, count(*)::BIGINT AS documents, sum(n_tokens)::BIGINT AS tokens FROM docs GROUP BY 1`)) as Array<{ subset: string; documents: number; tokens: number }>
         const tokensOf = new Map(counts.map((c) => [c.subset, c]))
         const active = subsets.filter((s) => (weightOf.get(s) ?? 0) > 0 && (tokensOf.get(s)?.tokens ?? 0) > 0)
@@ -95,9 +102,18 @@ export const makeMix = <K extends string>(name: string, subsets: ReadonlyArray<K
         // each epoch in its own seeded order; a document is taken while the tokens before it are under the target
         yield* ctx.sql(`CREATE TABLE mixed AS
           WITH rep AS (SELECT d.*, e.epoch::BIGINT AS epoch FROM docs d JOIN targets t USING (subset), range(t.epochs) e(epoch)),
-          ord AS (SELECT *, sum(n_tokens) OVER (PARTITION BY subset ORDER BY epoch, hash(id, epoch, ${ctx.params.seed}), id ROWS UNBOUNDED PRECEDING) - n_tokens AS before FROM rep)
-          SELECT subset, id, epoch, tokens, n_tokens FROM ord JOIN targets USING (subset) WHERE before < target`)
-        yield* ctx.outputs.mixed.writeQuery(`SELECT * FROM mixed ORDER BY subset, epoch, id`)
+          ord AS (SELECT *, sum(n_tokens) OVER (PARTITION BY subset ORDER BY epoch, hash(id, epoch, ${ctx.params.seed}), id, shard, "row" ROWS UNBOUNDED PRECEDING) - n_tokens AS before FROM rep)
+          SELECT subset, id, epoch, n_tokens, shard, "row" FROM ord JOIN targets USING (subset) WHERE before < target`)
+        // Written input shard by input shard, each in (epoch, row) order: what is sorted at once is
+        // one shard's documents times its epochs, never the whole mixture.
+        for (const s of [...active].sort()) {
+          for (const shard of shardsOf.get(s)!) {
+            yield* ctx.outputs.mixed.writeQuery(`SELECT t.subset, t.id, m.epoch, t.tokens, t.n_tokens
+              FROM read_parquet(${sqlString(shard)}, file_row_number = true) t
+              JOIN (SELECT epoch, "row" FROM mixed WHERE subset = ${sqlString(s)} AND shard = ${sqlString(shard)}) m ON m."row" = t.file_row_number
+              ORDER BY m.epoch, t.file_row_number`)
+          }
+        }
         yield* ctx.outputs.mixture.writeQuery(`WITH m AS (SELECT subset, sum(n_tokens)::BIGINT AS mixed_tokens FROM mixed GROUP BY 1),
           w AS (SELECT * FROM (VALUES ${subsets.map((s) => `(${sqlString(s)}, ${weightOf.get(s) ?? 0}::DOUBLE)`).join(", ")}) v(subset, weight))
           SELECT w.subset, w.weight, CASE WHEN c.tokens > 0 THEN w.weight / ${sumW} ELSE 0 END AS planned_share,

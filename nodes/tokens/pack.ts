@@ -13,6 +13,11 @@ import * as Node from "../../engine/node.js"
 import * as Cell from "../../engine/report/cell.js"
 import { EOS } from "./bpe.js"
 import { MixedDoc, MixtureRow } from "./mix.js"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { scratchDir } from "../../engine/resources/memory.js"
+import { tempName } from "../../engine/store/fsx.js"
+import { sqlString } from "../../engine/store/duckdb.js"
 
 export const Sequence = Schema.Struct({ seq: Schema.Int, tokens: Schema.Array(Schema.Int) })
 
@@ -37,6 +42,8 @@ export const pack = Node.global({
     seqLength: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 4096 }),
     seed: Schema.optionalWith(Schema.Int, { default: () => 1234 }),
     eod: Schema.optionalWith(Schema.Literal("none", "neox", "eos"), { default: () => "none" as const }),
+    /** tokens per bucket of the shuffled stream: the most one sort holds (≈ 8 bytes each in DuckDB); the output does not depend on it */
+    bucketTokens: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 4_000_000 }),
   }),
   report: [
     Cell.histogram("Document length in the packed stream", "SELECT len(tokens) AS tokens FROM self_documents", { bins: 20, xLabel: "tokens per document" }),
@@ -46,18 +53,28 @@ export const pack = Node.global({
     Effect.gen(function* () {
       const { seqLength, seed } = ctx.params
       const eod = EOD_IDS[ctx.params.eod]
-      const order = `SELECT (row_number() OVER (ORDER BY hash(d.subset, d.id, d.epoch, ${seed}), d.subset, d.id, d.epoch) - 1)::BIGINT AS position,
-          d.subset, d.id, d.epoch, coalesce(m.weight, 0)::DOUBLE AS weight, ${eod === undefined ? "d.tokens" : `list_append(d.tokens, ${eod})`} AS tokens
-        FROM docs d LEFT JOIN mixture m USING (subset)`
-      yield* ctx.outputs.documents.writeQuery(`${order} ORDER BY position`)
-      const rows = yield* ctx.stream(`SELECT tokens FROM (${order}) ORDER BY position`)
+      const paths = yield* ctx.inputs.docs.paths()
+      if (paths.length === 0) return
+      const docs = `read_parquet([${paths.map(sqlString).join(", ")}], filename = true, file_row_number = true)`
+      // The shuffle is planned on ids alone. Each document's place in the stream gives it a bucket of
+      // about `bucketTokens` tokens; buckets are written out in order, each sorted on its own, so the
+      // largest sort holds one bucket, whatever the corpus size.
+      yield* ctx.sql(`CREATE TABLE packing AS
+        WITH ord AS (SELECT (row_number() OVER (ORDER BY hash(subset, id, epoch, ${seed}), subset, id, epoch, filename, file_row_number) - 1)::BIGINT AS position,
+            subset, n_tokens, filename, file_row_number AS "row" FROM ${docs})
+        SELECT position, (coalesce(sum(n_tokens) OVER (ORDER BY position ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) // ${ctx.params.bucketTokens})::BIGINT AS bucket,
+          filename, "row" FROM ord`)
+      const [{ buckets }] = (yield* ctx.sql(`SELECT (coalesce(max(bucket), -1) + 1)::BIGINT AS buckets FROM packing`)) as [{ buckets: number }]
+      const tokens = eod === undefined ? "d.tokens" : `list_append(d.tokens, ${eod})`
+      const placed = `SELECT p.position, p.bucket, d.subset, d.id, d.epoch, coalesce(m.weight, 0)::DOUBLE AS weight, ${tokens} AS tokens
+        FROM packing p JOIN ${docs} d ON d.filename = p.filename AND d.file_row_number = p."row" LEFT JOIN mixture m USING (subset)`
       let tail = 0
-      yield* ctx.outputs.sequences.write(
+      // pending tokens from `start`; each window is the next L + 1, then the stream advances by L
+      let buffer: Array<number> = []
+      let start = 0
+      let seq = 0
+      const windows = (rows: AsyncIterable<Record<string, unknown>>) =>
         (async function* () {
-          // pending tokens from `start`; each window is the next L + 1, then the stream advances by L
-          let buffer: Array<number> = []
-          let start = 0
-          let seq = 0
           for await (const row of rows) {
             for (const t of row.tokens as Array<number>) buffer.push(t)
             while (buffer.length - start >= seqLength + 1) {
@@ -69,9 +86,50 @@ export const pack = Node.global({
               start = 0
             }
           }
-          tail = buffer.length - start
         })()
+      yield* forEachBucket(ctx.sql, placed, buckets, (source) =>
+        Effect.gen(function* () {
+          const ordered = `SELECT position, subset, id, epoch, weight, tokens FROM ${source} ORDER BY position`
+          yield* ctx.outputs.documents.writeQuery(ordered)
+          yield* ctx.outputs.sequences.write(windows(yield* ctx.stream(`SELECT tokens FROM (${ordered})`)))
+        })
       )
+      tail = buffer.length - start
       if (tail > 1) ctx.drop("tail shorter than a window (tokens)", tail - 1)
     }),
 })
+
+/** Buckets written per pass over the data (open Parquet writers at once). */
+const FAN_OUT = 32
+
+/**
+ * Calls `emit` for buckets 0…n-1 in order, each with a SQL source holding exactly its rows. Few
+ * buckets are read straight from `rows`; more are first split into at most FAN_OUT Parquet
+ * partitions per pass (recursively), so every row is rewritten O(log n) times and no pass sorts more
+ * than one bucket.
+ */
+const forEachBucket = <E>(
+  sql: (q: string) => Effect.Effect<ReadonlyArray<Record<string, unknown>>, E>,
+  rows: string,
+  n: number,
+  emit: (source: string) => Effect.Effect<void, E>
+): Effect.Effect<void, E> => {
+  const split = (source: string, lo: number, hi: number): Effect.Effect<void, E> =>
+    Effect.gen(function* () {
+      if (hi - lo <= 1) return yield* emit(`(SELECT * FROM ${source} WHERE bucket = ${lo})`)
+      if (hi - lo <= 2) {
+        for (let b = lo; b < hi; b++) yield* emit(`(SELECT * FROM ${source} WHERE bucket = ${b})`)
+        return
+      }
+      const step = Math.ceil((hi - lo) / FAN_OUT)
+      const dir = tempName(scratchDir(), "pack-buckets")
+      yield* Effect.gen(function* () {
+        yield* sql(`COPY (SELECT *, (bucket - ${lo}) // ${step} AS part FROM ${source} WHERE bucket >= ${lo} AND bucket < ${hi}) TO ${sqlString(dir)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, PARTITION_BY (part))`)
+        for (let p = 0; lo + p * step < hi; p++) {
+          const part = path.join(dir, `part=${p}`)
+          if (fs.existsSync(part)) yield* split(`read_parquet(${sqlString(path.join(part, "*.parquet"))})`, lo + p * step, Math.min(hi, lo + (p + 1) * step))
+        }
+      }).pipe(Effect.ensuring(Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))))
+    })
+  return n <= 0 ? Effect.void : split(`(${rows})`, 0, n)
+}

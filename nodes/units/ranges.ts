@@ -8,14 +8,10 @@
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import type { SourceUnit } from "../../engine/node.js"
+import { shardBytes } from "../../engine/resources/memory.js"
+export { shardBytes }
 
-export const DEFAULT_SHARD_BYTES = 64 * 1024 ** 2
 
-/** The run's target bytes per source shard (`shardBytes` in dag.config.ts, `--shard-bytes`). */
-export const shardBytes = (): number => {
-  const n = Number(process.env.DAG_SHARD_BYTES)
-  return Number.isFinite(n) && n > 0 ? n : DEFAULT_SHARD_BYTES
-}
 
 /** A unit that is a byte range of a local file. */
 export interface FileRange {

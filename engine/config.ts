@@ -9,7 +9,7 @@ import * as path from "node:path"
 import * as fs from "node:fs"
 import { ConfigError } from "./errors.js"
 import { SlurmConfig, slurmSettings, type SlurmSettings } from "./slurm/settings.js"
-import { DEFAULT_SHARD_BYTES, defaultBudget, formatBytes, MIN_SHARE, minimumBudget, MEMORY_ENV, parseBytes, SHARD_BYTES_ENV } from "./resources/memory.js"
+import { DEFAULT_SHARD_BYTES, defaultBudget, formatBytes, MIN_SHARE, minimumBudget, MEMORY_ENV, parseBytes, SHARD_BYTES_ENV, slurmTaskMem } from "./resources/memory.js"
 
 const ParamsByNode = Schema.Record({ key: Schema.String, value: Schema.Record({ key: Schema.String, value: Schema.Unknown }) })
 const PositiveInt = Schema.Int.pipe(Schema.positive())
@@ -42,7 +42,7 @@ export const Config = Schema.Struct({
   concurrency: Schema.optionalWith(PositiveInt, { default: () => 8 }),
   workers: Schema.optionalWith(PositiveInt, { default: () => Math.max(1, os.availableParallelism()) }),
   retries: Schema.optionalWith(Schema.Int.pipe(Schema.nonNegative()), { default: () => 2 }),
-  /** Memory budget of a run; default: a quarter of the machine's memory, at most 1 GiB per thread. */
+  /** Memory budget of a run; default: 160 MiB per DuckDB share (a worker thread one, the main thread two), at most a quarter of the machine's memory. */
   memory: Schema.optional(Size),
   /** Target input bytes per source shard (default 16 MiB): larger files are cut at record boundaries. */
   shardBytes: Schema.optional(Size),
@@ -143,6 +143,7 @@ export const settingsFor = (config: Config, root: string, profileName: string | 
     paramLayers: [config.params, p.params ?? {}],
     hubUrl: process.env.DAG_HUB_URL ?? config.hubUrl,
     executor,
-    slurm: slurmSettings([config.slurm, p.slurm, overlay.right]),
+    // a task's --mem follows from the budget unless the config sets one
+    slurm: slurmSettings([{ mem: slurmTaskMem(memory, workers) }, config.slurm, p.slurm, overlay.right]),
   })
 }

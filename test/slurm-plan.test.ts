@@ -7,6 +7,7 @@ import { expandTaskIds, parseStates } from "../engine/slurm/client.js"
 import { batchScript, chunk, sbatchFlags, shq } from "../engine/slurm/script.js"
 import { resourceFlags, resourcesFor, slurmSettings } from "../engine/slurm/settings.js"
 import { tempDir } from "./helpers.js"
+import { instanceLimit, sharePerInstance, slurmTaskMem } from "../engine/resources/memory.js"
 
 describe("Slurm settings", () => {
   it("layers config, profile and DAG_SLURM_CONFIG key by key, and resolves per-node resources by glob", () => {
@@ -22,6 +23,25 @@ describe("Slurm settings", () => {
     expect(resourcesFor(s, "train/tiny-lm")).toEqual({ partition: "gpu", mem: "2G", account: "math", extra: ["--gres=gpu:1"] })
     expect(resourcesFor(s, "owmx/extract").cpus).toBeUndefined() // a glob is anchored: owm/* is not owmx/*
     expect(resourceFlags(resourcesFor(s, "train/tiny-lm"))).toEqual(["--partition=gpu", "--account=math", "--mem=2G", "--gres=gpu:1"])
+  })
+})
+
+describe("Slurm --mem from the memory budget", () => {
+  it("a task asks for its DuckDB limit (the main thread's two shares) plus Node.js room; a configured mem wins", () => {
+    const budget = 4 * 1024 ** 3
+    const mem = slurmTaskMem(budget, 2)
+    const mib = Number(/^(\d+)M$/.exec(mem)![1])
+    expect(mib * 1024 ** 2).toBeGreaterThan(2 * sharePerInstance(budget, 2))
+    expect(mib).toBeLessThan(4096)
+    expect(resourceFlags(resourcesFor(slurmSettings([{ mem }, { partition: "cpu" }]), "owm/warc"))).toContain(`--mem=${mem}`)
+    expect(resourcesFor(slurmSettings([{ mem }, { nodes: { "train/*": { mem: "8G" } } }]), "train/tiny-lm").mem).toBe("8G")
+    // the limit a task's DuckDB gets is the same two shares
+    const before = process.env.DAG_DUCKDB_MEMORY
+    process.env.DAG_DUCKDB_MEMORY = String(sharePerInstance(budget, 2))
+    expect(instanceLimit(true)).toBe(2 * sharePerInstance(budget, 2))
+    expect(instanceLimit(false)).toBe(sharePerInstance(budget, 2))
+    if (before === undefined) delete process.env.DAG_DUCKDB_MEMORY
+    else process.env.DAG_DUCKDB_MEMORY = before
   })
 })
 

@@ -107,7 +107,10 @@ const onPool = (pool: WorkerPool, node: string, msg: Record<string, unknown>, co
 
 class WorkerDied extends Error {}
 
+/** How long a closing worker that is inside a row function may take before it is terminated. */
 const STOP_GRACE_MS = 1200
+/** How long any other closing worker (inside DuckDB, or still warming up) is waited for. */
+const CLOSE_TIMEOUT_MS = 15_000
 
 interface Pending {
   readonly resolve: (r: ShardResult) => void
@@ -117,8 +120,11 @@ interface Pending {
 interface Slot {
   worker: Worker
   busy: number | undefined
-  /** set to 1 to stop the worker's shard between rows, without waiting for its message loop */
-  stop: Int32Array
+  /**
+   * Shared with the worker: [0] set to 1 stops its shard between rows, without waiting for its
+   * message loop; [1] is 1 while it is inside a row function (plain JavaScript, safe to terminate).
+   */
+  state: Int32Array
 }
 
 export class WorkerPool {
@@ -131,9 +137,9 @@ export class WorkerPool {
   constructor(private readonly script: string, readonly size: number) {}
 
   private spawn(): Slot {
-    const stop = new Int32Array(new SharedArrayBuffer(4))
-    const worker = new Worker(this.script, { env: process.env, workerData: { stop } })
-    const slot: Slot = { worker, busy: undefined, stop }
+    const state = new Int32Array(new SharedArrayBuffer(8))
+    const worker = new Worker(this.script, { env: process.env, workerData: { state } })
+    const slot: Slot = { worker, busy: undefined, state }
     worker.on("message", (m: { id: number; ok: boolean; result?: ShardResult; error?: string }) => {
       if (m.id <= 0) return // a preload finished
       const p = this.pending.get(m.id)
@@ -187,21 +193,29 @@ export class WorkerPool {
   /**
    * Stops the workers. Terminating a thread while DuckDB works for it aborts the whole process
    * (a native error thrown into a dead thread), so each worker is asked to finish its shard, close
-   * DuckDB and exit. The shared stop flag ends a shard at its next row, so that is quick; only a
-   * worker stuck in one long row function is terminated, after STOP_GRACE_MS (Ctrl-C acts within 2 s).
+   * DuckDB and exit. The shared stop flag ends a shard at its next row, so that is quick; a worker
+   * still inside one long row function after STOP_GRACE_MS is terminated (Ctrl-C acts within 2 s).
+   * Any other is waited for: terminating a thread inside a DuckDB call would abort the process.
    */
   async close(): Promise<void> {
     this.closed = true
-    for (const slot of this.slots) Atomics.store(slot.stop, 0, 1)
+    for (const slot of this.slots) Atomics.store(slot.state, 0, 1)
     for (const [, p] of this.pending) p.reject(new WorkerDied("the pool is closing"))
     this.queue.length = 0
     await Promise.all(
       this.slots.map(
         (slot) =>
           new Promise<void>((resolve) => {
-            const timer = setTimeout(() => void slot.worker.terminate().then(() => resolve()), STOP_GRACE_MS)
+            const stop = () => void slot.worker.terminate().then(() => resolve())
+            const started = Date.now()
+            const timer = setInterval(() => {
+              if (Atomics.load(slot.state, 1) === 1 || Date.now() - started > CLOSE_TIMEOUT_MS) {
+                clearInterval(timer)
+                stop()
+              }
+            }, STOP_GRACE_MS)
             slot.worker.once("exit", () => {
-              clearTimeout(timer)
+              clearInterval(timer)
               resolve()
             })
             slot.worker.postMessage({ id: -1, close: true })

@@ -76,6 +76,8 @@ export class ShardAborted extends Error {}
 /** An AbortSignal, or a worker's view of the pool's shared stop flag. */
 export interface StopSignal {
   readonly aborted: boolean
+  /** told when a row function starts and ends (a worker may be terminated only inside one) */
+  readonly inRow?: (inside: boolean) => void
 }
 
 export const runMapShard = async <P, I, O>(node: MapNode<P, I, O>, params: P, inputPath: string, tmpPath: string, signal?: StopSignal): Promise<ShardResult> => {
@@ -90,10 +92,13 @@ export const runMapShard = async <P, I, O>(node: MapNode<P, I, O>, params: P, in
       rowsIn++
       let outcome
       try {
+        signal?.inRow?.(true)
         outcome = node.row(row as I, params, res)
       } catch (e) {
         const id = (row as { id?: unknown }).id
         throw new RowFunctionError(`node ${node.name}: row function threw on row ${rowsIn}${id !== undefined ? ` (id ${String(id)})` : ""}: ${(e as Error).message}`)
+      } finally {
+        signal?.inRow?.(false)
       }
       if (outcome._tag === "Drop") drops.drop(outcome.reason, row)
       else for (const out of outcome.rows) sink.append(out as Record<string, unknown>)

@@ -21,8 +21,15 @@ export interface WorkerTask {
 }
 
 // The pool raises this flag when the run is interrupted; shards check it between rows.
-const stop: Int32Array | undefined = (workerData as { stop?: Int32Array } | null)?.stop
-const stopped = { get aborted() { return stop !== undefined && Atomics.load(stop, 0) === 1 } }
+const state: Int32Array | undefined = (workerData as { state?: Int32Array } | null)?.state
+const stopped = {
+  get aborted() {
+    return state !== undefined && Atomics.load(state, 0) === 1
+  },
+  inRow: (inside: boolean) => {
+    if (state) Atomics.store(state, 1, inside ? 1 : 0)
+  },
+}
 
 // Messages are handled one at a time, so a close request waits for the shard in progress.
 let queue: Promise<void> = Promise.resolve()

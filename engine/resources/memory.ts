@@ -85,3 +85,10 @@ export const applyBudget = (budget: number, workers: number, tempDir: string): v
 
 /** Where large intermediate files of this run go (the store's tmp/, swept with the run's temporaries). */
 export const scratchDir = (): string => process.env[DUCKDB_TEMP_ENV] ?? os.tmpdir()
+
+/**
+ * A Slurm task's --mem: a task runs its shards on its main thread, so its DuckDB instance has two
+ * shares, plus room for Node.js and what nodes load (tokenizer, models): NODE_OVERHEAD.
+ */
+export const NODE_OVERHEAD = 640 * 1024 ** 2
+export const slurmTaskMem = (budget: number, workers: number): string => `${Math.ceil((2 * sharePerInstance(budget, workers) + NODE_OVERHEAD) / 1024 ** 2)}M`

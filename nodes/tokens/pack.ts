@@ -64,11 +64,14 @@ export const pack = Node.global({
             subset, n_tokens, filename, file_row_number AS "row" FROM ${docs})
         SELECT position, (coalesce(sum(n_tokens) OVER (ORDER BY position ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) // ${ctx.params.bucketTokens})::BIGINT AS bucket,
           filename, "row" FROM ord`)
-      const [{ buckets }] = (yield* ctx.sql(`SELECT (coalesce(max(bucket), -1) + 1)::BIGINT AS buckets FROM packing`)) as [{ buckets: number }]
+      const [{ buckets, rows, tokens: total }] = (yield* ctx.sql(
+        `SELECT (coalesce(max(bucket), -1) + 1)::BIGINT AS buckets, count(*)::BIGINT AS rows, (SELECT coalesce(sum(n_tokens), 0) FROM ${docs})::BIGINT AS tokens FROM packing`
+      )) as [{ buckets: number; rows: number; tokens: number }]
+      // A partitioned write buffers rows per open partition: flush each after ~2 MB of tokens.
+      yield* ctx.sql(`SET partitioned_write_flush_threshold = ${Math.max(16, Math.floor((rows * 262_144) / Math.max(1, total)))}`)
       const tokens = eod === undefined ? "d.tokens" : `list_append(d.tokens, ${eod})`
       const placed = `SELECT p.position, p.bucket, d.subset, d.id, d.epoch, coalesce(m.weight, 0)::DOUBLE AS weight, ${tokens} AS tokens
         FROM packing p JOIN ${docs} d ON d.filename = p.filename AND d.file_row_number = p."row" LEFT JOIN mixture m USING (subset)`
-      let tail = 0
       // pending tokens from `start`; each window is the next L + 1, then the stream advances by L
       let buffer: Array<number> = []
       let start = 0
@@ -76,7 +79,8 @@ export const pack = Node.global({
       const windows = (rows: AsyncIterable<Record<string, unknown>>) =>
         (async function* () {
           for await (const row of rows) {
-            for (const t of row.tokens as Array<number>) buffer.push(t)
+            const text = row.tokens as string
+            if (text.length > 0) for (const t of text.split(",")) buffer.push(Number(t))
             while (buffer.length - start >= seqLength + 1) {
               yield { seq: seq++, tokens: buffer.slice(start, start + seqLength + 1) }
               start += seqLength
@@ -91,10 +95,11 @@ export const pack = Node.global({
         Effect.gen(function* () {
           const ordered = `SELECT position, subset, id, epoch, weight, tokens FROM ${source} ORDER BY position`
           yield* ctx.outputs.documents.writeQuery(ordered)
-          yield* ctx.outputs.sequences.write(windows(yield* ctx.stream(`SELECT tokens FROM (${ordered})`)))
+          // ids as text: converting a DuckDB list to JavaScript makes a BigInt per id, several times slower
+          yield* ctx.outputs.sequences.write(windows(yield* ctx.stream(`SELECT array_to_string(tokens, ',') AS tokens FROM (${ordered})`)))
         })
       )
-      tail = buffer.length - start
+      const tail = buffer.length - start
       if (tail > 1) ctx.drop("tail shorter than a window (tokens)", tail - 1)
     }),
 })

@@ -155,14 +155,26 @@ describe("dag sql, ls, export, gc", () => {
     expect(dag(box, ["sql", "select * from demo_words limit 3"]).stdout).toMatch(/\(3 rows\)/)
   })
 
-  it("cannot write: COPY, CREATE, ATTACH and file readers are refused", () => {
+  it("cannot write: COPY, CREATE, ATTACH, EXPLAIN ANALYZE of a write, and file readers are refused", () => {
     const target = path.join(box.dir, "leak.csv")
-    for (const q of [`COPY demo_words TO '${target}'`, "CREATE TABLE t AS SELECT 1", `ATTACH '${box.dir}/x.db'`, "SELECT * FROM read_csv('/etc/hostname')", "SET enable_external_access=true"]) {
+    for (const q of [
+      `COPY demo_words TO '${target}'`,
+      "CREATE TABLE t AS SELECT 1",
+      `ATTACH '${box.dir}/x.db'`,
+      "SELECT * FROM read_csv('/etc/hostname')",
+      "SET enable_external_access=true",
+      `EXPLAIN ANALYZE COPY (SELECT 'x' AS a) TO '${target}'`,
+      "explain   analyse CREATE TABLE t AS SELECT 1",
+      "EXPLAIN ANALYZE SELECT 1; COPY demo_words TO '/tmp/x.csv'",
+    ]) {
       const r = dag(box, ["sql", q])
       expect(r.code, q).toBe(2)
       expect(r.stderr, q).toMatch(/read-only/)
     }
     expect(fs.existsSync(target)).toBe(false)
+    // reading plans stays possible
+    const plan = dag(box, ["sql", "EXPLAIN ANALYZE SELECT count(*) FROM demo_words"])
+    expect(plan.code, plan.stderr).toBe(0)
   })
 
   it("the interactive prompt answers queries from stdin", () => {

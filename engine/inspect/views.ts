@@ -33,7 +33,26 @@ export interface SqlSession {
   readonly close: () => void
 }
 
-const READ_ONLY_TYPES = new Set([1 /* SELECT */, 4 /* EXPLAIN */])
+const SELECT = 1
+const EXPLAIN = 4
+const READ_ONLY_TYPES = new Set([SELECT, EXPLAIN])
+const READ_ONLY = "dag sql is read-only: only SELECT queries (and EXPLAIN of one, DESCRIBE, SUMMARIZE) run here; export with `dag export` to write files"
+
+/**
+ * Whether an EXPLAIN statement explains a SELECT: the statement after EXPLAIN [ANALYZE] is given to
+ * DuckDB's parser on its own and must be of type SELECT. Only a query of one statement may EXPLAIN.
+ */
+const explainsSelect = async (conn: Awaited<ReturnType<Awaited<ReturnType<typeof newInstance>>["connect"]>>, sql: string, count: number): Promise<boolean> => {
+  if (count !== 1) return false
+  const inner = sql.replace(/^\s*EXPLAIN\s+(?:ANALY[SZ]E\s+)?/i, "")
+  if (inner === sql) return false
+  try {
+    const statements = await conn.extractStatements(inner)
+    return statements.count === 1 && ((await statements.prepare(0)).statementType as number) === SELECT
+  } catch {
+    return false
+  }
+}
 
 export const openSqlSession = (store: Store, run: RunRecord, only?: ReadonlySet<string>): Effect.Effect<SqlSession, SqlError> =>
   Effect.tryPromise({
@@ -81,9 +100,9 @@ export const openSqlSession = (store: Store, run: RunRecord, only?: ReadonlySet<
             let last: Awaited<ReturnType<typeof queryRows>> | undefined
             for (let i = 0; i < statements.count; i++) {
               const prepared = await statements.prepare(i)
-              if (!READ_ONLY_TYPES.has(prepared.statementType as number)) {
-                throw new Error(`dag sql is read-only: only SELECT queries (and EXPLAIN, DESCRIBE, SUMMARIZE) run here; export with \`dag export\` to write files`)
-              }
+              if (!READ_ONLY_TYPES.has(prepared.statementType as number)) throw new Error(READ_ONLY)
+              // EXPLAIN ANALYZE runs its statement: DuckDB's parser must also find a SELECT inside it
+              if ((prepared.statementType as number) === EXPLAIN && !(await explainsSelect(conn, sql, statements.count))) throw new Error(READ_ONLY)
               last = await runPrepared(prepared)
             }
             return last!

@@ -108,10 +108,16 @@ export const writeClusters = (
 /**
  * The rows of a dataset's shards with `doc`, their 0-based position in input order (file by file,
  * row by row): the same numbering a JS loop over `rows()` gives, without moving rows through JS.
+ * Each file's first number comes from the row counts in the Parquet footers, so no window function
+ * over the rows (which DuckDB cannot spill) is needed.
  */
 export const inInputOrder = (paths: ReadonlyArray<string>): string => {
-  const files = paths.map((f, i) => `SELECT ${i} AS f, file_row_number AS r, * EXCLUDE (file_row_number) FROM read_parquet(${sqlString(f)}, file_row_number = true)`).join(" UNION ALL ")
-  return `SELECT (row_number() OVER (ORDER BY f, r) - 1)::BIGINT AS doc, * EXCLUDE (f, r) FROM (${files})`
+  const list = `[${paths.map(sqlString).join(", ")}]`
+  const order = paths.map((p, i) => `(${sqlString(p)}, ${i})`).join(", ")
+  return `WITH files AS (SELECT f.path, f.i, m.num_rows FROM (VALUES ${order}) f(path, i) JOIN parquet_file_metadata(${list}) m ON m.file_name = f.path),
+    starts AS (SELECT path, (coalesce(sum(num_rows) OVER (ORDER BY i ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0))::BIGINT AS start FROM files)
+    SELECT (s.start + r.file_row_number)::BIGINT AS doc, r.* EXCLUDE (filename, file_row_number)
+    FROM read_parquet(${list}, filename = true, file_row_number = true) r JOIN starts s ON s.path = r.filename`
 }
 
 

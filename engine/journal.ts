@@ -9,7 +9,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { randomBytes } from "node:crypto"
 import type { Cause } from "./plan.js"
-import { ensureDir, isPidAlive, readJsonOr, writeFileAtomic } from "./store/fsx.js"
+import { ensureDir, isPidAlive, readJsonOr, redactUrlCredentials, writeFileAtomic } from "./store/fsx.js"
 
 export type NodeStatus = "pending" | "running" | "cached" | "computed" | "partial" | "failed" | "skipped" | "planned"
 
@@ -118,7 +118,7 @@ export class Journal {
 
   /** Appends an event; `quiet` events (run start) do not trigger a snapshot of run.json. */
   event(type: string, data: Record<string, unknown>, options: { readonly quiet?: boolean } = {}): void {
-    fs.appendFileSync(path.join(this.dir, "events.jsonl"), JSON.stringify({ t: new Date().toISOString(), type, ...data }) + "\n")
+    fs.appendFileSync(path.join(this.dir, "events.jsonl"), redactUrlCredentials(JSON.stringify({ t: new Date().toISOString(), type, ...data })) + "\n")
     if (options.quiet) return
     if (this.lastFlush === 0) this.flush()
     else this.scheduleFlush()
@@ -139,7 +139,7 @@ export class Journal {
   flush(): void {
     this.lastFlush = Date.now()
     // Not fsynced: the journal describes the store, it is not its source of truth.
-    writeFileAtomic(path.join(this.dir, ".tmp"), path.join(this.dir, "run.json"), JSON.stringify(this.record), false)
+    writeFileAtomic(path.join(this.dir, ".tmp"), path.join(this.dir, "run.json"), redactUrlCredentials(JSON.stringify(this.record)), false)
   }
 
   finish(status: RunRecord["status"]): void {

@@ -16,6 +16,7 @@ import { runCommand } from "./run.js"
 import { cancelCommand, execShardCommand } from "./slurm.js"
 import { sqlCommand } from "./sql.js"
 import { tokenizeCommand } from "./tokenize.js"
+import { redactUrlCredentials } from "../store/fsx.js"
 
 const dag = Command.make("dag").pipe(
   Command.withDescription("mathdag — typed, cached dataflow pipelines for math LM corpora."),
@@ -33,7 +34,7 @@ cli(process.argv).pipe(
   Effect.catchAll((e: unknown) => {
     const tag = (e as { _tag?: string })._tag
     if (tag && KNOWN.has(tag)) {
-      return Console.error(`error: ${(e as { message: string }).message}`).pipe(Effect.zipRight(Effect.sync(() => (process.exitCode = 2))))
+      return Console.error(`error: ${redactUrlCredentials((e as { message: string }).message)}`).pipe(Effect.zipRight(Effect.sync(() => (process.exitCode = 2))))
     }
     if (tag === "ValidationError" || tag?.startsWith("Help") || tag === "CommandMismatch" || tag === "MissingValue" || tag === "InvalidValue" || tag === "UnclusteredFlag" || tag === "CorrectedFlag") {
       return Effect.sync(() => (process.exitCode = 2))

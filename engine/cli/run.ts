@@ -12,6 +12,8 @@ import { ProgressBar } from "../exec/progress.js"
 import { runPipeline, runtimeFacts } from "../exec/runner.js"
 import { describePlan, planPipeline } from "../exec/staleness.js"
 import { ArtifactStore } from "../store/store.js"
+import { takeLease } from "../store/leases.js"
+import { redactUrlCredentials } from "../store/fsx.js"
 import { writeReport } from "../report/write.js"
 import { getParams, getPipeline, loadSettings, openStore } from "./context.js"
 import { num, seconds } from "./format.js"
@@ -30,7 +32,7 @@ const icon: Record<string, string> = { cached: "·", computed: "✓", partial: "
 const nodeLine = (n: NodeLog): string => {
   const drops = Object.entries(n.dropped).map(([k, v]) => `${k}=${num(v)}`).join(" ")
   const shards = n.shards.total > 0 ? `${n.shards.computed}/${n.shards.total} shards computed` : ""
-  const err = n.errors.length > 0 ? `  ${n.errors[n.errors.length - 1]}` : ""
+  const err = n.errors.length > 0 ? `  ${redactUrlCredentials(n.errors[n.errors.length - 1]!)}` : ""
   return `  ${icon[n.status] ?? " "} ${n.node.padEnd(22)} ${n.status.padEnd(8)} ${shards.padEnd(24)} rows ${num(n.rows.in)} → ${num(n.rows.out)}${drops ? `  dropped ${drops}` : ""}  ${seconds(n.ms)}${err}`
 }
 
@@ -94,6 +96,9 @@ export const runCommand = Command.make(
       })
       const journal = new Journal(settings.runs, record)
       journal.event("run-start", { pipeline: pipeline.name, argv: record.argv }, { quiet: true })
+      // while this lease lives, `dag gc` leaves the store alone
+      // (released when the process exits, however it exits; a killed run's lease expires with its pid)
+      process.once("exit", takeLease(settings.store, runId))
       const layer = Layer.mergeAll(
         Layer.succeed(ArtifactStore, store),
         Layer.succeed(RunJournal, journal),

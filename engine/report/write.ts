@@ -4,7 +4,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import type { RunRecord } from "../journal.js"
 import type { Pipeline } from "../pipeline.js"
-import { writeFileAtomic } from "../store/fsx.js"
+import { redactUrlCredentials, writeFileAtomic } from "../store/fsx.js"
 import type { Store } from "../store/store.js"
 import { buildReport } from "./build.js"
 import { renderHtml } from "./html.js"
@@ -26,8 +26,8 @@ export const writeReport = (store: Store, runsDir: string, run: RunRecord, pipel
     const mdPath = htmlPath.replace(/\.html?$/, "") + ".md"
     const page = renderHtml(model, Date.now() - started)
     const tmp = path.join(dir, ".tmp")
-    writeFileAtomic(tmp, htmlPath, page, false)
-    writeFileAtomic(tmp, mdPath, renderMarkdown(model), false)
+    writeFileAtomic(tmp, htmlPath, redactUrlCredentials(page), false)
+    writeFileAtomic(tmp, mdPath, redactUrlCredentials(renderMarkdown(model)), false)
     fs.rmSync(tmp, { recursive: true, force: true })
     return { html: htmlPath, markdown: mdPath, bytes: Buffer.byteLength(page), ms: Date.now() - started }
   })

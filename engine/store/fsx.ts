@@ -136,3 +136,9 @@ export const isPidAlive = (pid: number): boolean => {
     return (e as { code?: string }).code === "EPERM"
   }
 }
+
+/**
+ * Hides credentials written into URLs (`https://user:secret@host/…` → `https://***@host/…`), so that a
+ * password in DAG_HUB_URL or an input URL never reaches a journal, report or terminal line.
+ */
+export const redactUrlCredentials = (text: string): string => text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@"'<>]+@/gi, "$1***@")

@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { dag, dagAsync, demoInputs, sandbox, summary, waitFor } from "./helpers.js"
+import { gunzipSync } from "node:zlib"
+import { ROOT, dag, dagAsync, demoInputs, nodeOf, sandbox, summary, waitFor } from "./helpers.js"
 
 describe("gc and live runs", () => {
   it("gc (and gc --keep 1) refuse while a run holds the store; after it ends gc runs and every view still reads", async () => {
@@ -63,3 +64,27 @@ describe("credentials in URLs", () => {
   }, 60_000)
 })
 
+
+describe("truncated WARC records", () => {
+  it("a plain WARC cut inside a record's headers or its page is counted as truncated-warc at once; no cut page is kept", () => {
+    const box = sandbox("warc-cut")
+    const whole = gunzipSync(fs.readFileSync(path.join(ROOT, "samples/owm/sample.warc.gz")))
+    const complete = summary(dag(box, ["run", "proof-pile-2", "--select", "owm/warc", "--param", `owm/warc.paths=${path.join(ROOT, "samples/owm/sample.warc.gz")}`, "--json"]))
+    const pages = nodeOf(complete, "owm/warc").rows.out
+    const read = () => JSON.parse(dag(box, ["sql", "select url, md5(html) AS html from owm_warc order by url", "--format", "json"]).stdout) as Array<{ url: string; html: string }>
+    const full = new Map(read().map((p) => [p.url, p.html]))
+    expect(full.size).toBe(pages)
+    for (const bytes of [857, 5000, Math.floor(whole.length / 2)]) {
+      const file = path.join(box.dir, `cut-${bytes}.warc`)
+      fs.writeFileSync(file, whole.subarray(0, bytes))
+      const t0 = Date.now()
+      const r = dag(box, ["run", "proof-pile-2", "--select", "owm/warc", "--param", `owm/warc.paths=${file}`, "--json"])
+      expect(Date.now() - t0).toBeLessThan(30_000)
+      const node = nodeOf(summary(r), "owm/warc")
+      expect(node.dropped["truncated-warc"], `cut at ${bytes}`).toBe(1)
+      expect(node.rows.out).toBeLessThan(pages)
+      // every page kept is whole: identical to the same page read from the complete file
+      for (const p of read()) expect(p.html, p.url).toBe(full.get(p.url))
+    }
+  }, 120_000)
+})

@@ -17,6 +17,10 @@ import { WebPage } from "../../schemas/web-page.js"
 import { fileIdOf, listFiles } from "../files.js"
 import { cutWarc } from "../units/warc.js"
 import { rangeOf, readRange } from "../units/ranges.js"
+import { completeRecords, type Framing } from "./warc-frames.js"
+
+/** Room for a response's HTTP headers on top of maxPageBytes when records are framed. */
+const HTTP_HEADER_ROOM = 1 << 20
 import { decodeHtml } from "./decode.js"
 
 const Params = Schema.Struct({
@@ -128,7 +132,9 @@ export const warc = Node.source({
     }
     // Gzip is undone here rather than by the WARC parser, which ends silently at a truncated or
     // corrupt member; zlib reports it, so the loss is counted.
-    const parser = new WARCParser(await gunzipIfNeeded(source))
+    // Complete records only: a record cut short is reported, never handed to the parser.
+    const framing: Framing = { skipped: [] }
+    const parser = new WARCParser(Readable.from(completeRecords(await gunzipIfNeeded(source), p.maxPageBytes + HTTP_HEADER_ROOM, framing)))
     try {
       for await (const record of parser) {
         if (record.warcType !== "response") {
@@ -166,7 +172,9 @@ export const warc = Node.source({
       }
     } catch (e) {
       // A truncated file or a broken gzip member ends this file; the records before it are kept.
-      ctx.drop("truncated-warc", { file: unit.id, error: (e as Error).message.slice(0, 200) })
+      framing.truncated ??= (e as Error).message.slice(0, 200)
     }
+    for (const r of framing.skipped) ctx.drop(r.type === "response" ? "too-large" : "not-response", { url: r.url, bytes: r.bytes })
+    if (framing.truncated) ctx.drop("truncated-warc", { file: unit.id, error: framing.truncated })
   },
 })

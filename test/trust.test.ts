@@ -4,7 +4,8 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { gunzipSync } from "node:zlib"
-import { ROOT, dag, dagAsync, demoInputs, nodeOf, sandbox, summary, waitFor } from "./helpers.js"
+import { spawnSync } from "node:child_process"
+import { ROOT, dag, dagAsync, demoInputs, nodeOf, sandbox, summary, tempDir, waitFor } from "./helpers.js"
 
 describe("gc and live runs", () => {
   it("gc (and gc --keep 1) refuse while a run holds the store; after it ends gc runs and every view still reads", async () => {
@@ -86,5 +87,35 @@ describe("truncated WARC records", () => {
       // every page kept is whole: identical to the same page read from the complete file
       for (const p of read()) expect(p.html, p.url).toBe(full.get(p.url))
     }
+  }, 120_000)
+})
+
+describe("code identity", () => {
+  it("editing a helper changes the code hash of every node that uses it, factory-made ones included, and of no other", () => {
+    // a copy of the project, built by the real build script
+    const copy = tempDir("code-identity")
+    for (const entry of ["engine", "nodes", "pipelines", "schemas", "scripts", "samples", "dag.config.ts", "package.json", "tsconfig.json"]) {
+      fs.cpSync(path.join(ROOT, entry), path.join(copy, entry), { recursive: true })
+    }
+    fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(copy, "node_modules"))
+    const build = () => {
+      const r = spawnSync(process.execPath, ["scripts/build.mjs"], { cwd: copy, encoding: "utf8", env: { ...process.env, DAG_QUIET_BUILD: "1" } })
+      expect(r.status, r.stderr).toBe(0)
+      return JSON.parse(fs.readFileSync(path.join(copy, "dist", "code-hashes.json"), "utf8")) as Record<string, string>
+    }
+    const before = build()
+    fs.appendFileSync(path.join(copy, "nodes/dedup/clusters.ts"), "\n// an edit to the connected-components helper\n")
+    const after = build()
+    for (const n of ["dedup/minhash", "dedup/simhash", "dedup/exact"]) {
+      expect(before[n], n).toBeDefined()
+      expect(after[n], n).not.toBe(before[n])
+    }
+    for (const n of ["owm/extract", "demo/words", "tokens/pack", "overlap/ngram", "stack/source"]) expect(after[n], n).toBe(before[n])
+    // a factory call's own arguments count too
+    const pp2 = path.join(copy, "pipelines/proof-pile-2.ts")
+    fs.writeFileSync(pp2, fs.readFileSync(pp2, "utf8").replace('makeTokenize("tokens/tokenize-owm", WebDocument, "open-web-math", "by-id")', 'makeTokenize("tokens/tokenize-owm", WebDocument, "open-web-math", "train")'))
+    const third = build()
+    expect(third["tokens/tokenize-owm"]).not.toBe(after["tokens/tokenize-owm"])
+    expect(third["tokens/tokenize-arxiv"]).toBe(after["tokens/tokenize-arxiv"])
   }, 120_000)
 })

@@ -23,10 +23,10 @@ describe("arxiv/load", () => {
     const dir = path.join(box.dir, "arxiv")
     fs.mkdirSync(dir)
     const good = (id: string) => JSON.stringify({ text: `\\section{A} paper ${id}`, meta: { arxiv_id: id } })
-    fs.writeFileSync(path.join(dir, "a.jsonl"), [good("1"), "{not json", JSON.stringify({ meta: {} }), good("2")].join("\n") + "\n")
+    fs.writeFileSync(path.join(dir, "a.jsonl"), [good("1"), "{not json", JSON.stringify({ meta: {} }), JSON.stringify({ text: " \n ", meta: { arxiv_id: "9" } }), good("2")].join("\n") + "\n")
     fs.writeFileSync(path.join(dir, "b.jsonl.gz"), gzipSync([good("3"), good("4")].join("\n") + "\n"))
     const s = summary(dag(box, ["run", "proof-pile-2", "--select", "arxiv/load", "--param", `arxiv/load.paths=${dir}/*.jsonl,${dir}/*.jsonl.gz`, "--json"]))
-    expect(nodeOf(s, "arxiv/load")).toMatchObject({ shards: { total: 2 }, rows: { out: 4 }, dropped: { "invalid-json": 1, "no-text": 1 } })
+    expect(nodeOf(s, "arxiv/load")).toMatchObject({ shards: { total: 2 }, rows: { out: 4 }, dropped: { "invalid-json": 1, "no-text": 1, empty: 1 } })
     const ids = JSON.parse(dag(box, ["sql", "select id from arxiv_load order by id", "--format", "json"]).stdout) as Array<{ id: string }>
     expect(ids.map((r) => r.id)).toEqual(["1", "2", "3", "4"])
   })

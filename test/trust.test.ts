@@ -5,6 +5,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { gunzipSync } from "node:zlib"
 import { spawnSync } from "node:child_process"
+import { connect, sqlString } from "../engine/store/duckdb.js"
 import { ROOT, dag, dagAsync, demoInputs, nodeOf, sandbox, summary, tempDir, waitFor } from "./helpers.js"
 
 describe("gc and live runs", () => {
@@ -118,4 +119,21 @@ describe("code identity", () => {
     expect(third["tokens/tokenize-owm"]).not.toBe(after["tokens/tokenize-owm"])
     expect(third["tokens/tokenize-arxiv"]).toBe(after["tokens/tokenize-arxiv"])
   }, 120_000)
+})
+
+describe("empty documents", () => {
+  it("a 0-byte file from The Stack is dropped as empty where it is read", async () => {
+    const box = sandbox("stack-empty")
+    const file = path.join(box.dir, "the-stack-lean.parquet")
+    const conn = await connect()
+    try {
+      await conn.run(`COPY (SELECT * FROM (VALUES ('', 'Lean', 'Empty.lean', 'a/b', 'lean', 0), ('theorem t : 1 = 1 := rfl', 'Lean', 'T.lean', 'a/b', 'lean', 24))
+        v(content, lang, max_stars_repo_path, max_stars_repo_name, ext, size)) TO ${sqlString(file)} (FORMAT parquet)`)
+    } finally {
+      conn.closeSync()
+    }
+    const s = summary(dag(box, ["run", "proof-pile-2", "--select", "stack/filter", "--param", `stack/source.paths=${file}`, "--json"]))
+    expect(nodeOf(s, "stack/source").dropped).toEqual({ empty: 1 })
+    expect(nodeOf(s, "stack/source").rows.out).toBe(1)
+  }, 60_000)
 })

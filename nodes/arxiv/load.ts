@@ -40,8 +40,12 @@ export const arxivLoad = Node.source({
     const n = typeof unit.fileLines === "number" ? unit.fileLines : await countLines(file)
     for await (const { index: i, row: doc } of jsonLines(file, (reason, sample) => ctx.drop(reason, { file: fileId, ...(sample as object) }), lineRangeOf(unit))) {
       const meta = doc.meta as { arxiv_id?: unknown } | undefined
-      if (typeof doc.text !== "string" || doc.text.length === 0) {
+      if (typeof doc.text !== "string") {
         ctx.drop("no-text", { file: fileId, line: i + 1 })
+        continue
+      }
+      if (doc.text.trim().length === 0) {
+        ctx.drop("empty", { file: fileId, line: i + 1 })
         continue
       }
       const id = typeof meta?.arxiv_id === "string" ? meta.arxiv_id : `${fileId}#${i + 1}`

@@ -23,6 +23,10 @@ export const docs = Node.source({
         ctx.drop("no-text", { line: index + 1 })
         continue
       }
+      if (text.trim().length === 0) {
+        ctx.drop("empty", { line: index + 1 })
+        continue
+      }
       const meta = row.meta as { arxiv_id?: unknown } | undefined
       const id = typeof row.id === "string" || typeof row.id === "number" ? String(row.id) : typeof meta?.arxiv_id === "string" ? meta.arxiv_id : `${fileIdOf(unit)}#${index + 1}`
       yield { id, text }

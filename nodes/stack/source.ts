@@ -65,6 +65,11 @@ export const codeSource = (name: string, defaultPaths: string, description: stri
             ctx.drop("no-content", { repo: r.repo, path: r.path })
             continue
           }
+          // a 0-byte file would pass the filters (density 0); the reference code fails on it, so the corpus cannot hold it
+          if (r.content.trim().length === 0) {
+            ctx.drop("empty", { repo: r.repo, path: r.path })
+            continue
+          }
           yield { id: `${r.repo}/${r.path}`, text: r.content, lang: String(r.lang ?? ""), repo: String(r.repo ?? ""), path: String(r.path ?? ""), ext: String(r.ext ?? ""), size: Number(r.size ?? 0) }
         }
       }

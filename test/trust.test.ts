@@ -6,6 +6,7 @@ import * as path from "node:path"
 import { gunzipSync } from "node:zlib"
 import { spawnSync } from "node:child_process"
 import { connect, sqlString } from "../engine/store/duckdb.js"
+import { jsonLines } from "../nodes/jsonl.js"
 import { ROOT, dag, dagAsync, demoInputs, nodeOf, sandbox, summary, tempDir, waitFor } from "./helpers.js"
 
 describe("gc and live runs", () => {
@@ -136,4 +137,20 @@ describe("empty documents", () => {
     expect(nodeOf(s, "stack/source").dropped).toEqual({ empty: 1 })
     expect(nodeOf(s, "stack/source").rows.out).toBe(1)
   }, 60_000)
+})
+
+describe("long lines", () => {
+  it("a 40 MB JSON line is read in linear time, with the lines around it intact", async () => {
+    const dir = tempDir("long-line")
+    const file = path.join(dir, "docs.jsonl")
+    const big = JSON.stringify({ id: "big", text: "x".repeat(40 << 20) })
+    fs.writeFileSync(file, [JSON.stringify({ id: "a", text: "first" }), big, JSON.stringify({ id: "b", text: "last" })].join("\n"))
+    const t0 = performance.now()
+    const rows: Array<{ id: unknown; length: number }> = []
+    for await (const { row } of jsonLines(file, () => expect.fail("no bad lines"))) rows.push({ id: row.id, length: String(row.text).length })
+    expect(rows).toEqual([{ id: "a", length: 5 }, { id: "big", length: 40 << 20 }, { id: "b", length: 4 }])
+    // quadratic joining took over a minute for 50 MB; linear reading is well under 10 s even on a busy machine
+    expect(performance.now() - t0).toBeLessThan(10_000)
+    fs.rmSync(dir, { recursive: true, force: true })
+  })
 })

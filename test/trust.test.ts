@@ -7,6 +7,7 @@ import { gunzipSync } from "node:zlib"
 import { spawnSync } from "node:child_process"
 import { connect, sqlString } from "../engine/store/duckdb.js"
 import { jsonLines } from "../nodes/jsonl.js"
+import { hubFileLocal, parseHubRef } from "../nodes/hub/files.js"
 import { ROOT, dag, dagAsync, demoInputs, nodeOf, sandbox, summary, tempDir, waitFor } from "./helpers.js"
 
 describe("gc and live runs", () => {
@@ -153,4 +154,33 @@ describe("long lines", () => {
     expect(performance.now() - t0).toBeLessThan(10_000)
     fs.rmSync(dir, { recursive: true, force: true })
   })
+})
+
+describe("hostile or wrong input is refused", () => {
+  it("a Hub listing with ../ or an odd object id is refused before anything is written; hf:// paths with .. do not parse", async () => {
+    const cache = tempDir("hub-cache")
+    const before = process.env.DAG_HUB_CACHE
+    process.env.DAG_HUB_CACHE = cache
+    try {
+      const ref = parseHubRef("hf://datasets/team/data/**/*.parquet")!
+      for (const file of [{ path: "../../escape.parquet", size: 1, oid: "abc" }, { path: "data/x.parquet", size: 1, oid: "../up" }, { path: "/etc/x", size: 1, oid: "abc" }]) {
+        await expect(hubFileLocal(ref, file)).rejects.toThrow(/unsafe file path or object id/)
+      }
+      expect(fs.readdirSync(cache)).toEqual([])
+      expect(fs.existsSync(path.join(cache, "..", "escape.parquet"))).toBe(false)
+    } finally {
+      if (before === undefined) delete process.env.DAG_HUB_CACHE
+      else process.env.DAG_HUB_CACHE = before
+    }
+    expect(parseHubRef("hf://datasets/team/data/../../x.parquet")).toBeUndefined()
+    expect(parseHubRef("hf://datasets/team/data@main/data/*.parquet")).toBeDefined()
+  })
+
+  it("a param outside its range is refused before anything runs (exit 2)", () => {
+    const box = sandbox("param-range")
+    const r = dag(box, ["run", "dedup", "--param", "dedup/minhash.threshold=1.5"])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/threshold/)
+    expect(fs.existsSync(box.runs) ? fs.readdirSync(box.runs) : []).toEqual([])
+  }, 60_000)
 })

@@ -69,7 +69,7 @@ export const makeMinhash = <A extends { readonly id: string; readonly text: stri
     sigSchema: Signature,
     params: Schema.Struct({
       /** estimated Jaccard a candidate pair needs to count as a duplicate */
-      threshold: Schema.optionalWith(Schema.Number, { default: () => 0.7 }),
+      threshold: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 1)), { default: () => 0.7 }),
     }),
     reason: "near-duplicate",
     sigColumns: "id, nullif(sig, '') AS sig, nullif(bands, '') AS bands",

@@ -21,8 +21,13 @@ export interface HubRef {
 
 export const parseHubRef = (entry: string): HubRef | undefined => {
   const m = /^hf:\/\/datasets\/([^/@]+\/[^/@]+)(?:@([^/]+))?\/(.+)$/.exec(entry)
-  return m ? { repo: m[1]!, revision: m[2] ?? "main", pattern: m[3]! } : undefined
+  if (!m || !isSafeRelative(m[1]!) || !isSafeRelative(m[2] ?? "main") || !isSafeRelative(m[3]!)) return undefined
+  return { repo: m[1]!, revision: m[2] ?? "main", pattern: m[3]! }
 }
+
+/** A relative path with no `..`, `.` or empty segment, no backslash or NUL: it cannot leave the folder it is joined to. */
+export const isSafeRelative = (p: string): boolean =>
+  p.length > 0 && !p.startsWith("/") && !/[\\\u0000]/.test(p) && p.split("/").every((seg) => seg !== "" && seg !== "." && seg !== "..")
 
 /** `*` matches within a path segment, `**` across segments, `?` one character. */
 export const globToRegExp = (glob: string): RegExp =>
@@ -96,7 +101,12 @@ export const listHubFiles = async (ref: HubRef): Promise<Array<HubFile>> => {
 
 /** The local copy of a Hub file, downloading it (atomically) unless the cache holds this content. */
 export const hubFileLocal = async (ref: HubRef, file: HubFile): Promise<string> => {
-  const dest = path.join(hubCache(), "datasets", ref.repo, file.oid, file.path)
+  // What a Hub server lists decides where the file is written: refuse anything that could leave the cache.
+  const root = path.resolve(hubCache())
+  const dest = path.resolve(root, "datasets", ref.repo, file.oid, file.path)
+  if (!isSafeRelative(ref.repo) || !/^[0-9A-Za-z]+$/.test(file.oid) || !isSafeRelative(file.path) || !dest.startsWith(root + path.sep)) {
+    throw new HubError(`hf://datasets/${ref.repo}: the server listed an unsafe file path or object id (${JSON.stringify(file.path)}, ${JSON.stringify(file.oid)}); nothing was written`, false)
+  }
   const st = fs.statSync(dest, { throwIfNoEntry: false })
   if (st && st.size === file.size) return dest
   const { downloadFile } = await hub()

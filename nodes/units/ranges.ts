@@ -1,6 +1,6 @@
 /**
  * Bounded source units: a large input file is cut into byte ranges of about `shardBytes` at record
- * boundaries (the format decides where a record starts), so one 1 GB WARC becomes ~16 shards that
+ * boundaries (the format decides where a record starts), so one 1 GB WARC becomes ~64 shards (at the default 16 MiB) that
  * run on every worker thread and none holds more than its range. A range's identity is the hash of
  * its own bytes, so an edit inside one range recomputes that range's shard only. A file no larger
  * than `shardBytes` stays one unit with the file's id and fingerprint, exactly as before cutting.
@@ -10,8 +10,6 @@ import * as fs from "node:fs"
 import type { SourceUnit } from "../../engine/node.js"
 import { shardBytes } from "../../engine/resources/memory.js"
 export { shardBytes }
-
-
 
 /** A unit that is a byte range of a local file. */
 export interface FileRange {

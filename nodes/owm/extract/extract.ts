@@ -1,5 +1,5 @@
 /**
- * HTML → text with math kept as LaTeX, after keirp/OpenWebMath's rules (DESIGN.md §4 step 3).
+ * HTML → text with math kept as LaTeX, after keirp/OpenWebMath's rules (OpenWebMath step 3, docs/proof-pile-2.md).
  * One DOM pass finds math (MathML annotation/alttext/MathML→LaTeX, KaTeX, MathJax scripts, image
  * alt text and src queries, `.math-container`, `.wp-katex-eq`, `.tex[data-expr]`, `.texerror`) and
  * the page's delimited math, drops rendered duplicates, banned selectors and link clusters, and builds

@@ -6,7 +6,8 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { createHash } from "node:crypto"
-import { readJsonOr, writeFileAtomic } from "./store/fsx.js"
+import { writeFileAtomic } from "./store/fsx.js"
+import { FingerprintCacheSchema, readMetadata } from "./store/metadata.js"
 
 interface Entry {
   readonly size: number
@@ -42,7 +43,7 @@ const hashFile = (file: string): string => {
 
 export const fingerprintFile = (file: string): string => {
   const st = fs.statSync(file)
-  if (cacheFile && !cache) cache = readJsonOr<Record<string, Entry>>(cacheFile, {})
+  if (cacheFile && !cache) cache = { ...(readMetadata(cacheFile, FingerprintCacheSchema, {}, "input files are fingerprinted again and the cache is rewritten") as Record<string, Entry>) }
   const hit = cache?.[file]
   const settled = Date.now() - st.mtimeMs > 2000
   if (hit && settled && hit.size === st.size && hit.mtimeMs === st.mtimeMs && hit.ino === st.ino) return hit.sha256

@@ -9,7 +9,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { randomBytes } from "node:crypto"
 import type { Cause } from "./plan.js"
-import { ensureDir, isPidAlive, readJsonOr, redactUrlCredentials, writeFileAtomic } from "./store/fsx.js"
+import { ensureDir, isPidAlive, redactUrlCredentials, writeFileAtomic } from "./store/fsx.js"
+import { readMetadata, RunRecordSchema } from "./store/metadata.js"
 
 export type NodeStatus = "pending" | "running" | "cached" | "computed" | "partial" | "failed" | "skipped" | "planned"
 
@@ -180,7 +181,7 @@ export const listRuns = (runsDir: string): ReadonlyArray<string> => {
 
 /** Reads a run record; a run whose process died without finishing reads as "interrupted". */
 export const readRun = (runsDir: string, id: string): RunRecord | undefined => {
-  const r = readJsonOr<RunRecord | undefined>(path.join(runsDir, id, "run.json"), undefined)
+  const r = readMetadata(path.join(runsDir, id, "run.json"), RunRecordSchema, undefined, "this run is left out of status, sql, report and gc's kept runs") as RunRecord | undefined
   if (r && r.status === "running" && r.host === os.hostname() && !isPidAlive(r.pid)) r.status = "interrupted"
   return r
 }

@@ -122,7 +122,7 @@ export const exportCommand = Command.make(
         const base = viewName(o.node, output, all.length)
         // Exports verify every shard first: a corrupt store never leaks into a user's files.
         const objects = m.kind === "file" ? [{ hash: m.hash, ext: `.${m.extension}` }] : m.shards.map((s) => ({ hash: s.hash, ext: ".parquet" }))
-        for (const ob of objects) yield* store.verifyObject(ob.hash, ob.ext)
+        yield* store.verifyObjects(objects)
         if (m.kind === "file") {
           const dest = path.join(o.out, `${base}.${m.extension}`)
           fs.copyFileSync(store.objectPath(m.hash, `.${m.extension}`), dest)

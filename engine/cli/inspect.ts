@@ -1,14 +1,12 @@
 /** `dag status`, `dag why`, `dag graph`, `dag ls`: read-only views of runs, plans and the store. */
 import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
-import * as fs from "node:fs"
-import * as path from "node:path"
 import { NotFoundError } from "../errors.js"
 import { runtimeFacts } from "../exec/runner.js"
 import { describePlan, planPipeline } from "../exec/staleness.js"
 import { listRuns, readRun } from "../journal.js"
 import { topoOrder } from "../pipeline.js"
-import type { DatasetManifest, NodeRecord, Store } from "../store/store.js"
+import type { DatasetManifest, Store } from "../store/store.js"
 import { viewName } from "../inspect/views.js"
 import { jobsPath, readJobs } from "../slurm/spec.js"
 import { getParams, getPipeline, getRun, loadSettings, openStore, pipelineFor } from "./context.js"
@@ -82,10 +80,7 @@ const traceShard = (store: Store, node: string, index: number, depth = 0): Array
 const producerIndex = new Map<string, { node: string; index: number }>()
 const findProducer = (store: Store, hash: string) => {
   if (producerIndex.size === 0) {
-    for (const f of fs.readdirSync(store.refsDir)) {
-      const rec = JSON.parse(fs.readFileSync(path.join(store.refsDir, f), "utf8")) as NodeRecord
-      for (const s of rec.shards ?? []) producerIndex.set(s.hash, { node: rec.node, index: s.index })
-    }
+    for (const rec of store.allRefs()) for (const s of rec.shards) producerIndex.set(s.hash, { node: rec.node, index: s.index })
   }
   return producerIndex.get(hash)
 }

@@ -8,6 +8,7 @@ import * as NodePath from "@effect/platform-node/NodePath"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
 import { Cause, Console, Effect, Exit, Layer } from "effect"
+import { doctorCommand } from "./doctor.js"
 import { exportCommand } from "./export.js"
 import { gcCommand } from "./gc.js"
 import { graphCommand, lsCommand, statusCommand, whyCommand } from "./inspect.js"
@@ -20,7 +21,7 @@ import { redactUrlCredentials } from "../store/fsx.js"
 
 const dag = Command.make("dag").pipe(
   Command.withDescription("mathdag — typed, cached dataflow pipelines for math LM corpora."),
-  Command.withSubcommands([runCommand, statusCommand, whyCommand, graphCommand, lsCommand, sqlCommand, exportCommand, reportCommand, gcCommand, tokenizeCommand, cancelCommand, execShardCommand])
+  Command.withSubcommands([runCommand, statusCommand, whyCommand, graphCommand, lsCommand, sqlCommand, exportCommand, reportCommand, gcCommand, doctorCommand, tokenizeCommand, cancelCommand, execShardCommand])
 )
 
 const cli = Command.run(dag, { name: "dag", version: "0.1.0" })

@@ -116,8 +116,10 @@ const resolveRecord = (env: Env, record: NodeRecord | undefined): Outputs | unde
   if (!record) return undefined
   const out: Record<string, ResolvedInput> = {}
   for (const [name, id] of Object.entries(record.outputs)) {
-    const manifest = record.manifests?.[name] ?? env.store.getArtifact(id)
+    const embedded = record.manifests?.[name]
+    const manifest = embedded ?? env.store.getArtifact(id)
     if (!manifest || !env.store.artifactPresent(id, manifest)) return undefined
+    if (embedded) env.store.restoreArtifact(id, embedded)
     out[name] = { id, manifest }
   }
   return out
@@ -132,7 +134,6 @@ const verifyAll = (env: Env, outputs: Outputs): Effect.Effect<boolean> =>
           Effect.as(true),
           Effect.catchAll((e) =>
             Effect.sync(() => {
-              env.store.evictObject(o.hash, o.ext)
               env.journal.event("corrupt-shard", { hash: o.hash, message: e.message })
               return false
             })
@@ -255,7 +256,7 @@ const runShards = <T>(
             ),
             Effect.onInterrupt(() => Effect.sync(() => fs.rmSync(tmpPath, { force: true })))
           )
-          const committed = yield* storeTryPromise(tmpPath, () => env.store.commitObject(tmpPath, ".parquet", { hash: result.hash, bytes: result.bytes }))
+          const committed = yield* storeTryPromise(tmpPath, () => env.store.commitObject(tmpPath, ".parquet", { hash: result.hash, bytes: result.bytes, check: result.check }))
           const shard: ShardEntry = { hash: committed.hash, rows: result.rowsOut, bytes: committed.bytes }
           const ms = Date.now() - started
           yield* storeTryPromise("keys/", () =>
@@ -569,7 +570,6 @@ export const runPipeline = (req: RunRequest, runId: string) =>
       executeNode(env, pn, inputs).pipe(
         Effect.catchTag("CorruptShardError", (e) =>
           Effect.gen(function* () {
-            store.evictObject(e.hash, ".parquet")
             journal.event("corrupt-shard", { node: pn.node.name, hash: e.hash, message: e.message })
             journal.node(pn.node.name).errors.push(e.message)
             if (repairs >= 2) return yield* Effect.fail(e)

@@ -8,12 +8,14 @@ import type { Column } from "../columns.js"
 import { columnsOf } from "../columns.js"
 import type { MapNode, SourceNode, SourceUnit } from "../node.js"
 import { openShardSink, readShardRows } from "../store/duckdb.js"
-import { hashFile } from "../store/fsx.js"
+import { digestFile } from "../store/checksum.js"
 
 export interface ShardResult {
   readonly tmpPath: string
   readonly hash: string
   readonly bytes: number
+  /** fast digest of the file, recorded beside the object so every read can check it */
+  readonly check: string
   readonly rowsIn: number
   readonly rowsOut: number
   readonly dropped: Record<string, number>
@@ -51,8 +53,8 @@ export class RowFunctionError extends Error {}
 const finish = async (sink: Awaited<ReturnType<typeof openShardSink>>, tmpPath: string, rowsIn: number, drops: DropLedger): Promise<ShardResult> => {
   const rowsOut = sink.rows()
   await sink.finish(tmpPath)
-  const { hash, bytes } = await hashFile(tmpPath)
-  return { tmpPath, hash, bytes, rowsIn, rowsOut, dropped: drops.counts, droppedSamples: drops.samples, thread: threadId }
+  const { hash, bytes, check } = await digestFile(tmpPath)
+  return { tmpPath, hash, bytes, check, rowsIn, rowsOut, dropped: drops.counts, droppedSamples: drops.samples, thread: threadId }
 }
 
 const resources = new Map<string, Promise<unknown>>()

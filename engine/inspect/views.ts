@@ -9,7 +9,7 @@ import { quoteIdent } from "../columns.js"
 import { SqlError } from "../errors.js"
 import type { RunRecord } from "../journal.js"
 import { viewSql } from "../exec/global-context.js"
-import { jsSafe, newInstance, queryRows, sqlString } from "../store/duckdb.js"
+import { jsSafe, newInstance, sqlString } from "../store/duckdb.js"
 import type { DatasetManifest, Store } from "../store/store.js"
 
 export interface View {
@@ -54,42 +54,69 @@ const explainsSelect = async (conn: Awaited<ReturnType<Awaited<ReturnType<typeof
   }
 }
 
-export const openSqlSession = (store: Store, run: RunRecord, only?: ReadonlySet<string>): Effect.Effect<SqlSession, SqlError> =>
+/**
+ * Opens the views of a run. `verify: false` skips the integrity check on reads: only for the
+ * benchmark that measures what the check costs (DAG_UNCHECKED_READS=1).
+ */
+export const openSqlSession = (store: Store, run: RunRecord, only?: ReadonlySet<string>, verify = true): Effect.Effect<SqlSession, SqlError> =>
   Effect.tryPromise({
     try: async () => {
       const inst = await newInstance()
       const conn = await inst.connect()
       const views: Array<View> = []
       const allowed: Array<string> = []
+      const shardsOf = new Map<string, ReadonlyArray<{ hash: string; ext: string }>>()
+      const unavailable = new Map<string, string>()
       for (const n of run.nodes) {
         if (only && !only.has(n.node)) continue
         const outs = Object.entries(n.outputs)
         for (const [output, id] of outs) {
           const m = store.getArtifact(id)
           if (!m || m.kind !== "dataset") continue
+          const name = viewName(n.node, output, outs.length)
           const missing = (m as DatasetManifest).shards.filter((s) => !store.hasObject(s.hash, ".parquet", s.bytes))
           if (missing.length > 0) {
-            throw new Error(`${missing.length} shard(s) of ${n.node}.${output} are missing or truncated; run \`dag run ${run.pipeline}\` to recompute them`)
+            // The other views stay usable; this one answers with what to do.
+            unavailable.set(name, `${missing.length} shard(s) of ${n.node}.${output} (view ${name}) are missing or truncated; run \`dag run ${run.pipeline}\` to recompute them`)
+            continue
           }
           const paths = m.shards.map((s) => store.objectPath(s.hash, ".parquet"))
           allowed.push(...paths)
-          const name = viewName(n.node, output, outs.length)
           await conn.run(`CREATE VIEW ${quoteIdent(name)} AS ${viewSql(m.columns, paths)}`)
           views.push({ name, node: n.node, output, rows: m.rows, shards: m.shards.length })
+          shardsOf.set(name, m.shards.map((sh) => ({ hash: sh.hash, ext: ".parquet" })))
         }
       }
       await conn.run(`SET allowed_paths=[${allowed.map(sqlString).join(", ")}]`)
       await conn.run(`SET enable_external_access=false`)
       await conn.run(`SET lock_configuration=true`)
-      return { conn, views }
+      return { conn, views, shardsOf, unavailable }
     },
     catch: (e) => new SqlError({ message: `could not open the run's views: ${(e as Error).message}` }),
   }).pipe(
-    Effect.map(({ conn, views }) => ({
+    Effect.map(({ conn, views, shardsOf, unavailable }) => {
+      const aliases = new Map<string, string>()
+      const checked = new Set<string>()
+      /**
+       * Checks the shards of every view the query may read, while DuckDB runs it; rows are only
+       * returned once the check passed, so altered bytes never reach the user. Naming a view is
+       * what makes it read (a table function that takes a name string counts as naming them all).
+       */
+      const verifyReadViews = async (sql: string): Promise<void> => {
+        const all = /query_table|\bquery\s*\(/i.test(sql)
+        for (const [name, why] of unavailable) if (all || new RegExp(`\\b${name}\\b`, "i").test(sql)) throw new Error(why)
+        const names = [...shardsOf.keys(), ...aliases.keys()].filter((n) => all || new RegExp(`\\b${n}\\b`, "i").test(sql))
+        const targets = [...new Set(names.map((n) => aliases.get(n) ?? n))].filter((n) => !checked.has(n))
+        const objects = targets.flatMap((n) => shardsOf.get(n) ?? [])
+        if (objects.length === 0 || verify === false) return
+        await Effect.runPromise(store.verifyObjects(objects).pipe(Effect.mapError((e) => new Error(e.message))))
+        for (const n of targets) checked.add(n)
+      }
+      return {
       views,
       alias: (name: string, view: string) =>
         Effect.tryPromise({
-          try: () => conn.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(name)} AS SELECT * FROM ${quoteIdent(view)}`).then(() => undefined),
+          try: () => conn.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(name)} AS SELECT * FROM ${quoteIdent(view)}`).then(() => void aliases.set(name, view)),
           catch: (e) => new SqlError({ message: (e as Error).message }),
         }),
       query: (sql: string) =>
@@ -97,17 +124,27 @@ export const openSqlSession = (store: Store, run: RunRecord, only?: ReadonlySet<
           try: async () => {
             const statements = await conn.extractStatements(sql)
             if (statements.count === 0) throw new Error("empty query")
-            let last: Awaited<ReturnType<typeof queryRows>> | undefined
+            const prepared: Array<Duck.DuckDBPreparedStatement> = []
             for (let i = 0; i < statements.count; i++) {
-              const prepared = await statements.prepare(i)
-              if (!READ_ONLY_TYPES.has(prepared.statementType as number)) throw new Error(READ_ONLY)
+              const p = await statements.prepare(i)
+              if (!READ_ONLY_TYPES.has(p.statementType as number)) throw new Error(READ_ONLY)
               // EXPLAIN ANALYZE runs its statement: DuckDB's parser must also find a SELECT inside it
-              if ((prepared.statementType as number) === EXPLAIN && !(await explainsSelect(conn, sql, statements.count))) throw new Error(READ_ONLY)
-              last = await runPrepared(prepared)
+              if ((p.statementType as number) === EXPLAIN && !(await explainsSelect(conn, sql, statements.count))) throw new Error(READ_ONLY)
+              prepared.push(p)
             }
-            return last!
+            const run = (async () => {
+              let last: Awaited<ReturnType<typeof runPrepared>> | undefined
+              for (const p of prepared) last = await runPrepared(p)
+              return last!
+            })()
+            const [rows, check] = await Promise.allSettled([run, verifyReadViews(sql)])
+            // A failed check wins: DuckDB's error on damaged bytes would not say what happened.
+            if (check.status === "rejected") throw new CorruptRead((check.reason as Error).message)
+            if (rows.status === "rejected") throw rows.reason
+            return rows.value
           },
           catch: (e) => {
+            if (e instanceof CorruptRead) return new SqlError({ message: e.message })
             const first = (e as Error).message.split("\n")[0] ?? String(e)
             return new SqlError({
               message: /Permission Error|disabled by configuration|locked/.test(first)
@@ -117,8 +154,11 @@ export const openSqlSession = (store: Store, run: RunRecord, only?: ReadonlySet<
           },
         }),
       close: () => conn.closeSync(),
-    }))
+      }
+    })
   )
+
+class CorruptRead extends Error {}
 
 const runPrepared = async (prepared: Duck.DuckDBPreparedStatement) => {
   const reader = await prepared.runAndReadAll()

@@ -89,7 +89,7 @@ export const runTaskShards = async (
       const tmp = store.tempPath(`${node.name.replaceAll("/", "_")}-${index}.parquet`)
       try {
         const result = await compute(index, s, tmp)
-        const shard = await store.commitObject(tmp, ".parquet", { hash: result.hash, bytes: result.bytes })
+        const shard = await store.commitObject(tmp, ".parquet", { hash: result.hash, bytes: result.bytes, check: result.check })
         const ms = Date.now() - started
         await store.putShardRecord({
           key: s.key,

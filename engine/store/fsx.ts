@@ -2,11 +2,13 @@
  * Durable file primitives. Every write goes to a temporary file in the store's own tmp folder
  * (same filesystem, so rename is atomic), is fsynced, then renamed into place.
  */
+import { Schema } from "effect"
 import * as fs from "node:fs"
+import { readMetadata } from "./metadata.js"
 import * as fsp from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
-import { createHash, randomBytes } from "node:crypto"
+import { randomBytes } from "node:crypto"
 
 export const ensureDir = (dir: string): void => {
   fs.mkdirSync(dir, { recursive: true })
@@ -89,43 +91,8 @@ export const fsyncFile = async (file: string): Promise<void> => {
   }
 }
 
-export const readJsonOr = <A>(file: string, fallback: A): A => {
-  try {
-    return JSON.parse(fs.readFileSync(file, "utf8")) as A
-  } catch (e) {
-    if ((e as { code?: string }).code === "ENOENT") return fallback
-    throw e
-  }
-}
-
-/** SHA-256 of a file; small files in one read, large ones streamed. */
-export const hashFile = async (file: string): Promise<{ hash: string; bytes: number }> => {
-  const st = await fsp.stat(file)
-  if (st.size <= 4 << 20) {
-    const data = await fsp.readFile(file)
-    return { hash: createHash("sha256").update(data).digest("hex"), bytes: data.length }
-  }
-  return hashStream(file)
-}
-
-const hashStream = (file: string): Promise<{ hash: string; bytes: number }> =>
-  new Promise((resolve, reject) => {
-    const h = createHash("sha256")
-    let bytes = 0
-    fs.createReadStream(file, { highWaterMark: 1 << 20 })
-      .on("data", (chunk) => {
-        bytes += chunk.length
-        h.update(chunk)
-      })
-      .on("error", reject)
-      .on("end", () => resolve({ hash: h.digest("hex"), bytes }))
-  })
-
-/** Small files are hashed synchronously: cheaper than a stream for the common tiny shard. */
-export const hashFileSync = (file: string): { hash: string; bytes: number } => {
-  const data = fs.readFileSync(file)
-  return { hash: createHash("sha256").update(data).digest("hex"), bytes: data.length }
-}
+/** JSON whose shape the caller checks itself; a damaged file reads as missing, with a warning. */
+export const readJsonOr = <A>(file: string, fallback: A): A => readMetadata(file, Schema.Unknown, fallback, "it is treated as missing") as A
 
 export const isPidAlive = (pid: number): boolean => {
   try {

@@ -6,6 +6,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { RunRecord } from "../journal.js"
+import { isSidecar } from "./checksum.js"
 import type { NodeRecord, Store } from "./store.js"
 
 export interface GcResult {
@@ -45,9 +46,7 @@ export const collectGarbage = (store: Store, keptRuns: ReadonlyArray<RunRecord>,
     }
   }
   for (const run of keptRuns) for (const n of run.nodes) if (n.key) keepNode(store.getNodeRecord(n.key))
-  for (const f of fs.existsSync(store.refsDir) ? fs.readdirSync(store.refsDir) : []) {
-    keepNode(JSON.parse(fs.readFileSync(path.join(store.refsDir, f), "utf8")) as NodeRecord)
-  }
+  for (const rec of store.allRefs()) keepNode(rec)
   let removedObjects = 0
   let removedArtifacts = 0
   let removedKeys = 0
@@ -56,7 +55,8 @@ export const collectGarbage = (store: Store, keptRuns: ReadonlyArray<RunRecord>,
     freedBytes += fs.statSync(file).size
     if (!dryRun) fs.rmSync(file, { force: true })
   }
-  for (const f of walk(store.objects)) if (!liveObjects.has(stem(f))) (remove(f), removedObjects++)
+  // a fast-digest sidecar lives and dies with its object
+  for (const f of walk(store.objects)) if (!liveObjects.has(stem(f))) (remove(f), isSidecar(f) || removedObjects++)
   for (const f of walk(store.artifactsDir)) if (!liveArtifacts.has(stem(f))) (remove(f), removedArtifacts++)
   for (const f of walk(store.keysDir)) if (!liveKeys.has(stem(f))) (remove(f), removedKeys++)
   return { removedObjects, removedArtifacts, removedKeys, freedBytes }

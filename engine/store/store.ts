@@ -7,6 +7,7 @@
  * means a crash at any point leaves only complete, verifiable entries visible.
  */
 import { Context, Effect, Layer } from "effect"
+import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as fsp from "node:fs/promises"
 import * as path from "node:path"
@@ -14,7 +15,9 @@ import { arrowSchemaDescription, type Column } from "../columns.js"
 import { CorruptShardError, StoreError, storeErrorFrom } from "../errors.js"
 import { canonicalJson, hashStruct } from "../hash.js"
 import type { KeyStruct } from "../plan.js"
-import { ensureDir, fsyncFile, hashFile, isPidAlive, localTempOwner, readJsonOr, tempName, writeFileAtomic, writeFileAtomicAsync } from "./fsx.js"
+import { digestFile, fastDigest, readCheck, removeCheck, writeCheck } from "./checksum.js"
+import { IndexSchema, ManifestSchema, NodeRecordSchema, ShardRecordSchema, readMetadata } from "./metadata.js"
+import { ensureDir, fsyncFile, isPidAlive, localTempOwner, tempName, writeFileAtomic, writeFileAtomicAsync } from "./fsx.js"
 
 export const STORE_FORMAT = "1"
 
@@ -142,9 +145,9 @@ export class Store {
     return fanout(this.objects, hash, ext)
   }
 
-  /** Moves a finished temporary file into objects/ under its content hash. */
-  async commitObject(tmpFile: string, ext: string, known?: { hash: string; bytes: number }): Promise<{ hash: string; bytes: number }> {
-    const { hash, bytes } = known ?? (await hashFile(tmpFile))
+  /** Moves a finished temporary file into objects/ under its content hash, its fast digest beside it. */
+  async commitObject(tmpFile: string, ext: string, known?: { hash: string; bytes: number; check: string }): Promise<{ hash: string; bytes: number }> {
+    const { hash, bytes, check } = known ?? (await digestFile(tmpFile))
     const dest = this.objectPath(hash, ext)
     const existing = statOrUndefined(dest)
     if (existing && existing.size === bytes) {
@@ -154,6 +157,7 @@ export class Store {
     await fsyncFile(tmpFile)
     await fsp.mkdir(path.dirname(dest), { recursive: true })
     await fsp.rename(tmpFile, dest)
+    writeCheck(dest, { check, bytes })
     // We hashed these bytes ourselves: readers in this process need not hash them again.
     const st = statOrUndefined(dest)
     if (st) this.verified.set(dest, `${st.size}:${st.mtimeMs}`)
@@ -166,27 +170,73 @@ export class Store {
     return st !== undefined && st.size === bytes
   }
 
-  /** Full check used before reading: the bytes hash to the recorded content hash. */
+  /**
+   * The check every read makes: the bytes match the fast digest recorded at commit (or, without a
+   * usable one, the content hash itself). A corrupt object is moved to quarantine/, never deleted,
+   * so every key pointing at it misses and recomputes while the damaged bytes stay for inspection.
+   */
   verifyObject(hash: string, ext: string): Effect.Effect<string, CorruptShardError> {
     const file = this.objectPath(hash, ext)
     return Effect.tryPromise({
       try: async () => {
         const st = statOrUndefined(file)
-        if (!st) throw new Error("missing")
+        if (!st) throw new ObjectProblem(`shard ${hash.slice(0, 12)} is missing from the store (${file}); run the pipeline again to recompute it`)
         const stamp = `${st.size}:${st.mtimeMs}`
         if (this.verified.get(file) === stamp) return file
-        const actual = await hashFile(file)
-        if (actual.hash !== hash) throw new Error(`content hash is ${actual.hash.slice(0, 12)}, expected ${hash.slice(0, 12)}`)
+        const recorded = readCheck(file)
+        if (recorded && recorded.bytes === st.size && (await fastDigest(file)).check === recorded.check) {
+          this.verified.set(file, stamp)
+          return file
+        }
+        // No usable fast digest, or it disagrees: the content hash decides.
+        const actual = await digestFile(file)
+        if (actual.hash !== hash) {
+          const where = this.quarantineObject(hash, ext, `content hash is ${actual.hash.slice(0, 12)}, expected ${hash.slice(0, 12)}`)
+          throw new ObjectProblem(
+            `shard ${hash.slice(0, 12)} was corrupt (its bytes no longer match their content hash); it was moved to ${where} and the next run recomputes it`
+          )
+        }
+        writeCheck(file, actual)
         this.verified.set(file, stamp)
         return file
       },
-      catch: (e) =>
-        new CorruptShardError({
-          hash,
-          path: file,
-          message: `shard ${hash.slice(0, 12)} at ${file} is ${(e as Error).message === "missing" ? "missing" : `corrupt (${(e as Error).message})`}; it was removed and will be recomputed`,
-        }),
+      catch: (e) => new CorruptShardError({ hash, path: file, message: e instanceof ObjectProblem ? e.message : `shard ${hash.slice(0, 12)} could not be read: ${(e as Error).message}` }),
     })
+  }
+
+  /** Checks many objects, a few at a time (reads overlap with digesting). */
+  verifyObjects(objects: ReadonlyArray<{ hash: string; ext: string }>, parallel = 2): Effect.Effect<void, CorruptShardError> {
+    return Effect.forEach(objects, (o) => this.verifyObject(o.hash, o.ext), { concurrency: parallel, discard: true })
+  }
+
+  readonly quarantineDir = (): string => path.join(this.dir, "quarantine")
+
+  /** Moves any store file aside into quarantine/ with a note; returns where it went. */
+  quarantineFile(file: string, reason: string): string | undefined {
+    const dir = this.quarantineDir()
+    ensureDir(dir)
+    // the folder's name too: run journals are all called run.json
+    const stamp = `${new Date().toISOString().replace(/[:.]/g, "-")}-${randomBytes(3).toString("hex")}`
+    const dest = path.join(dir, `${path.basename(path.dirname(file))}__${path.basename(file)}.${stamp}`)
+    try {
+      fs.renameSync(file, dest)
+    } catch {
+      return undefined
+    }
+    fs.writeFileSync(`${dest}.why.json`, JSON.stringify({ from: file, reason, at: new Date().toISOString(), pid: process.pid }, null, 1))
+    return dest
+  }
+
+  /**
+   * Moves an object aside (with a note saying why) and returns where it went; a no-op returning the
+   * existing place when another process moved it first.
+   */
+  quarantineObject(hash: string, ext: string, reason: string): string {
+    const file = this.objectPath(hash, ext)
+    const dest = this.quarantineFile(file, `${reason} (content hash ${hash})`)
+    removeCheck(file)
+    this.verified.delete(file)
+    return dest ?? this.quarantineDir()
   }
 
   /** The resumable scratch folder of a node key (see GlobalContext.scratch). */
@@ -194,20 +244,29 @@ export class Store {
     return path.join(this.dir, "scratch", key)
   }
 
-  /** Removes a corrupt object so that every key pointing at it misses and recomputes. */
-  evictObject(hash: string, ext: string): void {
-    fs.rmSync(this.objectPath(hash, ext), { force: true })
-  }
-
   async putArtifact(manifest: Manifest): Promise<string> {
     const id = hashStruct(manifest)
     const file = fanout(this.artifactsDir, id, ".json")
-    if (!fs.existsSync(file)) await writeFileAtomicAsync(this.tmp, file, canonicalJson(manifest))
+    // rewritten when absent or damaged (a manifest is named by its content, so any good copy is the same)
+    if (!fs.existsSync(file) || this.getArtifact(id) === undefined) await writeFileAtomicAsync(this.tmp, file, canonicalJson(manifest))
     return id
   }
 
   getArtifact(id: string): Manifest | undefined {
-    return readJsonOr<Manifest | undefined>(fanout(this.artifactsDir, id, ".json"), undefined)
+    const file = fanout(this.artifactsDir, id, ".json")
+    const m = readMetadata(file, ManifestSchema, undefined, "it was moved to quarantine/; the next run writes it again from its node's record, or recomputes the node")
+    // A damaged manifest is moved aside, so that the next run can put a good copy in its place.
+    if (m === undefined && fs.existsSync(file)) this.quarantineFile(file, "damaged manifest")
+    return m as Manifest | undefined
+  }
+
+  /**
+   * Puts back a manifest file from the copy embedded in a node record, when the file is missing
+   * (moved aside as damaged, or lost). The id is the manifest's hash, so only the true one fits.
+   */
+  restoreArtifact(id: string, manifest: Manifest): void {
+    const file = fanout(this.artifactsDir, id, ".json")
+    if (!fs.existsSync(file) && hashStruct(manifest) === id) writeFileAtomic(this.tmp, file, canonicalJson(manifest))
   }
 
   putShardRecord(r: ShardRecord): Promise<void> {
@@ -218,7 +277,8 @@ export class Store {
     fs.rmSync(fanout(this.keysDir, key, ".json"), { force: true })
   }
   getShardRecord(key: string): ShardRecord | undefined {
-    return readJsonOr<ShardRecord | undefined>(fanout(this.keysDir, key, ".json"), undefined)
+    const r = readMetadata(fanout(this.keysDir, key, ".json"), ShardRecordSchema, undefined, "the shard is recomputed")
+    return r as ShardRecord | undefined
   }
   async putNodeRecord(r: NodeRecord): Promise<void> {
     const text = JSON.stringify(r)
@@ -227,11 +287,31 @@ export class Store {
     await writeFileAtomicAsync(this.tmp, path.join(this.refsDir, refFileName(r.node)), text, false)
   }
   getNodeRecord(key: string): NodeRecord | undefined {
-    return readJsonOr<NodeRecord | undefined>(fanout(this.keysDir, key, ".json"), undefined)
+    const r = readMetadata(fanout(this.keysDir, key, ".json"), NodeRecordSchema, undefined, "the node is recomputed")
+    return r as NodeRecord | undefined
   }
   /** The last result committed for a node name, whatever its key (for `dag why`). */
   getRef(node: string): NodeRecord | undefined {
-    return readJsonOr<NodeRecord | undefined>(path.join(this.refsDir, refFileName(node)), undefined)
+    const file = path.join(this.refsDir, refFileName(node))
+    const r = readMetadata(file, NodeRecordSchema, undefined, "it was moved to quarantine/; the pipeline index stands in for it")
+    if (r) return r as NodeRecord
+    if (fs.existsSync(file)) this.quarantineFile(file, "damaged ref")
+    // The pipeline indexes hold the same record for every node of their last run.
+    const indexes = path.join(this.dir, "index")
+    for (const f of fs.existsSync(indexes) ? fs.readdirSync(indexes).filter((x) => x.endsWith(".json")) : []) {
+      const hit = this.readIndex(f.slice(0, -".json".length))[node]
+      if (hit) return hit
+    }
+    return undefined
+  }
+
+  /** Every node's last committed result (damaged refs are skipped with a warning). */
+  allRefs(): ReadonlyArray<NodeRecord> {
+    const files = fs.existsSync(this.refsDir) ? fs.readdirSync(this.refsDir).filter((f) => f.endsWith(".json")) : []
+    return files.flatMap((f) => {
+      const r = readMetadata(path.join(this.refsDir, f), NodeRecordSchema, undefined, "`dag why` has no previous result to compare with until the node runs again")
+      return r ? [r as NodeRecord] : []
+    })
   }
 
   /**
@@ -240,7 +320,8 @@ export class Store {
    * equals the key computed now (a key always names the same result), so a stale index is harmless.
    */
   readIndex(pipeline: string): Readonly<Record<string, NodeRecord>> {
-    return readJsonOr<Record<string, NodeRecord>>(path.join(this.dir, "index", `${pipeline}.json`), {})
+    const r = readMetadata(path.join(this.dir, "index", `${pipeline}.json`), IndexSchema, {}, "planning reads each node's record instead, and the index is rewritten after the run")
+    return r as Readonly<Record<string, NodeRecord>>
   }
 
   async writeIndex(pipeline: string, records: Readonly<Record<string, NodeRecord>>): Promise<void> {
@@ -255,6 +336,9 @@ export class Store {
     return m.shards.every((s) => this.hasObject(s.hash, ".parquet", s.bytes))
   }
 }
+
+/** A verification failure whose message is already the one to show. */
+class ObjectProblem extends Error {}
 
 const statOrUndefined = (file: string): fs.Stats | undefined => fs.statSync(file, { throwIfNoEntry: false })
 

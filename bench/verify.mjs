@@ -11,7 +11,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { root } from "./lib-corpus.mjs"
 
-const REPEAT = 5
+const REPEAT = 7
 
 const rng = (seed) => () => {
   seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0

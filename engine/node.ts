@@ -111,6 +111,8 @@ export interface GlobalContext<P, Ins extends Record<string, Port>, Outs extends
    * removed once the node succeeds): where long work keeps checkpoints to resume from.
    */
   readonly scratch: string
+  /** This computation's cache key: a checkpoint stamped with it is resumed only by the same computation. */
+  readonly key: string
 }
 
 export interface SourceUnit {

@@ -184,3 +184,30 @@ describe("hostile or wrong input is refused", () => {
     expect(fs.existsSync(box.runs) ? fs.readdirSync(box.runs) : []).toEqual([])
   }, 60_000)
 })
+
+describe("the CLI owns uncaught errors", () => {
+  it("after the TF.js wasm backend (Emscripten) loads, an uncaught error still exits 3 with its message, never 7", async () => {
+    const esbuild = await import("esbuild")
+    const dir = path.join(ROOT, "node_modules", ".mathdag-test")
+    fs.mkdirSync(dir, { recursive: true })
+    const entry = path.join(dir, `crash-${process.pid}.ts`)
+    const out = path.join(dir, `crash-${process.pid}.cjs`)
+    fs.writeFileSync(
+      entry,
+      `import { installCrashHandlers } from ${JSON.stringify(path.join(ROOT, "engine/crash.ts"))}
+       import { loadTf } from ${JSON.stringify(path.join(ROOT, "nodes/train/model.ts"))}
+       installCrashHandlers()
+       loadTf("wasm").then(({ backend }) => {
+         console.log("backend " + backend + ", handlers " + process.listeners("uncaughtException").length)
+         setTimeout(() => { throw new Error("boom from a timer") }, 10)
+       })`
+    )
+    esbuild.buildSync({ entryPoints: [entry], bundle: true, platform: "node", format: "cjs", outfile: out, external: ["@tensorflow/*"], logLevel: "silent" })
+    const r = spawnSync(process.execPath, [out], { encoding: "utf8", cwd: ROOT, timeout: 60_000 })
+    fs.rmSync(entry, { force: true })
+    fs.rmSync(out, { force: true })
+    expect(r.stdout).toMatch(/backend wasm, handlers 1/)
+    expect(r.status, r.stderr).toBe(3)
+    expect(r.stderr).toMatch(/^internal error: boom from a timer/m)
+  }, 90_000)
+})

@@ -18,11 +18,14 @@ import { cancelCommand, execShardCommand } from "./slurm.js"
 import { sqlCommand } from "./sql.js"
 import { tokenizeCommand } from "./tokenize.js"
 import { redactUrlCredentials } from "../store/fsx.js"
+import { installCrashHandlers } from "../crash.js"
 
 const dag = Command.make("dag").pipe(
   Command.withDescription("mathdag — typed, cached dataflow pipelines for math LM corpora."),
   Command.withSubcommands([runCommand, statusCommand, whyCommand, graphCommand, lsCommand, sqlCommand, exportCommand, reportCommand, gcCommand, doctorCommand, tokenizeCommand, cancelCommand, execShardCommand])
 )
+
+installCrashHandlers()
 
 const cli = Command.run(dag, { name: "dag", version: "0.1.0" })
 

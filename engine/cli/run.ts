@@ -3,6 +3,7 @@ import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Layer, Option } from "effect"
 import * as path from "node:path"
 import { NotFoundError } from "../errors.js"
+import { onCrash } from "../crash.js"
 import { Journal, RunJournal, emptyNodeLog, newRecord, newRunId, type NodeLog } from "../journal.js"
 import { ShardExecutor } from "../exec/pool.js"
 import { RemoteShards } from "../exec/remote.js"
@@ -99,6 +100,10 @@ export const runCommand = Command.make(
       // while this lease lives, `dag gc` leaves the store alone
       // (released when the process exits, however it exits; a killed run's lease expires with its pid)
       process.once("exit", takeLease(settings.store, runId))
+      onCrash((message, stack) => {
+        journal.event("internal-error", { message, stack })
+        journal.finish("failed")
+      })
       const layer = Layer.mergeAll(
         Layer.succeed(ArtifactStore, store),
         Layer.succeed(RunJournal, journal),

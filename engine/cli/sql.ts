@@ -63,7 +63,7 @@ export const sqlCommand = Command.make(
       const settings = yield* loadSettings(Option.getOrUndefined(o.profile))
       const run = yield* getRun(settings, Option.getOrUndefined(o.run))
       yield* Effect.acquireUseRelease(
-        openSqlSession(openStore(settings), run, undefined, process.env.DAG_UNCHECKED_READS !== "1"),
+        openSqlSession(openStore(settings), run, { verify: process.env.DAG_UNCHECKED_READS !== "1", ...(Option.isSome(o.query) ? { expect: o.query.value } : {}) }),
         (session) =>
           Option.isNone(o.query)
             ? prompt(session, o.format)

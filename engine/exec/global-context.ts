@@ -55,7 +55,7 @@ export const runGlobal = (
   inputs: Readonly<Record<string, ResolvedInput>>,
   store: Store,
   log: (message: string) => void,
-  scratch: string = store.tempPath(`${node.name.replace(/[^a-zA-Z0-9]+/g, "-")}-scratch`)
+  work: { readonly scratch: string; readonly key: string } = { scratch: store.tempPath(`${node.name.replace(/[^a-zA-Z0-9]+/g, "-")}-scratch`), key: "" }
 ): Effect.Effect<GlobalRunResult, NodeRunError | CorruptShardError> =>
   Effect.gen(function* () {
     const drops = new DropLedger()
@@ -237,7 +237,8 @@ export const runGlobal = (
             catch: (e) => fail(node.name, `filling table ${name}: ${(e as Error).message}`, e),
           })
         }),
-      scratch,
+      scratch: work.scratch,
+      key: work.key,
       drop: (reason, count = 1, sample) => {
         drops.drop(reason, sample)
         drops.counts[reason] = (drops.counts[reason] ?? 0) + count - 1

@@ -410,7 +410,6 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
       env.progress.start(node.name, 1)
       log.shards.total = 1
       const attempts = { n: 0 }
-      const scratch = env.store.scratchDir(key)
       const say = (m: string) => {
         env.journal.event("log", { node: node.name, message: m })
         const kept = (log.messages ??= [])
@@ -424,8 +423,11 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
         log.shardLog.push({ index: 0, key, status: "computed", ms: Date.now() - started, rowsIn: inputRows, rowsOut: remote.rowsOut, inputs: [], attempts: 1, host: remote.host, job: remote.job })
         r = remote
       } else {
-        r = yield* retrying(env, attempts, runGlobal(node as GlobalNode, params, inputs, env.store, say, scratch))
-        fs.rmSync(scratch, { recursive: true, force: true })
+        const scratch = env.store.claimScratch(key)
+        if (scratch.note) say(scratch.note)
+        r = yield* retrying(env, attempts, runGlobal(node as GlobalNode, params, inputs, env.store, say, { scratch: scratch.dir, key })).pipe(
+          Effect.onExit((exit) => Effect.sync(() => scratch.release(exit._tag === "Success")))
+        )
       }
       outputs = r.outputs
       dropped = r.dropped

@@ -54,66 +54,89 @@ const explainsSelect = async (conn: Awaited<ReturnType<Awaited<ReturnType<typeof
   }
 }
 
+/** Whether a query may read a view: it names it (a table function taking a name counts as naming all). */
+const mayRead = (sql: string, name: string): boolean => /query_table|\bquery\s*\(/i.test(sql) || new RegExp(`\\b${name}\\b`, "i").test(sql)
+
+export interface SessionOptions {
+  /** only these nodes' outputs become views */
+  readonly only?: ReadonlySet<string>
+  /**
+   * false skips the integrity check on reads: only for the benchmark that measures what the
+   * check costs (DAG_UNCHECKED_READS=1).
+   */
+  readonly verify?: boolean
+  /** the query about to be run, when known: its shards are checked while DuckDB starts */
+  readonly expect?: string
+}
+
 /**
- * Opens the views of a run. `verify: false` skips the integrity check on reads: only for the
- * benchmark that measures what the check costs (DAG_UNCHECKED_READS=1).
+ * Opens the views of a run. Every read is checked: the shards of each view a query names are
+ * digested (once per session) while DuckDB runs the query, and rows are only returned once the
+ * check passed, so altered bytes never reach the user.
  */
-export const openSqlSession = (store: Store, run: RunRecord, only?: ReadonlySet<string>, verify = true): Effect.Effect<SqlSession, SqlError> =>
-  Effect.tryPromise({
+export const openSqlSession = (store: Store, run: RunRecord, options: SessionOptions = {}): Effect.Effect<SqlSession, SqlError> => {
+  const verify = options.verify ?? true
+  const planned: Array<View & { columns: DatasetManifest["columns"]; shards: number; objects: ReadonlyArray<{ hash: string; ext: string }>; paths: Array<string> }> = []
+  const unavailable = new Map<string, string>()
+  const checks = new Map<string, Promise<void>>()
+  const aliases = new Map<string, string>()
+  const checkView = (name: string): Promise<void> => {
+    let c = checks.get(name)
+    if (!c) {
+      const objects = planned.find((v) => v.name === name)?.objects ?? []
+      c = verify ? Effect.runPromise(store.verifyObjects(objects).pipe(Effect.mapError((e) => new CorruptRead(e.message)))) : Promise.resolve()
+      c.catch(() => {}) // observed by the query that needs it
+      checks.set(name, c)
+    }
+    return c
+  }
+  const checkReads = async (sql: string): Promise<void> => {
+    for (const [name, why] of unavailable) if (mayRead(sql, name)) throw new CorruptRead(why)
+    const names = [...planned.map((v) => v.name), ...aliases.keys()].filter((n) => mayRead(sql, n)).map((n) => aliases.get(n) ?? n)
+    await Promise.all([...new Set(names)].map(checkView))
+  }
+  return Effect.tryPromise({
     try: async () => {
-      const inst = await newInstance()
-      const conn = await inst.connect()
-      const views: Array<View> = []
-      const allowed: Array<string> = []
-      const shardsOf = new Map<string, ReadonlyArray<{ hash: string; ext: string }>>()
-      const unavailable = new Map<string, string>()
       for (const n of run.nodes) {
-        if (only && !only.has(n.node)) continue
+        if (options.only && !options.only.has(n.node)) continue
         const outs = Object.entries(n.outputs)
         for (const [output, id] of outs) {
           const m = store.getArtifact(id)
           if (!m || m.kind !== "dataset") continue
           const name = viewName(n.node, output, outs.length)
-          const missing = (m as DatasetManifest).shards.filter((s) => !store.hasObject(s.hash, ".parquet", s.bytes))
+          const missing = m.shards.filter((s) => !store.hasObject(s.hash, ".parquet", s.bytes))
           if (missing.length > 0) {
             // The other views stay usable; this one answers with what to do.
             unavailable.set(name, `${missing.length} shard(s) of ${n.node}.${output} (view ${name}) are missing or truncated; run \`dag run ${run.pipeline}\` to recompute them`)
             continue
           }
-          const paths = m.shards.map((s) => store.objectPath(s.hash, ".parquet"))
-          allowed.push(...paths)
-          await conn.run(`CREATE VIEW ${quoteIdent(name)} AS ${viewSql(m.columns, paths)}`)
-          views.push({ name, node: n.node, output, rows: m.rows, shards: m.shards.length })
-          shardsOf.set(name, m.shards.map((sh) => ({ hash: sh.hash, ext: ".parquet" })))
+          planned.push({
+            name,
+            node: n.node,
+            output,
+            rows: m.rows,
+            shards: m.shards.length,
+            columns: m.columns,
+            objects: m.shards.map((sh) => ({ hash: sh.hash, ext: ".parquet" })),
+            paths: m.shards.map((sh) => store.objectPath(sh.hash, ".parquet")),
+          })
         }
       }
-      await conn.run(`SET allowed_paths=[${allowed.map(sqlString).join(", ")}]`)
+      // The expected query's shards are digested while DuckDB starts (it mostly waits on one core).
+      const early = options.expect ? checkReads(options.expect).catch(() => {}) : undefined
+      const inst = await newInstance()
+      const conn = await inst.connect()
+      for (const v of planned) await conn.run(`CREATE VIEW ${quoteIdent(v.name)} AS ${viewSql(v.columns, v.paths)}`)
+      await conn.run(`SET allowed_paths=[${planned.flatMap((v) => v.paths).map(sqlString).join(", ")}]`)
       await conn.run(`SET enable_external_access=false`)
       await conn.run(`SET lock_configuration=true`)
-      return { conn, views, shardsOf, unavailable }
+      void early
+      return conn
     },
     catch: (e) => new SqlError({ message: `could not open the run's views: ${(e as Error).message}` }),
   }).pipe(
-    Effect.map(({ conn, views, shardsOf, unavailable }) => {
-      const aliases = new Map<string, string>()
-      const checked = new Set<string>()
-      /**
-       * Checks the shards of every view the query may read, while DuckDB runs it; rows are only
-       * returned once the check passed, so altered bytes never reach the user. Naming a view is
-       * what makes it read (a table function that takes a name string counts as naming them all).
-       */
-      const verifyReadViews = async (sql: string): Promise<void> => {
-        const all = /query_table|\bquery\s*\(/i.test(sql)
-        for (const [name, why] of unavailable) if (all || new RegExp(`\\b${name}\\b`, "i").test(sql)) throw new Error(why)
-        const names = [...shardsOf.keys(), ...aliases.keys()].filter((n) => all || new RegExp(`\\b${n}\\b`, "i").test(sql))
-        const targets = [...new Set(names.map((n) => aliases.get(n) ?? n))].filter((n) => !checked.has(n))
-        const objects = targets.flatMap((n) => shardsOf.get(n) ?? [])
-        if (objects.length === 0 || verify === false) return
-        await Effect.runPromise(store.verifyObjects(objects).pipe(Effect.mapError((e) => new Error(e.message))))
-        for (const n of targets) checked.add(n)
-      }
-      return {
-      views,
+    Effect.map((conn) => ({
+      views: planned.map(({ name, node, output, rows, shards }) => ({ name, node, output, rows, shards })),
       alias: (name: string, view: string) =>
         Effect.tryPromise({
           try: () => conn.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(name)} AS SELECT * FROM ${quoteIdent(view)}`).then(() => void aliases.set(name, view)),
@@ -137,9 +160,9 @@ export const openSqlSession = (store: Store, run: RunRecord, only?: ReadonlySet<
               for (const p of prepared) last = await runPrepared(p)
               return last!
             })()
-            const [rows, check] = await Promise.allSettled([run, verifyReadViews(sql)])
+            const [rows, check] = await Promise.allSettled([run, checkReads(sql)])
             // A failed check wins: DuckDB's error on damaged bytes would not say what happened.
-            if (check.status === "rejected") throw new CorruptRead((check.reason as Error).message)
+            if (check.status === "rejected") throw check.reason
             if (rows.status === "rejected") throw rows.reason
             return rows.value
           },
@@ -154,9 +177,9 @@ export const openSqlSession = (store: Store, run: RunRecord, only?: ReadonlySet<
           },
         }),
       close: () => conn.closeSync(),
-      }
-    })
+    }))
   )
+}
 
 class CorruptRead extends Error {}
 

@@ -189,7 +189,7 @@ export const buildReport = (store: Store, run: RunRecord, pipeline: Pipeline | u
     const withData = chosen.filter((n) => Object.keys(n.outputs).length > 0)
     let session: SqlSession | undefined
     if (withData.length > 0) {
-      const opened = yield* openSqlSession(store, run, new Set(withData.map((n) => n.node))).pipe(Effect.either)
+      const opened = yield* openSqlSession(store, run, { only: new Set(withData.map((n) => n.node)) }).pipe(Effect.either)
       if (opened._tag === "Right") session = opened.right
       else notes.push(`sample rows and node cells are missing: ${opened.left.message}`)
     }

@@ -133,14 +133,14 @@ export const runTaskGlobal = async (spec: TaskSpec, pipeline: Pipeline, params: 
   checkSameCode(node, params, g.struct, g.key, node)
   const started = Date.now()
   const logs: Array<string> = []
-  const scratch = store.scratchDir(g.key)
+  const scratch = store.claimScratch(g.key)
+  if (scratch.note) say(scratch.note)
   const r = await Effect.runPromise(
     runGlobal(node, params.values.get(node.name), g.inputs, store, (m) => {
       logs.push(m)
       say(m)
-    }, scratch)
+    }, { scratch: scratch.dir, key: g.key }).pipe(Effect.onExit((exit) => Effect.sync(() => scratch.release(exit._tag === "Success"))))
   )
-  fs.rmSync(scratch, { recursive: true, force: true })
   const result: GlobalResult = { key: g.key, ...r, host, ms: Date.now() - started, logs }
   writeFileAtomic(store.tmp, resultPath(spec.runs, spec.run, spec.node), JSON.stringify(result))
   return result

@@ -9,6 +9,7 @@
 import { Context, Effect, Layer } from "effect"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
+import * as os from "node:os"
 import * as fsp from "node:fs/promises"
 import * as path from "node:path"
 import { arrowSchemaDescription, type Column } from "../columns.js"
@@ -239,9 +240,51 @@ export class Store {
     return dest ?? this.quarantineDir()
   }
 
-  /** The resumable scratch folder of a node key (see GlobalContext.scratch). */
-  scratchDir(key: string): string {
-    return path.join(this.dir, "scratch", key)
+  /**
+   * Claims the resumable scratch folder of a node key (see GlobalContext.scratch). While another
+   * live process holds it, this one gets a private folder instead (nothing to resume from), so two
+   * runs never write, or resume from, the same checkpoint. `release(true)` removes the folder
+   * (the node's result is committed); `release(false)` keeps it for the next attempt.
+   */
+  claimScratch(key: string): { dir: string; note?: string; release: (done: boolean) => void } {
+    const root = path.join(this.dir, "scratch")
+    ensureDir(root)
+    const dir = path.join(root, key)
+    const owner = `${dir}.owner`
+    const me = `${os.hostname()} ${process.pid}`
+    const take = (): boolean => {
+      try {
+        fs.writeFileSync(owner, me, { flag: "wx" })
+        return true
+      } catch (e) {
+        if ((e as { code?: string }).code !== "EEXIST") throw e
+        return false
+      }
+    }
+    let mine = take()
+    if (!mine) {
+      const [host, pid] = (fs.readFileSync(owner, "utf8").trim().split(" ") as [string?, string?])
+      const stale = host === os.hostname() && !isPidAlive(Number(pid))
+      if (stale) {
+        fs.rmSync(owner, { force: true })
+        mine = take()
+      }
+      if (!mine) {
+        const own = tempName(this.tmp, `scratch-${key.slice(0, 12)}`)
+        return {
+          dir: own,
+          note: `another run (${host} pid ${pid}) is computing this node with the same key; this attempt keeps its own checkpoints in ${own}`,
+          release: () => fs.rmSync(own, { recursive: true, force: true }),
+        }
+      }
+    }
+    return {
+      dir,
+      release: (done) => {
+        if (done) fs.rmSync(dir, { recursive: true, force: true })
+        fs.rmSync(owner, { force: true })
+      },
+    }
   }
 
   async putArtifact(manifest: Manifest): Promise<string> {

@@ -85,6 +85,17 @@ const readExamples = (kind: Kind, file: string, limit: number, drop: (reason: st
   return out
 }
 
+/**
+ * A failed request. `transient`: the endpoint is down, overloaded or slow (connection refused,
+ * timeout, HTTP 429/5xx): the example says nothing about the model, and a result missing it must
+ * not be cached. Otherwise the endpoint answered, badly (garbage), or refused us (HTTP 4xx).
+ */
+export class EndpointError extends Error {
+  constructor(message: string, readonly transient: boolean, readonly status?: number) {
+    super(message)
+  }
+}
+
 /** k completions from an OpenAI-compatible `/completions` endpoint. */
 export const completeRemote = async (
   endpoint: string,
@@ -102,19 +113,21 @@ export const completeRemote = async (
       body: JSON.stringify({ model, prompt, max_tokens: opts.maxTokens, temperature: opts.temperature, n: k, stop: opts.stop }),
       signal: ctl.signal,
     })
-    if (!res.ok) throw new Error(`endpoint answered HTTP ${res.status}`)
+    if (!res.ok) throw new EndpointError(`endpoint answered HTTP ${res.status}`, res.status === 429 || res.status >= 500, res.status)
     let body: unknown
     try {
       body = await res.json()
     } catch {
-      throw new Error("endpoint returned garbage (not JSON)")
+      throw new EndpointError("endpoint returned garbage (not JSON)", false)
     }
     const choices = (body as { choices?: Array<{ text?: unknown }> }).choices
-    if (!Array.isArray(choices) || choices.some((c) => typeof c?.text !== "string")) throw new Error("endpoint returned garbage (no choices[].text)")
+    if (!Array.isArray(choices) || choices.some((c) => typeof c?.text !== "string")) throw new EndpointError("endpoint returned garbage (no choices[].text)", false)
     return choices.map((c) => c.text as string)
   } catch (e) {
-    if ((e as Error).name === "AbortError") throw new Error(`endpoint timed out after ${opts.timeoutMs} ms`)
-    throw e
+    if (e instanceof EndpointError) throw e
+    if ((e as Error).name === "AbortError") throw new EndpointError(`endpoint timed out after ${opts.timeoutMs} ms`, true)
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause
+    throw new EndpointError(`endpoint unreachable (${cause?.code ?? cause?.message ?? (e as Error).message})`, true)
   } finally {
     clearTimeout(timer)
   }
@@ -176,6 +189,8 @@ export const evalMath = Node.global({
       const rng = seeded(p.seed)
       const predictions: Array<Schema.Schema.Type<typeof Prediction>> = []
       const summary: Array<Schema.Schema.Type<typeof EvalSummary>> = []
+      let unevaluated = 0
+      let inARow = 0
       try {
         for (const set of sets) {
           if (!fs.existsSync(set.file)) return yield* Effect.fail(new NodeRunError({ node: "eval/math", message: `test set ${set.name}: ${set.file} does not exist; set eval/math.testSets=NAME=PATH,…`, transient: false }))
@@ -192,9 +207,22 @@ export const evalMath = Node.global({
                 )
               )
               if (!r.ok) {
+                const e = r.e as EndpointError
+                if (e.transient) {
+                  unevaluated++
+                  // a down endpoint fails the node quickly instead of timing out on every example
+                  if (++inARow >= 3) break
+                  continue
+                }
+                if (e.status === 401 || e.status === 403 || e.status === 404) {
+                  return yield* Effect.fail(
+                    new NodeRunError({ node: "eval/math", message: `${e.message} at ${p.endpoint}: check eval/math.endpoint, eval/math.model and the key in $${p.apiKeyEnv}`, transient: false })
+                  )
+                }
                 ctx.drop(`${set.name}: ${r.e.message}`, 1, { id: ex.id })
                 continue
               }
+              inARow = 0
               completions = r.c
             } else {
               const ids = local!.toCompact(tokenizer.encode(prompt))
@@ -205,6 +233,15 @@ export const evalMath = Node.global({
             const ok = maj !== undefined && maj === ex.gold
             if (ok) correct++
             predictions.push({ test_set: set.name, id: ex.id, gold: ex.gold, answers: answers.map((a) => a ?? null), majority: maj ?? null, correct: ok })
+          }
+          if (unevaluated > 0) {
+            return yield* Effect.fail(
+              new NodeRunError({
+                node: "eval/math",
+                message: `${unevaluated} example(s) of ${set.name} could not be evaluated: the endpoint ${p.endpoint} is unreachable or overloaded${inARow >= 3 ? " (stopped after 3 failures in a row)" : ""}; nothing was cached — run again when it answers`,
+                transient: true,
+              })
+            )
           }
           summary.push({ test_set: set.name, model: modelName, examples: examples.length, k: p.k, accuracy: examples.length ? correct / examples.length : 0 })
           ctx.log(`${set.name}: ${correct}/${examples.length} correct (maj@${p.k}, ${modelName})`)

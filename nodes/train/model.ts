@@ -9,6 +9,7 @@
  */
 import { createRequire } from "node:module"
 import * as path from "node:path"
+import { reclaimCrashHandlers } from "../../engine/crash.js"
 
 type Tf = typeof import("@tensorflow/tfjs")
 type Tensor = import("@tensorflow/tfjs").Tensor
@@ -49,7 +50,10 @@ export const loadTf = (want: "auto" | "wasm" | "cpu" | "tensorflow" = "auto"): P
       try {
         const wasm = load("@tensorflow/tfjs-backend-wasm") as typeof import("@tensorflow/tfjs-backend-wasm")
         wasm.setWasmPaths(path.dirname(load.resolve("@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm")) + path.sep)
-        if (await tf.setBackend("wasm")) return { tf, backend: "wasm" }
+        const ready = await tf.setBackend("wasm")
+        // the backend's Emscripten runtime just added an uncaughtException handler that rethrows
+        reclaimCrashHandlers()
+        if (ready) return { tf, backend: "wasm" }
       } catch (e) {
         tried.push(`wasm: ${(e as Error).message.split("\n")[0]}`)
       }
@@ -115,7 +119,13 @@ export class TinyLM {
       }
     }) as (a: Tensor, b: Tensor) => Tensor
     const init = weights ?? initWeights(config, seed)
-    this.vars = Object.fromEntries(Object.entries(init).map(([k, v]) => [k, tf.variable(tf.tensor(v.data, v.shape, "float32"), true, `tinylm/${k}/${Math.random().toString(36).slice(2)}`)]))
+    // Variables are made in name order: Adam keeps its moments by position, so a model rebuilt from
+    // a checkpoint must register its variables in the order of the run that saved them.
+    this.vars = Object.fromEntries(
+      Object.keys(init)
+        .sort()
+        .map((k) => [k, tf.variable(tf.tensor(init[k]!.data, init[k]!.shape, "float32"), true, `tinylm/${k}/${Math.random().toString(36).slice(2)}`)])
+    )
   }
 
   private layerNorm(x: Tensor, g: Tensor, b: Tensor): Tensor {

@@ -65,6 +65,8 @@ export const trainLoop = async (opts: {
   readonly resume?: Checkpoint
   readonly onStep?: (step: number, loss: number, tokensPerS: number) => void
   readonly onCheckpoint?: (c: Checkpoint) => Promise<void>
+  /** checked between steps: once aborted, a checkpoint is written and training stops */
+  readonly signal?: AbortSignal
 }): Promise<{ checkpoint: Checkpoint; backend: string; tokens: number; seconds: number; finalLoss: number; parameters: number }> => {
   const p = opts.params
   const { tf, backend } = await loadTf(p.backend)
@@ -118,6 +120,13 @@ export const trainLoop = async (opts: {
   let lastGood = opts.resume
   try {
     for (let step = startStep + 1; step <= p.steps; step++) {
+      // A macrotask turn per step: timers (progress), signals and aborts get their chance, which
+      // they never would between the wasm backend's already-resolved promises.
+      await new Promise((r) => setImmediate(r))
+      if (opts.signal?.aborted) {
+        if (opts.onCheckpoint && step - 1 > (lastGood?.step ?? 0)) await opts.onCheckpoint(await snapshot(step - 1))
+        throw new TrainingInterrupted(step - 1)
+      }
       const batch = Array.from({ length: p.batch }, () => compact[nextWindow()]!)
       const lossTensor = tf.tidy(() => {
         const x = tf.tensor2d(batch.flatMap((w) => Array.from(w)), [p.batch, context + 1], "int32")
@@ -148,7 +157,31 @@ export const trainLoop = async (opts: {
   }
 }
 
+/** Training stopped on request after `step` steps (a checkpoint of that step was written). */
+export class TrainingInterrupted extends Error {
+  constructor(readonly step: number) {
+    super(`training interrupted after step ${step}`)
+  }
+}
+
 const CHECKPOINT = "checkpoint.tinylm"
+
+/**
+ * The checkpoint in scratch, if it was made by exactly this computation (same cache key) and
+ * still decodes; anything else is set aside with a note, never resumed and never fatal.
+ */
+const resumable = (file: string, key: string, log: (m: string) => void): Checkpoint | undefined => {
+  if (!fs.existsSync(file)) return undefined
+  try {
+    const c = decodeCheckpoint(fs.readFileSync(file))
+    if (c.meta.key === key) return c
+    log(`discarded the checkpoint in ${file}: it was made for another cache key (${String(c.meta.key ?? "none").slice(0, 12)}), not this one (${key.slice(0, 12)})`)
+  } catch (e) {
+    log(`discarded the checkpoint in ${file}: it does not decode (${(e as Error).message})`)
+  }
+  fs.rmSync(file, { force: true })
+  return undefined
+}
 
 export const tinyLm = Node.global({
   name: "train/tiny-lm",
@@ -172,17 +205,15 @@ export const tinyLm = Node.global({
         return yield* Effect.fail(new NodeRunError({ node: "train/tiny-lm", message: "no packed windows to train on: the corpus is shorter than one window; lower tokens/pack.seqLength or add data", transient: false }))
       }
       const ckptFile = path.join(ctx.scratch, CHECKPOINT)
-      let resume: Checkpoint | undefined
-      if (fs.existsSync(ckptFile)) {
-        resume = decodeCheckpoint(fs.readFileSync(ckptFile))
-        ctx.log(`resuming from the checkpoint of step ${resume.step} in ${ckptFile}`)
-      }
+      const resume = resumable(ckptFile, ctx.key, ctx.log)
+      if (resume) ctx.log(`resuming from the checkpoint of step ${resume.step} in ${ckptFile}`)
       const losses: Array<{ step: number; loss: number }> = []
       const result = yield* Effect.tryPromise({
-        try: () =>
+        try: (signal) =>
           trainLoop({
             windows,
             params: p,
+            signal,
             ...(resume ? { resume } : {}),
             onStep: (step, loss, tps) => {
               losses.push({ step, loss })
@@ -191,7 +222,7 @@ export const tinyLm = Node.global({
             onCheckpoint: async (c) => {
               fs.mkdirSync(ctx.scratch, { recursive: true })
               const tmp = `${ckptFile}.${process.pid}.tmp`
-              fs.writeFileSync(tmp, encodeCheckpoint(c))
+              fs.writeFileSync(tmp, encodeCheckpoint({ ...c, meta: { ...c.meta, key: ctx.key } }))
               fs.renameSync(tmp, ckptFile)
             },
           }),

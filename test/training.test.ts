@@ -4,6 +4,7 @@
  * resumed, and two runs of the same key never share one.
  */
 import * as fs from "node:fs"
+import * as http from "node:http"
 import * as path from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
 import { decodeCheckpoint, encodeCheckpoint } from "../nodes/train/model.js"
@@ -96,4 +97,32 @@ describe("training under interruption", () => {
     expect(b.code, b.stderr).toBe(0)
     expect(events(summary(b).run) + events(summary(ra).run)).toMatch(/another run .* is computing this node with the same key; this attempt keeps its own checkpoints/)
   }, 300_000)
+
+  it("eval/math with its endpoint down fails (exit 1), is not cached, and computes once the endpoint answers", async () => {
+    const withEndpoint = (url: string) => [...train(24, 40), "--param", `eval/math.endpoint=${url}`, "--param", "eval/math.timeoutMs=2000"]
+    const server = http.createServer((req, res) => {
+      req.resume()
+      req.on("end", () => {
+        res.setHeader("content-type", "application/json")
+        res.end(JSON.stringify({ choices: [{ text: " The answer is 4." }] }))
+      })
+    })
+    // a port known to be free: the same URL (the same cache key) is used down, then up
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()))
+    const port = (server.address() as { port: number }).port
+    await new Promise((r) => server.close(r))
+    const url = `http://127.0.0.1:${port}/v1`
+    const down = await dagAwait(box, withEndpoint(url))
+    expect(down.code).toBe(1)
+    expect(down.stdout + down.stderr).toContain(`could not be evaluated: the endpoint ${url} is unreachable`)
+    expect(down.stdout + down.stderr).toMatch(/nothing was cached/)
+    await new Promise<void>((r) => server.listen(port, "127.0.0.1", () => r()))
+    try {
+      const up = await dagAwait(box, withEndpoint(url))
+      expect(up.code, up.stderr).toBe(0)
+      expect(summary(up).nodes.find((n) => n.node === "eval/math")!.status).toBe("computed")
+    } finally {
+      server.close()
+    }
+  }, 120_000)
 })

@@ -211,3 +211,30 @@ describe("the CLI owns uncaught errors", () => {
     expect(r.stderr).toMatch(/^internal error: boom from a timer/m)
   }, 90_000)
 })
+
+describe("gc per pipeline", () => {
+  it("gc --keep 1 keeps each pipeline's newest run: pipelines sharing a node name (docs) do not push each other out", () => {
+    const box = sandbox("gc-pipelines")
+    const write = (name: string, texts: Array<string>) => {
+      const file = path.join(box.dir, name)
+      fs.writeFileSync(file, texts.map((text, i) => JSON.stringify({ id: `${name}-${i}`, text })).join("\n") + "\n")
+      return file
+    }
+    const a = write("a.jsonl", ["the first corpus has this document", "and this second document about primes"])
+    const b = write("b.jsonl", ["another corpus entirely, about triangles"])
+    const first = summary(dag(box, ["run", "dedup", "--select", "docs", "--param", `docs.paths=${a}`, "--json"]))
+    summary(dag(box, ["run", "dedup", "--select", "docs", "--param", `docs.paths=${a}`, "--json"])) // an older run of dedup to drop
+    const other = summary(dag(box, ["run", "overlap", "--select", "docs", "--param", `docs.paths=${b}`, "--json"]))
+    const gc = dag(box, ["gc", "--keep", "1"])
+    expect(gc.code, gc.stderr).toBe(0)
+    expect(gc.stdout).toMatch(/deleted 1 old run record/)
+    expect(fs.existsSync(path.join(box.runs, first.run))).toBe(false)
+    for (const [pipeline, rows] of [["dedup", 2], ["overlap", 1]] as const) {
+      const runId = fs.readdirSync(box.runs).find((id) => JSON.parse(fs.readFileSync(path.join(box.runs, id, "run.json"), "utf8")).pipeline === pipeline)!
+      const r = dag(box, ["sql", "select count(*) as n from docs", "--format", "json", "--run", runId])
+      expect(r.code, r.stderr).toBe(0)
+      expect(JSON.parse(r.stdout)[0].n).toBe(rows)
+    }
+    expect(other.run).toBeTruthy()
+  }, 120_000)
+})

@@ -10,10 +10,27 @@ import { InputError } from "../errors.js"
 import { loadSettings, openStore } from "./context.js"
 import { bytes, num } from "./format.js"
 
+/**
+ * Which run records `--keep N` deletes: all but the N newest of each pipeline (pipelines share
+ * node names, so one pipeline's runs must not push out another's), never a pipeline's newest
+ * successful run (what `dag sql` and the next run start from).
+ */
+export const runsToDrop = (runs: ReadonlyArray<RunRecord>, keep: number): Array<RunRecord> => {
+  const drop: Array<RunRecord> = []
+  const byPipeline = new Map<string, Array<RunRecord>>()
+  for (const r of runs) byPipeline.set(r.pipeline, [...(byPipeline.get(r.pipeline) ?? []), r])
+  for (const list of byPipeline.values()) {
+    const newestFirst = [...list].sort((a, b) => b.run.localeCompare(a.run))
+    const lastGood = newestFirst.find((r) => r.status === "ok" && !r.dryRun)
+    drop.push(...newestFirst.slice(keep).filter((r) => r !== lastGood))
+  }
+  return drop
+}
+
 export const gcCommand = Command.make(
   "gc",
   {
-    keep: Options.integer("keep").pipe(Options.optional, Options.withDescription("keep only the N newest run records, N ≥ 1 (older ones are deleted first)")),
+    keep: Options.integer("keep").pipe(Options.optional, Options.withDescription("keep the N newest run records of each pipeline, N ≥ 1 (and always each pipeline's last successful run); older ones are deleted first")),
     dryRun: Options.boolean("dry-run").pipe(Options.withDescription("report what would be removed")),
     profile: Options.text("profile").pipe(Options.optional),
   },
@@ -29,14 +46,16 @@ export const gcCommand = Command.make(
         return yield* Effect.fail(new InputError({ message: `run ${who} is using this store; gc would delete what it is writing. Run \`dag gc\` again when it has finished` }))
       }
       const store = openStore(settings)
-      let ids = listRuns(settings.runs)
+      const runs = listRuns(settings.runs)
+        .map((id) => readRun(settings.runs, id))
+        .filter((r): r is RunRecord => r !== undefined)
+      let kept = runs
       if (Option.isSome(o.keep)) {
-        const drop = ids.slice(0, Math.max(0, ids.length - o.keep.value))
-        if (!o.dryRun) for (const id of drop) fs.rmSync(path.join(settings.runs, id), { recursive: true, force: true })
-        ids = ids.slice(ids.length - drop.length > 0 ? drop.length : 0)
-        yield* Console.log(`${o.dryRun ? "would delete" : "deleted"} ${drop.length} old run record(s)`)
+        const drop = runsToDrop(runs, o.keep.value)
+        if (!o.dryRun) for (const r of drop) fs.rmSync(path.join(settings.runs, r.run), { recursive: true, force: true })
+        kept = runs.filter((r) => !drop.includes(r))
+        yield* Console.log(`${o.dryRun ? "would delete" : "deleted"} ${drop.length} old run record(s), keeping the ${o.keep.value} newest of each pipeline and each pipeline's last successful run`)
       }
-      const kept = ids.map((id) => readRun(settings.runs, id)).filter((r): r is RunRecord => r !== undefined)
       const r = collectGarbage(store, kept, o.dryRun)
       yield* Console.log(
         `${o.dryRun ? "would remove" : "removed"} ${num(r.removedObjects)} objects, ${num(r.removedArtifacts)} manifests, ${num(r.removedKeys)} key records — ${bytes(r.freedBytes)} (${kept.length} runs kept)`

@@ -1,6 +1,7 @@
 /**
- * Garbage collection. Live = everything reachable from the kept runs' journals and from refs/
- * (the latest result of every node, which the next run and `dag why` start from): node records,
+ * Garbage collection. Live = everything reachable from the kept runs' journals, from refs/ (the
+ * latest result of every node, which the next run and `dag why` start from) and from each
+ * pipeline's index (its last run, whatever other pipelines did since): node records,
  * their shard records, artifacts and objects. Everything else is deleted.
  */
 import * as fs from "node:fs"
@@ -47,6 +48,8 @@ export const collectGarbage = (store: Store, keptRuns: ReadonlyArray<RunRecord>,
   }
   for (const run of keptRuns) for (const n of run.nodes) if (n.key) keepNode(store.getNodeRecord(n.key))
   for (const rec of store.allRefs()) keepNode(rec)
+  // every pipeline's last run, by its index (refs keep only the latest of nodes that share a name)
+  for (const pipeline of store.indexedPipelines()) for (const rec of Object.values(store.readIndex(pipeline))) keepNode(rec)
   let removedObjects = 0
   let removedArtifacts = 0
   let removedKeys = 0

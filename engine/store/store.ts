@@ -340,9 +340,8 @@ export class Store {
     if (r) return r as NodeRecord
     if (fs.existsSync(file)) this.quarantineFile(file, "damaged ref")
     // The pipeline indexes hold the same record for every node of their last run.
-    const indexes = path.join(this.dir, "index")
-    for (const f of fs.existsSync(indexes) ? fs.readdirSync(indexes).filter((x) => x.endsWith(".json")) : []) {
-      const hit = this.readIndex(f.slice(0, -".json".length))[node]
+    for (const pipeline of this.indexedPipelines()) {
+      const hit = this.readIndex(pipeline)[node]
       if (hit) return hit
     }
     return undefined
@@ -365,6 +364,12 @@ export class Store {
   readIndex(pipeline: string): Readonly<Record<string, NodeRecord>> {
     const r = readMetadata(path.join(this.dir, "index", `${pipeline}.json`), IndexSchema, {}, "planning reads each node's record instead, and the index is rewritten after the run")
     return r as Readonly<Record<string, NodeRecord>>
+  }
+
+  /** Pipelines with an index (a finished run). */
+  indexedPipelines(): ReadonlyArray<string> {
+    const dir = path.join(this.dir, "index")
+    return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -".json".length)) : []
   }
 
   async writeIndex(pipeline: string, records: Readonly<Record<string, NodeRecord>>): Promise<void> {

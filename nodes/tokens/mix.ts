@@ -55,7 +55,23 @@ export const makeMix = <K extends string>(name: string, subsets: ReadonlyArray<K
     inputs: Object.fromEntries(subsets.map((s) => [s, Node.Dataset(TokenDoc)])) as { [P in K]: Node.DatasetPort<typeof TokenDoc> },
     outputs: { mixed: Node.Dataset(MixedDoc), mixture: Node.Dataset(MixtureRow) },
     params: Schema.Struct({
-      weights: Schema.optionalWith(Schema.String, { default: () => DEFAULT_WEIGHTS }),
+      weights: Schema.optionalWith(
+        // checked when params are resolved, so a typo fails before anything runs
+        Schema.String.pipe(
+          Schema.filter((spec) => {
+            try {
+              const ws = parseWeights(spec)
+              const unknown = ws.filter((w) => !(subsets as ReadonlyArray<string>).includes(w.subset)).map((w) => w.subset)
+              if (unknown.length) return `unknown subset(s) ${unknown.join(", ")}: this mix has ${subsets.join(", ")}`
+              if (!ws.some((w) => w.weight > 0)) return "at least one subset needs a weight above 0"
+              return true
+            } catch (e) {
+              return (e as Error).message
+            }
+          })
+        ),
+        { default: () => DEFAULT_WEIGHTS }
+      ),
       seed: Schema.optionalWith(Schema.Int, { default: () => 1234 }),
       /** total training tokens; 0: the smallest budget that uses every document at least once */
       totalTokens: Schema.optionalWith(Schema.Int.pipe(Schema.nonNegative()), { default: () => 0 }),

@@ -119,7 +119,7 @@ export class Journal {
 
   /** Appends an event; `quiet` events (run start) do not trigger a snapshot of run.json. */
   event(type: string, data: Record<string, unknown>, options: { readonly quiet?: boolean } = {}): void {
-    fs.appendFileSync(path.join(this.dir, "events.jsonl"), redactUrlCredentials(JSON.stringify({ t: new Date().toISOString(), type, ...data })) + "\n")
+    this.guard(() => fs.appendFileSync(path.join(this.dir, "events.jsonl"), redactUrlCredentials(JSON.stringify({ t: new Date().toISOString(), type, ...data })) + "\n"))
     if (options.quiet) return
     if (this.lastFlush === 0) this.flush()
     else this.scheduleFlush()
@@ -140,7 +140,25 @@ export class Journal {
   flush(): void {
     this.lastFlush = Date.now()
     // Not fsynced: the journal describes the store, it is not its source of truth.
-    writeFileAtomic(path.join(this.dir, ".tmp"), path.join(this.dir, "run.json"), redactUrlCredentials(JSON.stringify(this.record)), false)
+    this.guard(() => writeFileAtomic(path.join(this.dir, ".tmp"), path.join(this.dir, "run.json"), redactUrlCredentials(JSON.stringify(this.record)), false))
+  }
+
+  private warned = false
+
+  /**
+   * The journal describes the store; it is not its source of truth. A journal write that fails
+   * (disk full, permissions) warns once and the run goes on: results are committed by the store.
+   */
+  private guard(write: () => void): void {
+    try {
+      write()
+    } catch (e) {
+      if (this.warned) return
+      this.warned = true
+      const code = (e as { code?: string }).code
+      const what = code === "ENOSPC" ? "no space left on the device" : code === "EACCES" || code === "EPERM" ? "permission denied" : (e as Error).message.split("\n")[0]
+      process.stderr.write(`warning: could not write the run journal in ${this.dir} (${what}); the run goes on and its results are stored, but this run's record will be incomplete. Free space or set DAG_RUNS to another folder.\n`)
+    }
   }
 
   finish(status: RunRecord["status"]): void {

@@ -8,6 +8,7 @@ import { spawnSync } from "node:child_process"
 import { connect, sqlString } from "../engine/store/duckdb.js"
 import { jsonLines } from "../nodes/jsonl.js"
 import { hubFileLocal, parseHubRef } from "../nodes/hub/files.js"
+import { Journal, newRecord } from "../engine/journal.js"
 import { ROOT, dag, dagAsync, demoInputs, nodeOf, sandbox, summary, tempDir, waitFor } from "./helpers.js"
 
 describe("gc and live runs", () => {
@@ -237,4 +238,45 @@ describe("gc per pipeline", () => {
     }
     expect(other.run).toBeTruthy()
   }, 120_000)
+})
+
+describe("terminal output and odd requests", () => {
+  it("dag sql's table escapes control characters from data (no escape sequence reaches the terminal)", () => {
+    const box = sandbox("ctrl")
+    expect(dag(box, ["run", "demo"]).code).toBe(0)
+    const r = dag(box, ["sql", "select 'a' || chr(27) || '[2J' || chr(7) || 'b' || chr(155) || 'c' as t"])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/)
+    expect(r.stdout).toContain("a␛[2J␇b\\x9bc")
+  }, 60_000)
+
+  it("dag why --shard N for a shard that does not exist says so (exit 2), for map and global nodes", () => {
+    const box = sandbox("why-shard")
+    expect(dag(box, ["run", "demo"]).code).toBe(0)
+    const map = dag(box, ["why", "demo/words", "--shard", "999", "--pipeline", "demo"])
+    expect(map.code).toBe(2)
+    expect(map.stderr).toMatch(/no such shard — demo\/words has 4 shard\(s\), numbered 0 to 3/)
+    const global = dag(box, ["why", "demo/top-words", "--shard", "0", "--pipeline", "demo"])
+    expect(global.code).toBe(2)
+    expect(global.stderr).toMatch(/global node/)
+    expect(dag(box, ["why", "demo/words", "--shard", "3", "--pipeline", "demo"]).stdout).toMatch(/demo\/words shard 3: \d+ rows/)
+  }, 60_000)
+
+  it("a journal write failing with ENOSPC (real, from /dev/full) warns once and does not stop the run", () => {
+    const dir = tempDir("enospc")
+    const journal = new Journal(dir, newRecord({ run: "r1", pipeline: "demo", profile: "default", dryRun: false, argv: [], overrides: [], nodes: [] }))
+    fs.symlinkSync("/dev/full", path.join(dir, "r1", "events.jsonl"))
+    const warnings: Array<string> = []
+    const write = process.stderr.write.bind(process.stderr)
+    process.stderr.write = ((chunk: string) => (warnings.push(String(chunk)), true)) as typeof process.stderr.write
+    try {
+      for (let i = 0; i < 5; i++) expect(() => journal.event("node", { i })).not.toThrow()
+      expect(() => journal.finish("ok")).not.toThrow()
+    } finally {
+      process.stderr.write = write
+    }
+    expect(warnings.length).toBe(1)
+    expect(warnings[0]).toMatch(/could not write the run journal .* \(no space left on the device\); the run goes on/)
+    expect(JSON.parse(fs.readFileSync(path.join(dir, "r1", "run.json"), "utf8")).status).toBe("ok") // the snapshot still landed
+  })
 })

@@ -1,8 +1,23 @@
 /** Small text helpers shared by the commands: aligned tables, sizes, durations. */
 
+/**
+ * Text from data made safe for a terminal: control characters (escape sequences could move the
+ * cursor, recolour or retitle the terminal) become visible symbols. Newlines are kept when asked.
+ */
+export const printable = (text: string, keepNewlines = false): string =>
+  // eslint-disable-next-line no-control-regex
+  text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => {
+    if (c === "\n" && keepNewlines) return c
+    const code = c.charCodeAt(0)
+    if (code === 0x0a) return "⏎"
+    if (code < 0x20) return String.fromCharCode(0x2400 + code) // ␛, ␉, ␍ …
+    if (code === 0x7f) return "␡"
+    return `\\x${code.toString(16)}`
+  })
+
 export const table = (headers: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<unknown>>): string => {
-  // one row per line: newlines inside values are shown as ⏎
-  const cells = [headers, ...rows.map((r) => r.map((c) => (c === null || c === undefined ? "" : typeof c === "object" ? JSON.stringify(c) : String(c)).replace(/\r?\n/g, "⏎")))]
+  // one row per line: newlines inside values are shown as ⏎, other control characters as symbols
+  const cells = [headers, ...rows.map((r) => r.map((c) => printable((c === null || c === undefined ? "" : typeof c === "object" ? JSON.stringify(c) : String(c)).replace(/\r\n/g, "\n"))))]
   const widths = headers.map((_, i) => Math.min(60, Math.max(...cells.map((r) => (r[i] ?? "").length))))
   const line = (r: ReadonlyArray<string>) => r.map((c, i) => (c.length > widths[i]! ? c.slice(0, widths[i]! - 1) + "…" : c.padEnd(widths[i]!))).join("  ").trimEnd()
   return [line(cells[0]!), widths.map((w) => "─".repeat(w)).join("  "), ...cells.slice(1).map(line)].join("\n")

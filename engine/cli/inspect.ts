@@ -63,7 +63,14 @@ const traceShard = (store: Store, node: string, index: number, depth = 0): Array
   const ref = store.getRef(node)
   const shard = ref?.shards[index]
   const pad = "  ".repeat(depth + 1)
-  if (!ref || !shard) return [`${pad}${node} shard ${index}: no lineage recorded (global nodes read every input shard)`]
+  if (!ref) return [`${pad}${node} shard ${index}: no result of ${node} is recorded in this store yet; run its pipeline first`]
+  if (!shard) {
+    const why =
+      ref.shards.length === 0
+        ? `${node} is a global node: it reads every input shard at once, so its output has no per-shard lineage`
+        : `${node} has ${ref.shards.length} shard(s), numbered 0 to ${ref.shards.length - 1}`
+    return [`${pad}${node} shard ${index}: no such shard — ${why}`]
+  }
   const lines = [`${pad}${node} shard ${index}: ${num(shard.rows)} rows, content ${shard.hash.slice(0, 12)}, key ${shard.key.slice(0, 12)}, made by ${node} v${ref.struct.version} in run ${ref.run}`]
   if (ref.struct.kind === "source") {
     lines.push(`${pad}  ← source ${shard.inputs.join(", ")}`)
@@ -106,6 +113,9 @@ export const whyCommand = Command.make(
       const store = openStore(settings)
       if (Option.isSome(o.shard)) {
         const lines = traceShard(store, o.node, o.shard.value)
+        if (store.getRef(o.node)?.shards[o.shard.value] === undefined) {
+          return yield* Effect.fail(new NotFoundError({ what: "shard", name: `${o.node}#${o.shard.value}`, message: lines[0]!.trim() }))
+        }
         if (o.json) return yield* Console.log(JSON.stringify({ node: o.node, shard: o.shard.value, lineage: store.getRef(o.node)?.shards[o.shard.value] ?? null }))
         return yield* Console.log([`lineage of ${o.node} shard ${o.shard.value}:`, ...lines].join("\n"))
       }

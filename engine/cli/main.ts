@@ -19,6 +19,7 @@ import { sqlCommand } from "./sql.js"
 import { tokenizeCommand } from "./tokenize.js"
 import { redactUrlCredentials } from "../store/fsx.js"
 import { installCrashHandlers } from "../crash.js"
+import { printable } from "./format.js"
 
 const dag = Command.make("dag").pipe(
   Command.withDescription("mathdag — typed, cached dataflow pipelines for math LM corpora."),
@@ -38,7 +39,7 @@ cli(process.argv).pipe(
   Effect.catchAll((e: unknown) => {
     const tag = (e as { _tag?: string })._tag
     if (tag && KNOWN.has(tag)) {
-      return Console.error(`error: ${redactUrlCredentials((e as { message: string }).message)}`).pipe(Effect.zipRight(Effect.sync(() => (process.exitCode = 2))))
+      return Console.error(`error: ${printable(redactUrlCredentials((e as { message: string }).message), true)}`).pipe(Effect.zipRight(Effect.sync(() => (process.exitCode = 2))))
     }
     if (tag === "ValidationError" || tag?.startsWith("Help") || tag === "CommandMismatch" || tag === "MissingValue" || tag === "InvalidValue" || tag === "UnclusteredFlag" || tag === "CorrectedFlag") {
       return Effect.sync(() => (process.exitCode = 2))

@@ -24,7 +24,7 @@ export const arxivLoad = Node.source({
   description: "RedPajama arXiv JSONL → papers, split per file 99 % / 0.5 % / 0.5 %.",
   params: Schema.Struct({
     paths: Schema.optionalWith(Schema.String, { default: () => "samples/arxiv/*.jsonl" }),
-    trainShare: Schema.optionalWith(Schema.Number, { default: () => 0.99 }),
+    trainShare: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 1)), { default: () => 0.99 }),
   }),
   output: ArxivDoc,
   report: [

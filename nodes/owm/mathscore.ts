@@ -43,8 +43,8 @@ export const mathscore = Node.map({
   output: WebDocument,
   worker: true,
   params: Schema.Struct({
-    withMathThreshold: Schema.optionalWith(Schema.Number, { default: () => 0.15 }),
-    withoutMathThreshold: Schema.optionalWith(Schema.Number, { default: () => 0.8 }),
+    withMathThreshold: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 1)), { default: () => 0.15 }),
+    withoutMathThreshold: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 1)), { default: () => 0.8 }),
     /** a fastText classifier file; empty: the bundled logistic-regression model */
     modelPath: Schema.optionalWith(Schema.String, { default: () => "" }),
     positiveLabel: Schema.optionalWith(Schema.String, { default: () => "__label__math" }),

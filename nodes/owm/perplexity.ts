@@ -23,7 +23,7 @@ export const perplexity = Node.map({
   worker: true,
   params: Schema.Struct({
     modelPath: Schema.optionalWith(Schema.String, { default: () => "samples/owm/owm-lm.arpa" }),
-    maxPerplexity: Schema.optionalWith(Schema.Number, { default: () => 30_000 }),
+    maxPerplexity: Schema.optionalWith(Schema.Number.pipe(Schema.positive()), { default: () => 30_000 }),
   }),
   report: [Cell.histogram("Perplexity of kept documents (log10)", "SELECT log10(perplexity) AS log10_perplexity FROM self", { bins: 20, xLabel: "log10 perplexity" })],
   externals: (p) => [p.modelPath],

@@ -31,7 +31,7 @@ export const makeSplit = (name: string, seed: number) =>
     rowsPerShard: 50_000,
     params: Schema.Struct({
       seed: Schema.optionalWith(Schema.Int, { default: () => seed }),
-      evalRatio: Schema.optionalWith(Schema.Number, { default: () => 0.005 }),
+      evalRatio: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 1)), { default: () => 0.005 }),
     }),
     run: (ctx) =>
       Effect.gen(function* () {

@@ -123,17 +123,21 @@ export const openSqlSession = (store: Store, run: RunRecord, options: SessionOpt
         }
       }
       // The expected query's shards are digested while DuckDB starts (it mostly waits on one core).
-      const early = options.expect ? checkReads(options.expect).catch(() => {}) : undefined
-      const inst = await newInstance()
-      const conn = await inst.connect()
-      for (const v of planned) await conn.run(`CREATE VIEW ${quoteIdent(v.name)} AS ${viewSql(v.columns, v.paths)}`)
-      await conn.run(`SET allowed_paths=[${planned.flatMap((v) => v.paths).map(sqlString).join(", ")}]`)
-      await conn.run(`SET enable_external_access=false`)
-      await conn.run(`SET lock_configuration=true`)
-      void early
-      return conn
+      const early = options.expect ? checkReads(options.expect).then(() => undefined, (e: unknown) => e) : Promise.resolve(undefined)
+      try {
+        const inst = await newInstance()
+        const conn = await inst.connect()
+        for (const v of planned) await conn.run(`CREATE VIEW ${quoteIdent(v.name)} AS ${viewSql(v.columns, v.paths)}`)
+        await conn.run(`SET allowed_paths=[${planned.flatMap((v) => v.paths).map(sqlString).join(", ")}]`)
+        await conn.run(`SET enable_external_access=false`)
+        await conn.run(`SET lock_configuration=true`)
+        return conn
+      } catch (e) {
+        // A shard the check moved aside makes DuckDB's view fail to bind: the check says what happened.
+        throw (await early) ?? e
+      }
     },
-    catch: (e) => new SqlError({ message: `could not open the run's views: ${(e as Error).message}` }),
+    catch: (e) => new SqlError({ message: e instanceof CorruptRead ? e.message : `could not open the run's views: ${(e as Error).message}` }),
   }).pipe(
     Effect.map((conn) => ({
       views: planned.map(({ name, node, output, rows, shards }) => ({ name, node, output, rows, shards })),
@@ -145,23 +149,23 @@ export const openSqlSession = (store: Store, run: RunRecord, options: SessionOpt
       query: (sql: string) =>
         Effect.tryPromise({
           try: async () => {
-            const statements = await conn.extractStatements(sql)
-            if (statements.count === 0) throw new Error("empty query")
-            const prepared: Array<Duck.DuckDBPreparedStatement> = []
-            for (let i = 0; i < statements.count; i++) {
-              const p = await statements.prepare(i)
-              if (!READ_ONLY_TYPES.has(p.statementType as number)) throw new Error(READ_ONLY)
-              // EXPLAIN ANALYZE runs its statement: DuckDB's parser must also find a SELECT inside it
-              if ((p.statementType as number) === EXPLAIN && !(await explainsSelect(conn, sql, statements.count))) throw new Error(READ_ONLY)
-              prepared.push(p)
-            }
-            const run = (async () => {
+            const execute = async () => {
+              const statements = await conn.extractStatements(sql)
+              if (statements.count === 0) throw new Error("empty query")
+              const prepared: Array<Duck.DuckDBPreparedStatement> = []
+              for (let i = 0; i < statements.count; i++) {
+                const p = await statements.prepare(i)
+                if (!READ_ONLY_TYPES.has(p.statementType as number)) throw new Error(READ_ONLY)
+                // EXPLAIN ANALYZE runs its statement: DuckDB's parser must also find a SELECT inside it
+                if ((p.statementType as number) === EXPLAIN && !(await explainsSelect(conn, sql, statements.count))) throw new Error(READ_ONLY)
+                prepared.push(p)
+              }
               let last: Awaited<ReturnType<typeof runPrepared>> | undefined
               for (const p of prepared) last = await runPrepared(p)
               return last!
-            })()
-            const [rows, check] = await Promise.allSettled([run, checkReads(sql)])
-            // A failed check wins: DuckDB's error on damaged bytes would not say what happened.
+            }
+            const [rows, check] = await Promise.allSettled([execute(), checkReads(sql)])
+            // A failed check wins: DuckDB's error on damaged (or moved) bytes would not say what happened.
             if (check.status === "rejected") throw check.reason
             if (rows.status === "rejected") throw rows.reason
             return rows.value

@@ -32,6 +32,24 @@ export const main = async (args) => {
   const cpu = await time("cpu", Math.max(2, Math.floor(steps / 10)))
   console.log(`cpu: ${cpu.tokensPerS.toFixed(0)} tokens/s (${Math.max(2, Math.floor(steps / 10))} steps, backend ${cpu.backend})`)
   let line = `BENCH train tokens_per_s=${wasm.tokensPerS.toFixed(0)} cpu_tokens_per_s=${cpu.tokensPerS.toFixed(0)}`
+  // PyTorch on the CPU: the same windows (ids mapped into the same 512-id compact vocabulary), the same
+  // sizes (its blocks are Llama's: RMSNorm, SwiGLU, rotary), through trainers/torch
+  const { resolvePython } = await loadTs(`export { resolvePython } from ${at("nodes/train/torch.ts")}`)
+  const py = resolvePython("auto")
+  if ("python" in py) {
+    const { execFileSync } = await import("node:child_process")
+    const freq = new Map()
+    for (const w of windows) for (const id of w) freq.set(id, (freq.get(id) ?? 0) + 1)
+    const compact = new Map([...freq].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, 511).map(([id], i) => [id, i]))
+    const dir = fs.mkdtempSync(path.join((await import("node:os")).tmpdir(), "mathdag-bench-torch-"))
+    const file = path.join(dir, "windows.i32")
+    fs.writeFileSync(file, Buffer.from(Int32Array.from(windows.flat().map((id) => compact.get(id) ?? 511)).buffer))
+    const out = execFileSync(py.python, [path.join(root, "trainers/torch/mathdag_train.py"), "--windows", file, "--out", path.join(dir, "out"), "--seq-len", "64", "--vocab", "512", "--layers", "2", "--heads", "2", "--width", "64", "--batch", "32", "--steps", String(steps), "--lr", "3e-3", "--warmup", "4", "--device", "cpu"], { maxBuffer: 1 << 26 }).toString()
+    const done = out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)).find((e) => e.event === "done")
+    fs.rmSync(dir, { recursive: true, force: true })
+    console.log(`torch cpu: ${done.tokens_per_s.toFixed(0)} tokens/s (${steps} steps, final loss ${done.loss.toFixed(3)})`)
+    line += ` torch_cpu_tokens_per_s=${done.tokens_per_s.toFixed(0)}`
+  } else console.log(`torch: not measured (${py.problem})`)
   if (extra) {
     try {
       const other = await time(extra, steps)

@@ -15,6 +15,7 @@ import { makeMix } from "../nodes/tokens/mix.js"
 import { pack } from "../nodes/tokens/pack.js"
 import { makeTokenize } from "../nodes/tokens/tokenize.js"
 import { tinyLm } from "../nodes/train/tiny-lm.js"
+import { torchTrain } from "../nodes/train/torch.js"
 import { makeDecontaminate } from "../nodes/overlap/decontaminate.js"
 import { makeOverlap, overlapSummaryCell } from "../nodes/overlap/ngram.js"
 import { ArxivDoc } from "../schemas/arxiv-doc.js"
@@ -79,9 +80,11 @@ export default Pipeline.make(
     const { mixed, mixture } = p.add(mix, { arxiv: arxivT, "open-web-math": owmT, "algebraic-stack": stackT })
     const { sequences, documents } = p.add(pack, { docs: mixed, mixture })
     const { model, loss } = p.add(tinyLm, { sequences })
+    // PyTorch (CUDA when available): off unless `--profile torch` (or train/torch.enabled=true)
+    const torch = p.add(torchTrain, { sequences })
     const { perplexity: ppl } = p.add(evalPerplexity, { model, arxiv: arxivT, "open-web-math": owmT, "algebraic-stack": p.add(stackValidationTokens, stack.validation) })
     const { summary: evalSummary } = p.add(evalMath, { model })
-    return { owm, stackTrain: stack.train, githubTrain: githubSplits.train, arxiv, documents, model, loss, ppl, evalSummary }
+    return { owm, stackTrain: stack.train, githubTrain: githubSplits.train, arxiv, documents, model, loss, ppl, evalSummary, torchModel: torch.model }
   },
   {
     report: [

@@ -10,7 +10,7 @@ import { LlamaTokenizer } from "../nodes/tokens/bpe.js"
 import { sentencepiecePython } from "../nodes/tokens/sentencepiece.js"
 import { readIndexedDataset, writeIndexedDataset } from "../nodes/tokens/neox.js"
 import { trainLoop } from "../nodes/train/tiny-lm.js"
-import { ROOT, dag, readRunRecord, sandbox, summary, tempDir } from "./helpers.js"
+import { ROOT, dag, dagAwait, readRunRecord, sandbox, summary, tempDir } from "./helpers.js"
 
 const SHARED = path.resolve(ROOT, "..", "shared", "data")
 const MODEL = path.join(SHARED, "tokenizer", "llama2-tokenizer.model")
@@ -114,10 +114,11 @@ describe("gpt-neox indexed dataset", () => {
 })
 
 describe("proof-pile-2 tokens end to end (sample)", () => {
-  it("mixes 2:4:1, packs overlapping windows, exports neox files that decode to the tokenizer's ids", { timeout: 600_000 }, () => {
+  it("mixes 2:4:1, packs overlapping windows, exports neox files that decode to the tokenizer's ids", { timeout: 600_000 }, async () => {
     const box = sandbox("tokens")
     // a short training keeps this test quick; the rest is the sample profile
-    const s = summary(dag(box, ["run", "proof-pile-2", "--param", "train/tiny-lm.steps=3", "--param", "eval/math.limit=2", "--json"]))
+    // asynchronously: a long synchronous spawn starves the test worker's RPC with vitest
+    const s = summary(await dagAwait(box, ["run", "proof-pile-2", "--param", "train/tiny-lm.steps=3", "--param", "eval/math.limit=2", "--json"]))
     expect(s.nodes.every((n) => n.status === "computed")).toBe(true)
     const q = (sql: string) => JSON.parse(dag(box, ["sql", sql, "--format", "json"]).stdout) as Array<Record<string, number | string>>
     const mixture = q("select subset, planned_share, achieved_share, epochs from tokens_mix__mixture order by subset")
@@ -155,12 +156,12 @@ describe("proof-pile-2 tokens end to end (sample)", () => {
     const ppl = q("select subset, perplexity from eval_perplexity order by subset")
     expect(ppl.every((r) => Number(r.perplexity) > 1)).toBe(true)
     // a second run is all cached
-    const again = summary(dag(box, ["run", "proof-pile-2", "--param", "train/tiny-lm.steps=3", "--param", "eval/math.limit=2", "--json"]))
+    const again = summary(await dagAwait(box, ["run", "proof-pile-2", "--param", "train/tiny-lm.steps=3", "--param", "eval/math.limit=2", "--json"]))
     expect(again.nodes.every((n) => n.status === "cached")).toBe(true)
     // packing in small buckets (several partition passes, each bucket sorted alone) gives the same stream
     const digest = () => q("select (select sum(hash(seq, tokens))::VARCHAR from tokens_pack__sequences) AS s, (select sum(hash(position, subset, id, epoch, tokens))::VARCHAR from tokens_pack__documents) AS d")[0]
     const whole = digest()
-    const bucketed = summary(dag(box, ["run", "proof-pile-2", "--select", "tokens/pack", "--param", "tokens/pack.bucketTokens=300", "--json"]))
+    const bucketed = summary(await dagAwait(box, ["run", "proof-pile-2", "--select", "tokens/pack", "--param", "tokens/pack.bucketTokens=300", "--json"]))
     expect(bucketed.nodes.find((n) => n.node === "tokens/pack")!.status).toBe("computed")
     expect(digest()).toEqual(whole)
   })

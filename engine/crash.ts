@@ -29,9 +29,9 @@ const handler = (e: unknown): void => {
   }
 }
 
-/** Installs the handlers (idempotent). */
 let owned = false
 
+/** Installs the handlers (idempotent). */
 export const installCrashHandlers = (): void => {
   owned = true
   if (!process.listeners("uncaughtException").includes(handler)) process.on("uncaughtException", handler)

@@ -117,7 +117,7 @@ export const exportCommand = Command.make(
       // neox writes documents: tokens/pack's `documents` rather than its packed `sequences`
       const outs = o.format === "neox" && all.some(([k]) => k === "documents") ? all.filter(([k]) => k === "documents") : all
       for (const [output, id] of outs) {
-        const m = store.getArtifact(id)
+        const m = store.outputManifest(id, log.key, output)
         if (!m) return yield* Effect.fail(new NotFoundError({ what: "artifact", name: id, message: `artifact ${id.slice(0, 12)} of ${o.node} is gone from the store (was it gc'd?); re-run the pipeline` }))
         const base = viewName(o.node, output, all.length)
         // Exports verify every shard first: a corrupt store never leaks into a user's files.

@@ -18,7 +18,11 @@ import { bytes, num } from "./format.js"
 export const runsToDrop = (runs: ReadonlyArray<RunRecord>, keep: number): Array<RunRecord> => {
   const drop: Array<RunRecord> = []
   const byPipeline = new Map<string, Array<RunRecord>>()
-  for (const r of runs) byPipeline.set(r.pipeline, [...(byPipeline.get(r.pipeline) ?? []), r])
+  for (const r of runs) {
+    const list = byPipeline.get(r.pipeline)
+    if (list) list.push(r)
+    else byPipeline.set(r.pipeline, [r])
+  }
   for (const list of byPipeline.values()) {
     const newestFirst = [...list].sort((a, b) => b.run.localeCompare(a.run))
     const lastGood = newestFirst.find((r) => r.status === "ok" && !r.dryRun)

@@ -166,7 +166,7 @@ export const lsCommand = Command.make("ls", { run: runOpt, json, profile }, (o) 
     for (const n of run.nodes) {
       const count = Object.keys(n.outputs).length
       for (const [output, id] of Object.entries(n.outputs)) {
-        const m = store.getArtifact(id)
+        const m = store.outputManifest(id, n.key, output)
         if (!m) continue
         rows.push({
           node: n.node,

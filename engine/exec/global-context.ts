@@ -2,7 +2,7 @@
  * What a global node sees while it runs: readers over its inputs (verified shards, DuckDB views
  * named after the input keys) and writers that cut rows into shards and commit them.
  */
-import { Effect } from "effect"
+import { Effect, Exit } from "effect"
 import type * as Duck from "@duckdb/node-api"
 import * as fs from "node:fs"
 import type { Column } from "../columns.js"
@@ -45,6 +45,23 @@ const appendAny = (appender: Duck.DuckDBAppender, v: unknown): void => {
 }
 
 let schemaCounter = 0
+
+/**
+ * Runs `use` in the scratch folder claimed for `key` (see Store.claimScratch): kept when the node
+ * fails or is interrupted, so the next attempt of the same key resumes from it; removed once it
+ * succeeds.
+ */
+export const inScratch = <A, E>(
+  store: Store,
+  key: string,
+  log: (message: string) => void,
+  use: (work: { readonly scratch: string; readonly key: string }) => Effect.Effect<A, E>
+): Effect.Effect<A, E> =>
+  Effect.suspend(() => {
+    const claim = store.claimScratch(key)
+    if (claim.note) log(claim.note)
+    return use({ scratch: claim.dir, key }).pipe(Effect.onExit((exit) => Effect.sync(() => claim.release(Exit.isSuccess(exit)))))
+  })
 
 /** Rows per Parquet row group of query outputs: bounds what the writer buffers (a group at a time). */
 const QUERY_ROW_GROUP = 2048

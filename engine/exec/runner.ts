@@ -20,7 +20,7 @@ import { readJsonOr } from "../store/fsx.js"
 import { saveFingerprints } from "../fingerprints.js"
 import { externalFacts } from "../externals.js"
 import { RunJournal, type NodeLog, type ShardLog } from "../journal.js"
-import { runGlobal, type GlobalRunResult, type ResolvedInput } from "./global-context.js"
+import { inScratch, runGlobal, type GlobalRunResult, type ResolvedInput } from "./global-context.js"
 import { instance } from "../store/duckdb.js"
 import { ShardExecutor, inlineExecutor, type Executor } from "./pool.js"
 import { RemoteShards, type RemoteExecutor, type RemoteShard } from "./remote.js"
@@ -116,10 +116,8 @@ const resolveRecord = (env: Env, record: NodeRecord | undefined): Outputs | unde
   if (!record) return undefined
   const out: Record<string, ResolvedInput> = {}
   for (const [name, id] of Object.entries(record.outputs)) {
-    const embedded = record.manifests?.[name]
-    const manifest = embedded ?? env.store.getArtifact(id)
+    const manifest = record.manifests?.[name] ?? env.store.getArtifact(id)
     if (!manifest || !env.store.artifactPresent(id, manifest)) return undefined
-    if (embedded) env.store.restoreArtifact(id, embedded)
     out[name] = { id, manifest }
   }
   return out
@@ -423,11 +421,7 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
         log.shardLog.push({ index: 0, key, status: "computed", ms: Date.now() - started, rowsIn: inputRows, rowsOut: remote.rowsOut, inputs: [], attempts: 1, host: remote.host, job: remote.job })
         r = remote
       } else {
-        const scratch = env.store.claimScratch(key)
-        if (scratch.note) say(scratch.note)
-        r = yield* retrying(env, attempts, runGlobal(node as GlobalNode, params, inputs, env.store, say, { scratch: scratch.dir, key })).pipe(
-          Effect.onExit((exit) => Effect.sync(() => scratch.release(exit._tag === "Success")))
-        )
+        r = yield* inScratch(env.store, key, say, (work) => retrying(env, attempts, runGlobal(node as GlobalNode, params, inputs, env.store, say, work)))
       }
       outputs = r.outputs
       dropped = r.dropped

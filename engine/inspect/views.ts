@@ -76,7 +76,7 @@ export interface SessionOptions {
  */
 export const openSqlSession = (store: Store, run: RunRecord, options: SessionOptions = {}): Effect.Effect<SqlSession, SqlError> => {
   const verify = options.verify ?? true
-  const planned: Array<View & { columns: DatasetManifest["columns"]; shards: number; objects: ReadonlyArray<{ hash: string; ext: string }>; paths: Array<string> }> = []
+  const planned: Array<View & { columns: DatasetManifest["columns"]; objects: ReadonlyArray<{ hash: string; ext: string }>; paths: Array<string> }> = []
   const unavailable = new Map<string, string>()
   const checks = new Map<string, Promise<void>>()
   const aliases = new Map<string, string>()
@@ -101,7 +101,7 @@ export const openSqlSession = (store: Store, run: RunRecord, options: SessionOpt
         if (options.only && !options.only.has(n.node)) continue
         const outs = Object.entries(n.outputs)
         for (const [output, id] of outs) {
-          const m = store.getArtifact(id)
+          const m = store.outputManifest(id, n.key, output)
           if (!m || m.kind !== "dataset") continue
           const name = viewName(n.node, output, outs.length)
           const missing = m.shards.filter((s) => !store.hasObject(s.hash, ".parquet", s.bytes))

@@ -12,7 +12,7 @@ import type { GlobalNode, MapNode, SourceNode } from "../node.js"
 import type { ResolvedParams } from "../params.js"
 import type { Pipeline } from "../pipeline.js"
 import { keyOf, keyStruct, type KeyStruct } from "../plan.js"
-import { runGlobal } from "../exec/global-context.js"
+import { inScratch, runGlobal } from "../exec/global-context.js"
 import { runMapShard, runSourceShard, type ShardResult } from "../exec/shard.js"
 import { writeFileAtomic } from "../store/fsx.js"
 import type { Store } from "../store/store.js"
@@ -133,14 +133,11 @@ export const runTaskGlobal = async (spec: TaskSpec, pipeline: Pipeline, params: 
   checkSameCode(node, params, g.struct, g.key, node)
   const started = Date.now()
   const logs: Array<string> = []
-  const scratch = store.claimScratch(g.key)
-  if (scratch.note) say(scratch.note)
-  const r = await Effect.runPromise(
-    runGlobal(node, params.values.get(node.name), g.inputs, store, (m) => {
-      logs.push(m)
-      say(m)
-    }, { scratch: scratch.dir, key: g.key }).pipe(Effect.onExit((exit) => Effect.sync(() => scratch.release(exit._tag === "Success"))))
-  )
+  const log = (m: string) => {
+    logs.push(m)
+    say(m)
+  }
+  const r = await Effect.runPromise(inScratch(store, g.key, log, (work) => runGlobal(node, params.values.get(node.name), g.inputs, store, log, work)))
   const result: GlobalResult = { key: g.key, ...r, host, ms: Date.now() - started, logs }
   writeFileAtomic(store.tmp, resultPath(spec.runs, spec.run, spec.node), JSON.stringify(result))
   return result

@@ -8,6 +8,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { hashStruct } from "../hash.js"
 import { isSidecar } from "./checksum.js"
+import { fileStem, filesBelow } from "./fsx.js"
 import { decodeMetadata, FingerprintCacheSchema, IndexSchema, ManifestSchema, NodeRecordSchema, RunRecordSchema, ShardRecordSchema } from "./metadata.js"
 import type { Manifest, Store } from "./store.js"
 
@@ -25,15 +26,6 @@ export interface DoctorReport {
   readonly findings: ReadonlyArray<Finding>
 }
 
-const walk = (dir: string): Array<string> => {
-  if (!fs.existsSync(dir)) return []
-  return fs
-    .readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((e) => e.isFile())
-    .map((e) => path.join(e.parentPath, e.name))
-}
-
-const stem = (file: string) => path.basename(file).split(".")[0]!
 const KeyRecord = Schema.Union(NodeRecordSchema, ShardRecordSchema)
 
 export interface DoctorProgress {
@@ -60,24 +52,24 @@ export const examineStore = (store: Store, runsDir: string, progress: DoctorProg
     }
 
     let metadataFiles = 0
-    for (const file of walk(store.artifactsDir)) {
+    for (const file of filesBelow(store.artifactsDir)) {
       metadataFiles++
       const r = decode(file, ManifestSchema)
       if (!r.ok) moveAside(file, r.why, "the next run writes it again or recomputes its node")
-      else if (hashStruct(r.value) !== stem(file)) moveAside(file, "its content does not hash to its name", "the next run writes it again or recomputes its node")
+      else if (hashStruct(r.value) !== fileStem(file)) moveAside(file, "its content does not hash to its name", "the next run writes it again or recomputes its node")
     }
-    for (const file of walk(store.keysDir)) {
+    for (const file of filesBelow(store.keysDir)) {
       metadataFiles++
       const r = decode(file, KeyRecord)
       if (!r.ok) moveAside(file, r.why, "the next run recomputes that node or shard")
-      else if (r.value.key !== stem(file) || hashStruct(r.value.struct) !== r.value.key) moveAside(file, "its key does not match its content", "the next run recomputes that node or shard")
+      else if (r.value.key !== fileStem(file) || hashStruct(r.value.struct) !== r.value.key) moveAside(file, "its key does not match its content", "the next run recomputes that node or shard")
     }
-    for (const file of walk(store.refsDir)) {
+    for (const file of filesBelow(store.refsDir)) {
       metadataFiles++
       const r = decode(file, NodeRecordSchema)
       if (!r.ok) moveAside(file, r.why, "it is written again when the node next runs")
     }
-    for (const file of walk(path.join(store.dir, "index"))) {
+    for (const file of filesBelow(path.join(store.dir, "index"))) {
       metadataFiles++
       const r = decode(file, IndexSchema)
       if (!r.ok) moveAside(file, r.why, "the pipeline's next run rebuilds it")
@@ -99,7 +91,7 @@ export const examineStore = (store: Store, runsDir: string, progress: DoctorProg
       if (!r.ok) moveAside(file, r.why, "status, sql, report and gc no longer see this run; its events.jsonl is still there")
     }
 
-    const objects = walk(store.objects).filter((f) => !isSidecar(f) && !f.endsWith(".tmp"))
+    const objects = filesBelow(store.objects).filter((f) => !isSidecar(f) && !f.endsWith(".tmp"))
     const total = objects.reduce((a, f) => a + fs.statSync(f).size, 0)
     let done = 0
     let doneBytes = 0

@@ -109,3 +109,15 @@ export const isPidAlive = (pid: number): boolean => {
  * password in DAG_HUB_URL or an input URL never reaches a journal, report or terminal line.
  */
 export const redactUrlCredentials = (text: string): string => text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@"'<>]+@/gi, "$1***@")
+
+/** Every file below `dir` (none when it does not exist). */
+export const filesBelow = (dir: string): Array<string> =>
+  fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir, { withFileTypes: true, recursive: true })
+        .filter((e) => e.isFile())
+        .map((e) => path.join(e.parentPath, e.name))
+    : []
+
+/** A store file's id: its name up to the first dot (`<hash>.parquet.xxh64` → `<hash>`). */
+export const fileStem = (file: string): string => path.basename(file).split(".")[0]!

@@ -5,9 +5,9 @@
  * their shard records, artifacts and objects. Everything else is deleted.
  */
 import * as fs from "node:fs"
-import * as path from "node:path"
 import type { RunRecord } from "../journal.js"
 import { isSidecar } from "./checksum.js"
+import { fileStem, filesBelow } from "./fsx.js"
 import type { NodeRecord, Store } from "./store.js"
 
 export interface GcResult {
@@ -16,19 +16,6 @@ export interface GcResult {
   readonly removedKeys: number
   readonly freedBytes: number
 }
-
-const walk = (dir: string): Array<string> => {
-  const out: Array<string> = []
-  if (!fs.existsSync(dir)) return out
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name)
-    if (e.isDirectory()) out.push(...walk(p))
-    else out.push(p)
-  }
-  return out
-}
-
-const stem = (file: string) => path.basename(file).split(".")[0]!
 
 export const collectGarbage = (store: Store, keptRuns: ReadonlyArray<RunRecord>, dryRun = false): GcResult => {
   const liveKeys = new Set<string>()
@@ -59,8 +46,8 @@ export const collectGarbage = (store: Store, keptRuns: ReadonlyArray<RunRecord>,
     if (!dryRun) fs.rmSync(file, { force: true })
   }
   // a fast-digest sidecar lives and dies with its object
-  for (const f of walk(store.objects)) if (!liveObjects.has(stem(f))) (remove(f), isSidecar(f) || removedObjects++)
-  for (const f of walk(store.artifactsDir)) if (!liveArtifacts.has(stem(f))) (remove(f), removedArtifacts++)
-  for (const f of walk(store.keysDir)) if (!liveKeys.has(stem(f))) (remove(f), removedKeys++)
+  for (const f of filesBelow(store.objects)) if (!liveObjects.has(fileStem(f))) (remove(f), isSidecar(f) || removedObjects++)
+  for (const f of filesBelow(store.artifactsDir)) if (!liveArtifacts.has(fileStem(f))) (remove(f), removedArtifacts++)
+  for (const f of filesBelow(store.keysDir)) if (!liveKeys.has(fileStem(f))) (remove(f), removedKeys++)
   return { removedObjects, removedArtifacts, removedKeys, freedBytes }
 }

@@ -5,6 +5,7 @@
  * warning names the file. Damaged metadata never becomes an internal error or blocks a pipeline.
  */
 import { Either, ParseResult, Schema } from "effect"
+import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 
 const Hex = Schema.String.pipe(Schema.pattern(/^[0-9a-f]{16,64}$/))
@@ -147,14 +148,43 @@ const shortIssue = (e: ParseResult.ParseError): string => {
   return `unexpected content at ${where}: ${what}`
 }
 
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
+const SEALED = /^([0-9a-f]{64})\n/
+
+/**
+ * Metadata text with its own SHA-256 on a first line. Large files that are read on every run (the
+ * pipeline index: one record per node) are sealed, because checking the hash costs a fraction of
+ * the JSON parse while a Schema decode of 1,000 records costs 5-10× the parse.
+ */
+export const sealMetadata = (json: string): string => `${sha256(json)}\n${json}`
+
+/** Whether a metadata file starts with a seal (reads its first line only). */
+export const isSealed = (file: string): boolean => {
+  const head = Buffer.alloc(65)
+  let fd: number | undefined
+  try {
+    fd = fs.openSync(file, "r")
+    return SEALED.test(head.subarray(0, fs.readSync(fd, head, 0, 65, 0)).toString("latin1"))
+  } catch {
+    return false
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd)
+  }
+}
+
 /** Decodes a metadata file's text: the value, or why it is not acceptable. */
 export const decodeMetadata = <S extends Schema.Schema.AnyNoContext>(text: string, schema: S): Either.Either<Schema.Schema.Type<S>, string> => {
+  const seal = SEALED.exec(text)
+  const body = seal ? text.slice(seal[0].length) : text
+  if (seal && sha256(body) !== seal[1]) return Either.left("its content does not match the checksum it was written with")
   let json: unknown
   try {
-    json = JSON.parse(text)
+    json = JSON.parse(body)
   } catch (e) {
     return Either.left(`not valid JSON (${reasonOf(e)})`)
   }
+  // intact sealed text is exactly what this program wrote: no need to decode it field by field
+  if (seal && typeof json === "object" && json !== null) return Either.right(json as Schema.Schema.Type<S>)
   return Schema.decodeUnknownEither(schema as Schema.Schema<Schema.Schema.Type<S>>, { onExcessProperty: "preserve" })(json).pipe(Either.mapLeft(shortIssue))
 }
 

@@ -17,7 +17,7 @@ import { CorruptShardError, StoreError, storeErrorFrom } from "../errors.js"
 import { canonicalJson, hashStruct } from "../hash.js"
 import type { KeyStruct } from "../plan.js"
 import { digestFile, fastDigest, readCheck, removeCheck, writeCheck } from "./checksum.js"
-import { IndexSchema, ManifestSchema, NodeRecordSchema, ShardRecordSchema, readMetadata } from "./metadata.js"
+import { IndexSchema, ManifestSchema, NodeRecordSchema, ShardRecordSchema, isSealed, readMetadata, sealMetadata } from "./metadata.js"
 import { ensureDir, fsyncFile, isPidAlive, localTempOwner, tempName, writeFileAtomic, writeFileAtomicAsync } from "./fsx.js"
 
 export const STORE_FORMAT = "1"
@@ -297,19 +297,24 @@ export class Store {
 
   getArtifact(id: string): Manifest | undefined {
     const file = fanout(this.artifactsDir, id, ".json")
-    const m = readMetadata(file, ManifestSchema, undefined, "it was moved to quarantine/; the next run writes it again from its node's record, or recomputes the node")
+    const m = readMetadata(file, ManifestSchema, undefined, "it was moved to quarantine/ and is put back from its node's record, or the node is recomputed")
     // A damaged manifest is moved aside, so that the next run can put a good copy in its place.
     if (m === undefined && fs.existsSync(file)) this.quarantineFile(file, "damaged manifest")
     return m as Manifest | undefined
   }
 
   /**
-   * Puts back a manifest file from the copy embedded in a node record, when the file is missing
-   * (moved aside as damaged, or lost). The id is the manifest's hash, so only the true one fits.
+   * The manifest of a node's output as a run recorded it. A manifest file that is missing (moved
+   * aside as damaged, or lost) is put back from the copy embedded in the node's key record: the id
+   * is the manifest's hash, so only the true one fits.
    */
-  restoreArtifact(id: string, manifest: Manifest): void {
-    const file = fanout(this.artifactsDir, id, ".json")
-    if (!fs.existsSync(file) && hashStruct(manifest) === id) writeFileAtomic(this.tmp, file, canonicalJson(manifest))
+  outputManifest(id: string, nodeKey: string | undefined, output: string): Manifest | undefined {
+    const found = this.getArtifact(id)
+    if (found || !nodeKey) return found
+    const embedded = this.getNodeRecord(nodeKey)?.manifests?.[output]
+    if (!embedded || hashStruct(embedded) !== id) return undefined
+    writeFileAtomic(this.tmp, fanout(this.artifactsDir, id, ".json"), canonicalJson(embedded))
+    return embedded
   }
 
   putShardRecord(r: ShardRecord): Promise<void> {
@@ -362,8 +367,11 @@ export class Store {
    * equals the key computed now (a key always names the same result), so a stale index is harmless.
    */
   readIndex(pipeline: string): Readonly<Record<string, NodeRecord>> {
-    const r = readMetadata(path.join(this.dir, "index", `${pipeline}.json`), IndexSchema, {}, "planning reads each node's record instead, and the index is rewritten after the run")
-    return r as Readonly<Record<string, NodeRecord>>
+    const file = path.join(this.dir, "index", `${pipeline}.json`)
+    const r = readMetadata(file, IndexSchema, {}, "planning reads each node's record instead, and the index is rewritten after the run") as Record<string, NodeRecord>
+    // An index from before indexes were sealed decodes the slow way once, and is sealed now.
+    if (Object.keys(r).length > 0 && !isSealed(file)) writeFileAtomic(this.tmp, file, sealMetadata(JSON.stringify(r)), false)
+    return r
   }
 
   /** Pipelines with an index (a finished run). */
@@ -373,7 +381,7 @@ export class Store {
   }
 
   async writeIndex(pipeline: string, records: Readonly<Record<string, NodeRecord>>): Promise<void> {
-    await writeFileAtomicAsync(this.tmp, path.join(this.dir, "index", `${pipeline}.json`), JSON.stringify(records), false)
+    await writeFileAtomicAsync(this.tmp, path.join(this.dir, "index", `${pipeline}.json`), sealMetadata(JSON.stringify(records)), false)
   }
 
   /** True when every object of the artifact is present with its recorded size. */

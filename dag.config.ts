@@ -24,9 +24,17 @@ export default defineConfig({
   profiles: {
     sample: { params: SAMPLE },
     full: {},
-    // The sample, trained with PyTorch as well (trainers/torch; CUDA when available): needs python3
-    // with torch (Debian: apt-get install python3-torch).
-    torch: { params: { ...SAMPLE, "train/torch": { enabled: true, layers: 2, heads: 4, width: 128, batch: 16, steps: 150, learningRate: 3e-3, warmup: 10, checkpointEvery: 25 } } },
+    // The sample, trained and evaluated with PyTorch instead of TensorFlow.js (trainers/torch; CUDA
+    // when available): needs python3 with torch (Debian: apt-get install python3-torch).
+    torch: {
+      params: {
+        ...SAMPLE,
+        "train/tiny-lm": { enabled: false },
+        "train/torch": { enabled: true, layers: 2, heads: 4, width: 64, batch: 16, steps: 80, learningRate: 3e-3, warmup: 10, checkpointEvery: 25 },
+        "eval/perplexity": { ...SAMPLE["eval/perplexity"], trainer: "torch" },
+        "eval/math": { ...SAMPLE["eval/math"], trainer: "torch" },
+      },
+    },
     // CI machines are small: two worker threads, fewer nodes at once.
     ci: { concurrency: 4, workers: 2, params: SAMPLE },
     // The sample on a Slurm cluster (scripts/slurm-local.sh starts one on this machine). The store

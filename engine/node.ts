@@ -36,11 +36,13 @@ export interface DatasetPort<S extends Schema.Schema.AnyNoContext = Schema.Schem
 export interface FilePort {
   readonly _tag: "File"
   readonly extension: string
+  /** the name `dag export` gives the file (e.g. `config.json`, where other tools expect that name) */
+  readonly fileName?: string
 }
 export type Port = DatasetPort | FilePort
 
 export const Dataset = <S extends Schema.Schema.AnyNoContext>(schema: S): DatasetPort<S> => ({ _tag: "Dataset", schema })
-export const File = (extension: string): FilePort => ({ _tag: "File", extension })
+export const File = (extension: string, options: { readonly fileName?: string } = {}): FilePort => ({ _tag: "File", extension, ...(options.fileName ? { fileName: options.fileName } : {}) })
 
 // ---------------------------------------------------------------- references used in wiring
 

@@ -82,8 +82,10 @@ export default Pipeline.make(
     const { model, loss } = p.add(tinyLm, { sequences })
     // PyTorch (CUDA when available): off unless `--profile torch` (or train/torch.enabled=true)
     const torch = p.add(torchTrain, { sequences })
-    const { perplexity: ppl } = p.add(evalPerplexity, { model, arxiv: arxivT, "open-web-math": owmT, "algebraic-stack": p.add(stackValidationTokens, stack.validation) })
-    const { summary: evalSummary } = p.add(evalMath, { model })
+    // the evaluation nodes score train/tiny-lm's model, or train/torch's with trainer=torch
+    const models = { model, torchModel: torch.model, torchConfig: torch.config, torchTokenizer: torch.tokenizer }
+    const { perplexity: ppl } = p.add(evalPerplexity, { ...models, arxiv: arxivT, "open-web-math": owmT, "algebraic-stack": p.add(stackValidationTokens, stack.validation) })
+    const { summary: evalSummary } = p.add(evalMath, models)
     return { owm, stackTrain: stack.train, githubTrain: githubSplits.train, arxiv, documents, model, loss, ppl, evalSummary, torchModel: torch.model }
   },
   {

@@ -4,9 +4,11 @@ import * as fs from "node:fs"
 import * as http from "node:http"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
-import { answerOf, completeRemote, promptFor } from "../nodes/eval/math.js"
+import { completeRemote } from "../nodes/eval/endpoint.js"
+import { answerOf, promptFor } from "../nodes/eval/math.js"
 import { gsmGold, mathGold, normalizeMath } from "../nodes/eval/answers.js"
-import { LlamaTokenizer } from "../nodes/tokens/bpe.js"
+import YAML from "yaml"
+import { LlamaTokenizer, llamaTokenizerJson, vocabFromTokenizerJson } from "../nodes/tokens/bpe.js"
 import { sentencepiecePython } from "../nodes/tokens/sentencepiece.js"
 import { readIndexedDataset, writeIndexedDataset } from "../nodes/tokens/neox.js"
 import { trainLoop } from "../nodes/train/tiny-lm.js"
@@ -60,6 +62,21 @@ describe("Llama-2 tokenizer", () => {
     expect(tokenizer.encode("a", { eos: true }).at(-1)).toBe(2)
     expect(tokenizer.encode("\u0001")).toEqual([29871, 4]) // ▁ then the byte <0x01>
     for (const s of strings.slice(0, 200)) expect(tokenizer.decode(tokenizer.encode(s))).toBe(s)
+  })
+
+  it("writes a Hugging Face tokenizer.json that encodes exactly as the tokenizer itself", () => {
+    const json = JSON.parse(JSON.stringify(llamaTokenizerJson())) as { model: { type: string; byte_fallback: boolean; vocab: Record<string, number>; merges: Array<string> }; added_tokens: Array<{ id: number; content: string }> }
+    expect(json.model).toMatchObject({ type: "BPE", byte_fallback: true })
+    expect(Object.keys(json.model.vocab).length).toBe(32_000)
+    expect(json.added_tokens.map((t) => [t.id, t.content])).toEqual([[0, "<unk>"], [1, "<s>"], [2, "</s>"]])
+    // every merge is two pieces whose concatenation is a piece
+    for (const m of json.model.merges.slice(0, 2000)) {
+      const [l, r] = [m.slice(0, m.indexOf(" ", 1)), m.slice(m.indexOf(" ", 1) + 1)]
+      expect(json.model.vocab[l + r], m).toBeDefined()
+    }
+    const reread = new LlamaTokenizer(vocabFromTokenizerJson(json))
+    const strings = parityStrings().slice(0, 1500)
+    expect(strings.filter((x) => JSON.stringify(reread.encode(x)) !== JSON.stringify(tokenizer.encode(x)))).toEqual([])
   })
 
   const py = sentencepiecePython()
@@ -137,6 +154,11 @@ describe("proof-pile-2 tokens end to end (sample)", () => {
     dag(box, ["export", "tokens/pack", "--format", "neox", "--out", out])
     const config = fs.readFileSync(path.join(out, "data-config.yml"), "utf8")
     expect(config).toContain('"train-data-weights": [1, 2, 4]')
+    // the whole training config: valid YAML, Llemma-7B shape, this export's data and mixture
+    const neox = YAML.parse(fs.readFileSync(path.join(out, "llemma-7b.yml"), "utf8")) as Record<string, unknown>
+    expect(neox).toMatchObject({ num_layers: 32, hidden_size: 4096, num_attention_heads: 32, seq_length: 4096, norm: "rmsnorm", mlp_type: "llama", tokenizer_type: "SPMTokenizer", train_data_weights: [1, 2, 4] })
+    expect(neox.train_data_paths).toEqual(["algebraic-stack", "arxiv", "open-web-math"].map((s) => path.join(out, `${s}_text_document`)))
+    for (const p of neox.train_data_paths as Array<string>) expect(fs.existsSync(`${p}.idx`)).toBe(true)
     const arxiv = readIndexedDataset(path.join(out, "arxiv_text_document"))
     const expected = q("select tokens from tokens_pack__documents where subset = 'arxiv' and epoch = 0 order by position") as unknown as Array<{ tokens: Array<number> }>
     expect(arxiv.docs).toEqual(expected.map((d) => d.tokens))

@@ -9,7 +9,7 @@ import { NotFoundError, StoreError } from "../errors.js"
 import { viewName } from "../inspect/views.js"
 import { connect, jsSafe, queryRows, readShardRows, sqlString } from "../store/duckdb.js"
 import { llamaTokenizer } from "../../nodes/tokens/bpe.js"
-import { exportNeox } from "../../nodes/tokens/neox.js"
+import { exportNeox, NEOX_CONFIG } from "../../nodes/tokens/neox.js"
 import type { DatasetManifest, Store } from "../store/store.js"
 import { getRun, loadSettings, openStore } from "./context.js"
 import { bytes, num } from "./format.js"
@@ -97,7 +97,7 @@ export const exportCommand = Command.make(
     node: Args.text({ name: "node" }),
     format: Options.choice("format", ["parquet", "arrow", "jsonl", "neox"]).pipe(
       Options.withDefault("parquet" as const),
-      Options.withDescription("neox: gpt-neox indexed datasets (.bin/.idx per subset) and data-config.yml, from an output with a `tokens` column (tokens/pack)")
+      Options.withDescription("neox: gpt-neox indexed datasets (.bin/.idx per subset), data-config.yml and a whole gpt-neox training config for a Llemma-7B-shaped model (llemma-7b.yml), from an output with a `tokens` column (tokens/pack)")
     ),
     out: Options.directory("out", { exists: "either" }).pipe(Options.withDescription("folder to write into (created if missing)")),
     run: Options.text("run").pipe(Options.optional, Options.withDescription("run id (default: the latest run)")),
@@ -124,7 +124,8 @@ export const exportCommand = Command.make(
         const objects = m.kind === "file" ? [{ hash: m.hash, ext: `.${m.extension}` }] : m.shards.map((s) => ({ hash: s.hash, ext: ".parquet" }))
         yield* store.verifyObjects(objects)
         if (m.kind === "file") {
-          const dest = path.join(o.out, `${base}.${m.extension}`)
+          // a plain base name only: a manifest never decides where outside --out a file lands
+          const dest = path.join(o.out, m.fileName && path.basename(m.fileName) === m.fileName ? m.fileName : `${base}.${m.extension}`)
           fs.copyFileSync(store.objectPath(m.hash, `.${m.extension}`), dest)
           yield* Console.log(`${o.node}.${output} → ${dest} (${bytes(m.bytes)})`)
           continue
@@ -137,6 +138,7 @@ export const exportCommand = Command.make(
           const written = yield* Effect.tryPromise({ try: () => exportNeoxDataset(store, m, base, o.out), catch: (e) => new StoreError({ path: o.out, message: `export failed: ${(e as Error).message}`, transient: false }) })
           for (const w of written) yield* Console.log(`${o.node}.${output} → ${w.prefix}.bin/.idx (${num(w.documents)} documents, ${num(w.tokens)} tokens, weight ${w.weight})`)
           yield* Console.log(`gpt-neox data config → ${path.join(o.out, "data-config.yml")}`)
+          yield* Console.log(`gpt-neox training config (Llemma 7B shape) → ${path.join(o.out, NEOX_CONFIG)}: python deepy.py train.py ${NEOX_CONFIG}`)
           return
         }
         const files = yield* Effect.tryPromise({ try: () => exportDataset(store, m, base, o.format, o.out), catch: (e) => new StoreError({ path: o.out, message: `export failed: ${(e as Error).message}`, transient: false }) })

@@ -180,7 +180,7 @@ export const runGlobal = (
           const tmp = store.tempPath(`${name}.${port.extension}`)
           yield* Effect.tryPromise({ try: () => fill(tmp), catch: (e) => fail(node.name, `writing file ${name}: ${(e as Error).message}`, e) })
           const { hash, bytes } = yield* Effect.tryPromise({ try: () => store.commitObject(tmp, `.${port.extension}`), catch: (e) => fail(node.name, `committing ${name}: ${(e as Error).message}`, e) })
-          files[name] = { kind: "file", extension: port.extension, hash, bytes }
+          files[name] = { kind: "file", extension: port.extension, hash, bytes, ...(port.fileName ? { fileName: port.fileName } : {}) }
         }),
     })
 

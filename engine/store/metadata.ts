@@ -27,7 +27,7 @@ export const ManifestSchema = Schema.Union(
     rows: Count,
     bytes: Count,
   }),
-  Schema.Struct({ kind: Schema.Literal("file"), extension: Schema.String, hash: Hex, bytes: Count })
+  Schema.Struct({ kind: Schema.Literal("file"), extension: Schema.String, hash: Hex, bytes: Count, fileName: Schema.optional(Schema.String) })
 )
 
 const KeyStructSchema = Schema.Struct({

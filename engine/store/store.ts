@@ -43,6 +43,8 @@ export interface FileManifest {
   readonly extension: string
   readonly hash: string
   readonly bytes: number
+  /** the port's export name, where it has one (absent otherwise, so older manifests keep their hash) */
+  readonly fileName?: string
 }
 
 export type Manifest = DatasetManifest | FileManifest

@@ -12,9 +12,8 @@ import { NodeRunError } from "../../engine/errors.js"
 import * as Node from "../../engine/node.js"
 import * as Cell from "../../engine/report/cell.js"
 import { parseTestSets } from "../overlap/testsets.js"
-import { llamaTokenizer } from "../tokens/bpe.js"
-import { compactVocab, decodeCheckpoint, loadTf, TinyLM } from "../train/model.js"
-import { seeded } from "../train/tiny-lm.js"
+import { completeRemote, type EndpointError } from "./endpoint.js"
+import { type EvalModel, modelExternals, modelInputs, modelParams, openEvalModel, torchReady } from "./model.js"
 import { gsmAnswerOf, gsmGold, majority, mathAnswerOf, mathGold, normalizeMath } from "./answers.js"
 
 export const Prediction = Schema.Struct({
@@ -85,59 +84,11 @@ const readExamples = (kind: Kind, file: string, limit: number, drop: (reason: st
   return out
 }
 
-/**
- * A failed request. `transient`: the endpoint is down, overloaded or slow (connection refused,
- * timeout, HTTP 429/5xx): the example says nothing about the model, and a result missing it must
- * not be cached. Otherwise the endpoint answered, badly (garbage), or refused us (HTTP 4xx).
- */
-export class EndpointError extends Error {
-  constructor(message: string, readonly transient: boolean, readonly status?: number) {
-    super(message)
-  }
-}
-
-/** k completions from an OpenAI-compatible `/completions` endpoint. */
-export const completeRemote = async (
-  endpoint: string,
-  model: string,
-  prompt: string,
-  k: number,
-  opts: { maxTokens: number; temperature: number; timeoutMs: number; apiKey: string | undefined; stop: ReadonlyArray<string> }
-): Promise<Array<string>> => {
-  const ctl = new AbortController()
-  const timer = setTimeout(() => ctl.abort(), opts.timeoutMs)
-  try {
-    const res = await fetch(`${endpoint.replace(/\/$/, "")}/completions`, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...(opts.apiKey ? { authorization: `Bearer ${opts.apiKey}` } : {}) },
-      body: JSON.stringify({ model, prompt, max_tokens: opts.maxTokens, temperature: opts.temperature, n: k, stop: opts.stop }),
-      signal: ctl.signal,
-    })
-    if (!res.ok) throw new EndpointError(`endpoint answered HTTP ${res.status}`, res.status === 429 || res.status >= 500, res.status)
-    let body: unknown
-    try {
-      body = await res.json()
-    } catch {
-      throw new EndpointError("endpoint returned garbage (not JSON)", false)
-    }
-    const choices = (body as { choices?: Array<{ text?: unknown }> }).choices
-    if (!Array.isArray(choices) || choices.some((c) => typeof c?.text !== "string")) throw new EndpointError("endpoint returned garbage (no choices[].text)", false)
-    return choices.map((c) => c.text as string)
-  } catch (e) {
-    if (e instanceof EndpointError) throw e
-    if ((e as Error).name === "AbortError") throw new EndpointError(`endpoint timed out after ${opts.timeoutMs} ms`, true)
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause
-    throw new EndpointError(`endpoint unreachable (${cause?.code ?? cause?.message ?? (e as Error).message})`, true)
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
 export const evalMath = Node.global({
   name: "eval/math",
-  version: 1,
-  description: "Few-shot MATH and GSM8k accuracy (Minerva-style prompts and answers, maj@k): the tiny LM or an OpenAI-compatible endpoint.",
-  inputs: { model: Node.File("tinylm") },
+  version: 2,
+  description: "Few-shot MATH and GSM8k accuracy (Minerva-style prompts and answers, maj@k): the trained model (tiny LM, or PyTorch with trainer=torch) or an OpenAI-compatible endpoint.",
+  inputs: modelInputs,
   outputs: { predictions: Node.Dataset(Prediction), summary: Node.Dataset(EvalSummary) },
   params: Schema.Struct({
     testSets: Schema.optionalWith(Schema.String, { default: () => "MATH=samples/eval/math-sample.jsonl,GSM8k=samples/eval/gsm8k-sample.jsonl" }),
@@ -152,12 +103,13 @@ export const evalMath = Node.global({
     apiKeyEnv: Schema.optionalWith(Schema.String, { default: () => "OPENAI_API_KEY" }),
     timeoutMs: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 60_000 }),
     seed: Schema.optionalWith(Schema.Int, { default: () => 1 }),
-  }),
+    ...modelParams,
+  }).pipe(Schema.filter(torchReady)),
   externals: (p) => {
     try {
-      return parseTestSets(p.testSets).map((s) => s.file)
+      return [...parseTestSets(p.testSets).map((s) => s.file), ...modelExternals(p)]
     } catch {
-      return [] // the run reports the malformed list
+      return modelExternals(p) // the run reports the malformed list
     }
   },
   report: [
@@ -168,7 +120,7 @@ export const evalMath = Node.global({
     Cell.table("Predictions", "SELECT test_set, id, gold, majority, correct FROM self_predictions ORDER BY test_set, id", { limit: 20 }),
   ],
   run: (ctx) =>
-    Effect.gen(function* () {
+    Effect.scoped(Effect.gen(function* () {
       const p = ctx.params
       const sets = yield* Effect.try({
         try: () => parseTestSets(p.testSets).map((s) => ({ ...s, kind: (/gsm/i.test(s.name) ? "GSM8k" : "MATH") as Kind })),
@@ -176,80 +128,67 @@ export const evalMath = Node.global({
       })
       const remote = p.endpoint !== ""
       const apiKey = remote ? process.env[p.apiKeyEnv] : undefined
-      let local: { model: TinyLM; toCompact: (ids: ReadonlyArray<number>) => Array<number>; toLlama: (ids: ReadonlyArray<number>) => Array<number> } | undefined
-      if (!remote) {
-        const file = yield* ctx.inputs.model.path()
-        const ckpt = decodeCheckpoint(fs.readFileSync(file))
-        const { tf } = yield* Effect.promise(() => loadTf("auto"))
-        const cv = compactVocab(ckpt.vocabIds)
-        local = { model: new TinyLM(tf, ckpt.config, ckpt.weights), toCompact: cv.toCompact, toLlama: cv.toLlama }
-      }
-      const modelName = remote ? `${p.model || "(default)"} at ${p.endpoint}` : "train/tiny-lm"
-      const tokenizer = llamaTokenizer()
-      const rng = seeded(p.seed)
+      const local: EvalModel | undefined = remote ? undefined : yield* openEvalModel("eval/math", ctx.inputs, p, p.seed)
+      const modelName = remote ? `${p.model || "(default)"} at ${p.endpoint}` : local!.name
       const predictions: Array<Schema.Schema.Type<typeof Prediction>> = []
       const summary: Array<Schema.Schema.Type<typeof EvalSummary>> = []
       let unevaluated = 0
       let inARow = 0
-      try {
-        for (const set of sets) {
-          if (!fs.existsSync(set.file)) return yield* Effect.fail(new NodeRunError({ node: "eval/math", message: `test set ${set.name}: ${set.file} does not exist; set eval/math.testSets=NAME=PATH,…`, transient: false }))
-          const examples = readExamples(set.kind, set.file, p.limit, (r) => ctx.drop(r, 1))
-          let correct = 0
-          for (const ex of examples) {
-            const prompt = promptFor(set.kind, ex.question, p.shots)
-            let completions: Array<string> = []
-            if (remote) {
-              const r = yield* Effect.promise(() =>
-                completeRemote(p.endpoint, p.model, prompt, p.k, { maxTokens: p.maxNewTokens, temperature: p.k > 1 ? p.temperature : 0, timeoutMs: p.timeoutMs, apiKey, stop: set.kind === "MATH" ? ["\n\nProblem:"] : ["\n\nQuestion:"] }).then(
-                  (c) => ({ ok: true as const, c }),
-                  (e: Error) => ({ ok: false as const, e })
-                )
+      for (const set of sets) {
+        if (!fs.existsSync(set.file)) return yield* Effect.fail(new NodeRunError({ node: "eval/math", message: `test set ${set.name}: ${set.file} does not exist; set eval/math.testSets=NAME=PATH,…`, transient: false }))
+        const examples = readExamples(set.kind, set.file, p.limit, (r) => ctx.drop(r, 1))
+        let correct = 0
+        for (const ex of examples) {
+          const prompt = promptFor(set.kind, ex.question, p.shots)
+          let completions: Array<string> = []
+          const generation = { maxTokens: p.maxNewTokens, temperature: p.k > 1 ? p.temperature : 0, stop: set.kind === "MATH" ? ["\n\nProblem:"] : ["\n\nQuestion:"] }
+          if (remote) {
+            const r = yield* Effect.promise(() =>
+              completeRemote(p.endpoint, p.model, prompt, p.k, { ...generation, timeoutMs: p.timeoutMs, apiKey }).then(
+                (c) => ({ ok: true as const, c }),
+                (e: Error) => ({ ok: false as const, e })
               )
-              if (!r.ok) {
-                const e = r.e as EndpointError
-                if (e.transient) {
-                  unevaluated++
-                  // a down endpoint fails the node quickly instead of timing out on every example
-                  if (++inARow >= 3) break
-                  continue
-                }
-                if (e.status === 401 || e.status === 403 || e.status === 404) {
-                  return yield* Effect.fail(
-                    new NodeRunError({ node: "eval/math", message: `${e.message} at ${p.endpoint}: check eval/math.endpoint, eval/math.model and the key in $${p.apiKeyEnv}`, transient: false })
-                  )
-                }
-                ctx.drop(`${set.name}: ${r.e.message}`, 1, { id: ex.id })
+            )
+            if (!r.ok) {
+              const e = r.e as EndpointError
+              if (e.transient) {
+                unevaluated++
+                // a down endpoint fails the node quickly instead of timing out on every example
+                if (++inARow >= 3) break
                 continue
               }
-              inARow = 0
-              completions = r.c
-            } else {
-              const ids = local!.toCompact(tokenizer.encode(prompt))
-              for (let s = 0; s < p.k; s++) completions.push(tokenizer.decode(local!.toLlama(local!.model.generate(ids, p.maxNewTokens, p.k > 1 ? p.temperature : 0, rng))))
+              if (e.status === 401 || e.status === 403 || e.status === 404) {
+                return yield* Effect.fail(
+                  new NodeRunError({ node: "eval/math", message: `${e.message} at ${p.endpoint}: check eval/math.endpoint, eval/math.model and the key in $${p.apiKeyEnv}`, transient: false })
+                )
+              }
+              ctx.drop(`${set.name}: ${r.e.message}`, 1, { id: ex.id })
+              continue
             }
-            const answers = completions.map((c) => answerOf(set.kind, c))
-            const maj = majority(answers)
-            const ok = maj !== undefined && maj === ex.gold
-            if (ok) correct++
-            predictions.push({ test_set: set.name, id: ex.id, gold: ex.gold, answers: answers.map((a) => a ?? null), majority: maj ?? null, correct: ok })
+            inARow = 0
+            completions = r.c
+          } else {
+            completions = yield* Effect.tryPromise({ try: () => local!.complete(prompt, p.k, generation), catch: (e) => new NodeRunError({ node: "eval/math", message: `${local!.name}: ${(e as Error).message}`, transient: false }) })
           }
-          if (unevaluated > 0) {
-            return yield* Effect.fail(
-              new NodeRunError({
-                node: "eval/math",
-                message: `${unevaluated} example(s) of ${set.name} could not be evaluated: the endpoint ${p.endpoint} is unreachable or overloaded${inARow >= 3 ? " (stopped after 3 failures in a row)" : ""}; nothing was cached — run again when it answers`,
-                transient: true,
-              })
-            )
-          }
-          summary.push({ test_set: set.name, model: modelName, examples: examples.length, k: p.k, accuracy: examples.length ? correct / examples.length : 0 })
-          ctx.log(`${set.name}: ${correct}/${examples.length} correct (maj@${p.k}, ${modelName})`)
+          const answers = completions.map((c) => answerOf(set.kind, c))
+          const maj = majority(answers)
+          const ok = maj !== undefined && maj === ex.gold
+          if (ok) correct++
+          predictions.push({ test_set: set.name, id: ex.id, gold: ex.gold, answers: answers.map((a) => a ?? null), majority: maj ?? null, correct: ok })
         }
-      } finally {
-        local?.model.dispose()
+        if (unevaluated > 0) {
+          return yield* Effect.fail(
+            new NodeRunError({
+              node: "eval/math",
+              message: `${unevaluated} example(s) of ${set.name} could not be evaluated: the endpoint ${p.endpoint} is unreachable or overloaded${inARow >= 3 ? " (stopped after 3 failures in a row)" : ""}; nothing was cached — run again when it answers`,
+              transient: true,
+            })
+          )
+        }
+        summary.push({ test_set: set.name, model: modelName, examples: examples.length, k: p.k, accuracy: examples.length ? correct / examples.length : 0 })
+        ctx.log(`${set.name}: ${correct}/${examples.length} correct (maj@${p.k}, ${modelName})`)
       }
       yield* ctx.outputs.predictions.write(predictions)
       yield* ctx.outputs.summary.write(summary)
-    }),
+    })),
 })

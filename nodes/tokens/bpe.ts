@@ -302,3 +302,53 @@ class PairHeap {
 let shared: LlamaTokenizer | undefined
 /** One tokenizer per thread (building the tables takes ~100 ms). */
 export const llamaTokenizer = (): LlamaTokenizer => (shared ??= new LlamaTokenizer())
+
+/**
+ * The vocabulary and merges as a Hugging Face `tokenizer.json` (the `tokenizers` library's format
+ * for Llama-2: BPE with byte fallback, a "▁" prepended and spaces replaced by "▁"; the decoder
+ * undoes both), so a model trained on these ids loads with its tokenizer in `transformers`.
+ * Merges are listed in priority order, only those whose concatenation is a piece (the rest never fire).
+ */
+export const llamaTokenizerJson = (vocab: LlamaVocab = llamaVocab()): Record<string, unknown> => {
+  const ids = new Map(vocab.pieces.map((p, i) => [p, i]))
+  const merges = [...vocab.rank]
+    .sort((a, b) => a[1] - b[1])
+    .map(([key]) => [vocab.pieces[Math.floor(key / PAIR)]!, vocab.pieces[key % PAIR]!] as const)
+    .filter(([l, r]) => ids.has(l + r))
+    .map(([l, r]) => `${l} ${r}`)
+  const special = (id: number) => ({ id, content: vocab.pieces[id]!, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })
+  const bos = { SpecialToken: { id: "<s>", type_id: 0 } }
+  return {
+    version: "1.0",
+    truncation: null,
+    padding: null,
+    added_tokens: [special(UNK), special(BOS), special(EOS)],
+    normalizer: { type: "Sequence", normalizers: [{ type: "Prepend", prepend: SPACE }, { type: "Replace", pattern: { String: " " }, content: SPACE }] },
+    pre_tokenizer: null,
+    post_processor: {
+      type: "TemplateProcessing",
+      single: [bos, { Sequence: { id: "A", type_id: 0 } }],
+      pair: [bos, { Sequence: { id: "A", type_id: 0 } }, bos, { Sequence: { id: "B", type_id: 1 } }],
+      special_tokens: { "<s>": { id: "<s>", ids: [BOS], tokens: ["<s>"] } },
+    },
+    decoder: { type: "Sequence", decoders: [{ type: "Replace", pattern: { String: SPACE }, content: " " }, { type: "ByteFallback" }, { type: "Fuse" }, { type: "Strip", content: " ", start: 1, stop: 0 }] },
+    model: { type: "BPE", dropout: null, unk_token: "<unk>", continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: true, byte_fallback: true, vocab: Object.fromEntries(ids), merges },
+  }
+}
+
+/** Reads a `tokenizer.json` written by {@link llamaTokenizerJson} back into a vocabulary. */
+export const vocabFromTokenizerJson = (json: { model?: { vocab?: Record<string, number>; merges?: ReadonlyArray<string> } }): LlamaVocab => {
+  const v = json.model?.vocab
+  const m = json.model?.merges
+  if (!v || !m) throw new Error("tokenizer.json has no model.vocab / model.merges")
+  const pieces: Array<string> = []
+  for (const [p, i] of Object.entries(v)) pieces[i] = p
+  const rank = new Map<number, number>()
+  m.forEach((line, r) => {
+    const sp = line.indexOf(" ", 1) // "▁ t": a piece never starts with a space, but may be "▁"
+    const l = v[line.slice(0, sp)]
+    const rr = v[line.slice(sp + 1)]
+    if (l !== undefined && rr !== undefined && !rank.has(l * PAIR + rr)) rank.set(l * PAIR + rr, r)
+  })
+  return { pieces, rank }
+}

@@ -132,8 +132,121 @@ export const exportNeox = async (
     `"train-data-weights": [${written.map((w) => w.weight).join(", ")}],`,
     "",
   ].join("\n")
-  const tmp = `${out}/data-config.yml.${process.pid}.tmp`
-  fs.writeFileSync(tmp, yaml)
-  fs.renameSync(tmp, `${out}/data-config.yml`)
+  writeAtomically(`${out}/data-config.yml`, yaml)
+  writeAtomically(`${out}/${NEOX_CONFIG}`, neoxTrainingConfig(written))
   return written
+}
+
+const writeAtomically = (file: string, text: string) => {
+  const tmp = `${file}.${process.pid}.tmp`
+  fs.writeFileSync(tmp, text)
+  fs.renameSync(tmp, file)
+}
+
+export const NEOX_CONFIG = "llemma-7b.yml"
+
+/**
+ * A whole gpt-neox training config for a Llemma-7B-shaped model on the exported data, so
+ * `python deepy.py train.py llemma-7b.yml` runs from the export folder as it is. The architecture is
+ * Llama 2 / Code Llama 7B's (32 layers, width 4,096, 32 heads, SwiGLU 11,008, RMSNorm, rotary, no
+ * biases, untied head; gpt-neox's "llama" MLP); the schedule follows the Llemma paper (arXiv
+ * 2310.10631, §3): sequences of 4,096 tokens, ~4M tokens per step, learning rate 1e-4 with 500
+ * warm-up steps and cosine decay to 1/30 of it, bf16, 200B tokens (48,000 steps here).
+ */
+export const neoxTrainingConfig = (written: ReadonlyArray<{ prefix: string; weight: number }>): string => {
+  const paths = `[${written.map((w) => JSON.stringify(w.prefix)).join(", ")}]`
+  const weights = `[${written.map((w) => w.weight).join(", ")}]`
+  return `# gpt-neox config written by \`dag export tokens/pack --format neox\`: a Llemma-7B-shaped model on
+# this export. Run from a gpt-neox checkout:  python deepy.py train.py ${NEOX_CONFIG}
+#
+# Before a real run:
+#  - vocab_file: Llama 2's SentencePiece model (tokenizer.model from Meta's Llama 2 release); the ids
+#    in the .bin files are its ids.
+#  - Batch: 1,024 sequences of 4,096 tokens per step (~4M tokens, as Llemma) =
+#    train_micro_batch_size_per_gpu x gradient_accumulation_steps x data-parallel GPUs; the values
+#    below assume 256 GPUs. With fewer, raise gradient_accumulation_steps to keep 1,024.
+#  - To continue from Code Llama 7B as Llemma did, convert its weights to gpt-neox and set load /
+#    finetune; Code Llama's rotary base is 1,000,000 (rotary_emb_base).
+#  - valid/test paths are the training data here: point them at held-out exports.
+
+# model: Llama 2 / Code Llama 7B shape
+num_layers: 32
+hidden_size: 4096
+num_attention_heads: 32
+intermediate_size: 11008
+seq_length: 4096
+max_position_embeddings: 4096
+pos_emb: rotary
+rotary_pct: 1
+rotary_emb_base: 10000
+norm: rmsnorm
+rms_norm_epsilon: 1.0e-5
+mlp_type: llama
+activation: silu
+use_bias_in_norms: false
+use_bias_in_attn_linear: false
+no_weight_tying: true
+gpt_j_residual: false
+output_layer_parallelism: column
+scaled_upper_triang_masked_softmax_fusion: true
+bias_gelu_fusion: false
+make_vocab_size_divisible_by: 1
+init_method: small_init
+output_layer_init_method: wang_init
+
+# tokenizer: Llama 2's 32,000 SentencePiece pieces
+tokenizer_type: SPMTokenizer
+vocab_file: tokenizer.model
+
+# data: the Proof-Pile-2 mixture as exported (paths are prefixes of .bin/.idx; weights are the mixture's)
+data_impl: mmap
+train_data_paths: ${paths}
+train_data_weights: ${weights}
+valid_data_paths: ${paths}
+valid_data_weights: ${weights}
+test_data_paths: ${paths}
+test_data_weights: ${weights}
+
+# optimisation (Llemma paper, section 3)
+optimizer:
+  type: Adam
+  params:
+    lr: 1.0e-4
+    betas: [0.9, 0.95]
+    eps: 1.0e-8
+min_lr: 3.33e-6
+lr_decay_style: cosine
+warmup: 0.0104 # 500 of 48,000 steps
+train_iters: 48000
+lr_decay_iters: 48000
+weight_decay: 0.1
+gradient_clipping: 1.0
+hidden_dropout: 0
+attention_dropout: 0
+train_micro_batch_size_per_gpu: 4
+gradient_accumulation_steps: 1
+zero_optimization:
+  stage: 1
+  contiguous_gradients: true
+  overlap_comm: true
+  reduce_scatter: true
+  allgather_partitions: true
+bf16:
+  enabled: true
+precision: bfloat16
+checkpoint_activations: true
+checkpoint_num_layers: 1
+partition_activations: true
+synchronize_each_layer: true
+
+# checkpoints and logs
+save: checkpoints
+load: checkpoints
+checkpoint_factor: 1000
+keep_last_n_checkpoints: 4
+eval_interval: 1000
+eval_iters: 10
+log_interval: 10
+steps_per_print: 10
+`
 }

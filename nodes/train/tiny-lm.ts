@@ -29,6 +29,8 @@ export const TrainSummary = Schema.Struct({
 })
 
 export const TrainParams = Schema.Struct({
+  /** on by default; the `torch` profile turns it off (PyTorch trains instead) */
+  enabled: Schema.optionalWith(Schema.Boolean, { default: () => true }),
   layers: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 2 }),
   heads: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 4 }),
   width: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 128 }),
@@ -61,7 +63,7 @@ export const seeded = (seed: number) => {
 /** The training loop, apart from the node so the benchmark times exactly this. */
 export const trainLoop = async (opts: {
   readonly windows: ReadonlyArray<ReadonlyArray<number>>
-  readonly params: TrainParams
+  readonly params: Omit<TrainParams, "enabled">
   readonly resume?: Checkpoint
   readonly onStep?: (step: number, loss: number, tokensPerS: number) => void
   readonly onCheckpoint?: (c: Checkpoint) => Promise<void>
@@ -197,6 +199,13 @@ export const tinyLm = Node.global({
   run: (ctx) =>
     Effect.gen(function* () {
       const p = ctx.params
+      if (!p.enabled) {
+        ctx.log("disabled (train/tiny-lm.enabled=false)")
+        yield* ctx.outputs.model.write(async (file) => fs.writeFileSync(file, ""))
+        yield* ctx.outputs.loss.write([])
+        yield* ctx.outputs.summary.write([])
+        return
+      }
       const windows: Array<Array<number>> = []
       yield* Effect.promise(async () => {
         for await (const row of ctx.inputs.sequences.rows()) windows.push(row.tokens as Array<number>)

@@ -20,6 +20,7 @@ import { NodeRunError } from "../../engine/errors.js"
 import * as Node from "../../engine/node.js"
 import { projectRoot } from "../../engine/paths.js"
 import * as Cell from "../../engine/report/cell.js"
+import { llamaTokenizerJson } from "../tokens/bpe.js"
 import { Sequence } from "../tokens/pack.js"
 import { LossRow } from "./tiny-lm.js"
 
@@ -159,10 +160,17 @@ const runScript = (python: string, args: ReadonlyArray<string>, onEvent: (e: Rec
 
 export const torchTrain = Node.global({
   name: "train/torch",
-  version: 1,
+  version: 2,
   description: "A Llama-style decoder trained with PyTorch on the packed windows (CUDA when available); weights as safetensors with a transformers config.",
   inputs: { sequences: Node.Dataset(Sequence) },
-  outputs: { model: Node.File("safetensors"), config: Node.File("json"), loss: Node.Dataset(LossRow), summary: Node.Dataset(TorchSummary) },
+  // `dag export train/torch --out DIR` gives DIR the names transformers' from_pretrained(DIR) reads
+  outputs: {
+    model: Node.File("safetensors", { fileName: "model.safetensors" }),
+    config: Node.File("json", { fileName: "config.json" }),
+    tokenizer: Node.File("json", { fileName: "tokenizer.json" }),
+    loss: Node.Dataset(LossRow),
+    summary: Node.Dataset(TorchSummary),
+  },
   params: TorchParams,
   externals: () => [TORCH_SCRIPT],
   report: [
@@ -176,6 +184,7 @@ export const torchTrain = Node.global({
         ctx.log("disabled (train/torch.enabled=false); `--profile torch` trains with PyTorch")
         yield* ctx.outputs.model.write(async (file) => fs.writeFileSync(file, emptySafetensors()))
         yield* ctx.outputs.config.write(async (file) => fs.writeFileSync(file, "{}\n"))
+        yield* ctx.outputs.tokenizer.write(async (file) => fs.writeFileSync(file, "{}\n"))
         yield* ctx.outputs.loss.write([])
         yield* ctx.outputs.summary.write([])
         return
@@ -244,6 +253,7 @@ export const torchTrain = Node.global({
       ctx.log(`done: ${Number(done.tokens).toLocaleString("en-US")} tokens in ${Number(done.seconds).toFixed(1)} s (${Number(done.tokens_per_s).toFixed(0)} tokens/s on ${device}), final loss ${Number(done.loss).toFixed(4)}`)
       yield* ctx.outputs.model.write(async (file) => fs.copyFileSync(path.join(out, "model.safetensors"), file))
       yield* ctx.outputs.config.write(async (file) => fs.copyFileSync(path.join(out, "config.json"), file))
+      yield* ctx.outputs.tokenizer.write(async (file) => fs.writeFileSync(file, JSON.stringify(llamaTokenizerJson())))
       yield* ctx.outputs.loss.write(losses)
       yield* ctx.outputs.summary.write([
         { device: device === "cuda" ? "cuda" : "cpu", steps: p.steps, tokens: p.steps * p.batch * p.accumulate * (width - 1), final_loss: losses.at(-1)?.loss ?? null, parameters: Number(done.parameters), seq_len: width - 1 },

@@ -111,12 +111,14 @@ class Llama(nn.Module):
             if p.dim() == 2:
                 nn.init.normal_(p, std=0.02)
 
-    def forward(self, ids):
+    def forward(self, ids, last_only=False):
         x = self.embed_tokens(ids)
         head_dim = self.cfg["hidden_size"] // self.cfg["num_attention_heads"]
         cos, sin = rotary_tables(ids.shape[1], head_dim, self.cfg["rope_theta"], ids.device)
         for layer in self.layers:
             x = layer(x, cos, sin)
+        if last_only:  # generation needs the next token only: skip the vocabulary-wide product elsewhere
+            x = x[:, -1:, :]
         return self.lm_head(self.norm(x))
 
     def hf_state(self):

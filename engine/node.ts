@@ -92,6 +92,16 @@ export interface FileWriter {
 }
 export type WriterOf<P> = P extends DatasetPort<infer S> ? DatasetWriter<Schema.Schema.Type<S>> : FileWriter
 
+/** Where a long global node stands: shown live (with an ETA) while it runs. */
+export interface StepProgress {
+  readonly done: number
+  readonly total: number
+  /** what is counted: "steps", "examples", "subsets" */
+  readonly unit: string
+  /** a short live figure, e.g. "loss 2.91 · 640 tokens/s" */
+  readonly note?: string
+}
+
 export interface GlobalContext<P, Ins extends Record<string, Port>, Outs extends Record<string, Port>> {
   readonly params: P
   readonly inputs: { readonly [K in keyof Ins]: ReaderOf<Ins[K]> }
@@ -108,6 +118,8 @@ export interface GlobalContext<P, Ins extends Record<string, Port>, Outs extends
   /** Records `count` dropped rows with `reason` (funnel counts for global nodes), with an optional sample row. */
   readonly drop: (reason: string, count?: number, sample?: unknown) => void
   readonly log: (message: string) => void
+  /** Reports progress (e.g. training step 40 of 80); cheap to call often, the display samples it. */
+  readonly progress: (p: StepProgress) => void
   /**
    * A folder that survives a failed or interrupted attempt of this node with the same key (and is
    * removed once the node succeeds): where long work keeps checkpoints to resume from.

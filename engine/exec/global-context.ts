@@ -8,7 +8,7 @@ import * as fs from "node:fs"
 import type { Column } from "../columns.js"
 import { columnsOf, duckdbType, quoteIdent } from "../columns.js"
 import { CorruptShardError, NodeRunError } from "../errors.js"
-import type { GlobalContext, GlobalNode, Port } from "../node.js"
+import type { GlobalContext, GlobalNode, Port, StepProgress } from "../node.js"
 import { DropLedger } from "./shard.js"
 import { shardBytes } from "../resources/memory.js"
 import { connect, jsSafe, openShardSink, queryRows, readShardRows, SHARD_FORMAT, sqlString, type ShardSink } from "../store/duckdb.js"
@@ -55,13 +55,20 @@ export const inScratch = <A, E>(
   store: Store,
   key: string,
   log: (message: string) => void,
-  use: (work: { readonly scratch: string; readonly key: string }) => Effect.Effect<A, E>
+  use: (work: GlobalWork) => Effect.Effect<A, E>
 ): Effect.Effect<A, E> =>
   Effect.suspend(() => {
     const claim = store.claimScratch(key)
     if (claim.note) log(claim.note)
     return use({ scratch: claim.dir, key }).pipe(Effect.onExit((exit) => Effect.sync(() => claim.release(Exit.isSuccess(exit)))))
   })
+
+/** Where a global node works: its claimed scratch folder and key, and where its progress goes. */
+export interface GlobalWork {
+  readonly scratch: string
+  readonly key: string
+  readonly progress?: (p: StepProgress) => void
+}
 
 /** Rows per Parquet row group of query outputs: bounds what the writer buffers (a group at a time). */
 const QUERY_ROW_GROUP = 2048
@@ -72,7 +79,7 @@ export const runGlobal = (
   inputs: Readonly<Record<string, ResolvedInput>>,
   store: Store,
   log: (message: string) => void,
-  work: { readonly scratch: string; readonly key: string } = { scratch: store.tempPath(`${node.name.replace(/[^a-zA-Z0-9]+/g, "-")}-scratch`), key: "" }
+  work: GlobalWork = { scratch: store.tempPath(`${node.name.replace(/[^a-zA-Z0-9]+/g, "-")}-scratch`), key: "" }
 ): Effect.Effect<GlobalRunResult, NodeRunError | CorruptShardError> =>
   Effect.gen(function* () {
     const drops = new DropLedger()
@@ -261,6 +268,7 @@ export const runGlobal = (
         drops.counts[reason] = (drops.counts[reason] ?? 0) + count - 1
       },
       log,
+      progress: work.progress ?? (() => {}),
     }
 
     yield* node.run(ctx).pipe(

@@ -3,6 +3,7 @@
  * or in CI, a plain line per node every few seconds instead, so logs stay readable.
  */
 import { Context, Layer } from "effect"
+import type { StepProgress } from "../node.js"
 
 export interface Progress {
   /** How many nodes this run will compute (for the overall line). */
@@ -11,6 +12,8 @@ export interface Progress {
   readonly advance: (node: string, rows: number) => void
   /** Cluster tasks of a node not yet done: waiting in the queue and running. */
   readonly tasks?: (node: string, counts: { readonly queued: number; readonly running: number }) => void
+  /** A global node's own progress (training steps, examples): replaces the shard count on its line. */
+  readonly step?: (node: string, p: StepProgress) => void
   readonly end: (node: string) => void
   readonly close: () => void
 }
@@ -29,6 +32,25 @@ interface Bar {
   /** shards in cluster tasks still queued / running (Slurm executor) */
   queued?: number
   running?: number
+  /** a global node's own progress, and when its first report came (the ETA's clock) */
+  step?: StepProgress & { readonly since: number; readonly from: number; readonly at: number }
+}
+
+const seconds = (s: number) => (s >= 3600 ? `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min` : s >= 90 ? `${Math.round(s / 60)} min` : `${Math.max(1, Math.round(s))} s`)
+
+/** "40/80 steps · loss 2.91 · ETA 52 s": the ETA from the pace since the first report. */
+const stepText = (st: NonNullable<Bar["step"]>) => {
+  // the pace up to the latest report, counted down between reports (no drift while a step runs)
+  const pace = st.done > st.from ? (st.at - st.since) / 1000 / (st.done - st.from) : 0
+  const eta = pace > 0 && st.total > st.done ? ` · ETA ${seconds(Math.max(1, pace * (st.total - st.done) - (Date.now() - st.at) / 1000))}` : ""
+  return `${st.done}/${st.total} ${st.unit}${st.note ? ` · ${st.note}` : ""}${eta}`
+}
+
+const recordStep = (b: Bar | undefined, p: StepProgress) => {
+  if (!b) return
+  // a new total or unit (the node moved to another phase) restarts the ETA's clock
+  const same = b.step && b.step.total === p.total && b.step.unit === p.unit
+  b.step = { ...p, since: same ? b.step!.since : Date.now(), from: same ? b.step!.from : p.done, at: Date.now() }
 }
 
 const taskCounts = (b: Bar) => (b.queued !== undefined ? ` · ${b.queued} queued, ${b.running ?? 0} running` : "")
@@ -52,10 +74,12 @@ const ttyProgress = (out: NodeJS.WriteStream): Progress => {
       const more = bars.size > lines.length ? `, ${bars.size - lines.length} more running` : ""
       text += `\x1b[2K  ${finished}/${planned} nodes done · ${((Date.now() - started) / 1000).toFixed(1)} s${more}\n`
     }
+    const nameWidth = Math.max(24, ...lines.map(([n]) => n.length))
     for (const [name, b] of lines) {
-      const frac = b.total > 0 ? b.done / b.total : 0
-      const fill = Math.round(frac * width)
-      text += `\x1b[2K  ${name.padEnd(24).slice(0, 24)} [${"█".repeat(fill)}${"·".repeat(width - fill)}] ${b.done}/${b.total} shards done${taskCounts(b)}  ${rate(b).toLocaleString("en-US")} rows/s\n`
+      const frac = b.step ? (b.step.total > 0 ? b.step.done / b.step.total : 0) : b.total > 0 ? b.done / b.total : 0
+      const fill = Math.round(Math.min(1, frac) * width)
+      const what = b.step ? stepText(b.step) : `${b.done}/${b.total} shards done${taskCounts(b)}  ${rate(b).toLocaleString("en-US")} rows/s`
+      text += `\x1b[2K  ${name.padEnd(nameWidth)} [${"█".repeat(fill)}${"·".repeat(width - fill)}] ${what}\n`
     }
     const count = lines.length + (bars.size > 0 ? 1 : 0)
     for (let i = count; i < drawn; i++) text += "\x1b[2K\n"
@@ -80,6 +104,7 @@ const ttyProgress = (out: NodeJS.WriteStream): Progress => {
       const b = bars.get(node)
       if (b) Object.assign(b, c)
     },
+    step: (node, p) => recordStep(bars.get(node), p),
     end: (node) => {
       if (bars.delete(node)) finished++
     },
@@ -118,6 +143,15 @@ export const plainProgress = (out: NodeJS.WriteStream): Progress => {
       if (changed && Date.now() - b.lastPrint > 5000) {
         b.lastPrint = Date.now()
         out.write(`  … ${node}: ${b.done}/${b.total} shards done${taskCounts(b)}\n`)
+      }
+    },
+    step: (node, p) => {
+      const b = bars.get(node)
+      if (!b) return
+      recordStep(b, p)
+      if (Date.now() - b.lastPrint > 5000) {
+        b.lastPrint = Date.now()
+        out.write(`  … ${node}: ${stepText(b.step!)}\n`)
       }
     },
     end: (node) => {

@@ -9,7 +9,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { columnsOf } from "../columns.js"
 import { CorruptShardError, NodeRunError, withDiskAdvice, type DagError } from "../errors.js"
-import type { AnyNode, GlobalNode, MapNode, SourceNode, SourceUnit } from "../node.js"
+import type { AnyNode, GlobalNode, MapNode, SourceNode, SourceUnit, StepProgress } from "../node.js"
 import type { ResolvedParams } from "../params.js"
 import type { Pipeline, PipelineNode } from "../pipeline.js"
 import { ancestorsOf, topoOrder } from "../pipeline.js"
@@ -421,7 +421,8 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
         log.shardLog.push({ index: 0, key, status: "computed", ms: Date.now() - started, rowsIn: inputRows, rowsOut: remote.rowsOut, inputs: [], attempts: 1, host: remote.host, job: remote.job })
         r = remote
       } else {
-        r = yield* inScratch(env.store, key, say, (work) => retrying(env, attempts, runGlobal(node as GlobalNode, params, inputs, env.store, say, work)))
+        const progress = (p: StepProgress) => env.progress.step?.(node.name, p)
+        r = yield* inScratch(env.store, key, say, (work) => retrying(env, attempts, runGlobal(node as GlobalNode, params, inputs, env.store, say, { ...work, progress })))
       }
       outputs = r.outputs
       dropped = r.dropped

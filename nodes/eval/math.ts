@@ -138,7 +138,8 @@ export const evalMath = Node.global({
         if (!fs.existsSync(set.file)) return yield* Effect.fail(new NodeRunError({ node: "eval/math", message: `test set ${set.name}: ${set.file} does not exist; set eval/math.testSets=NAME=PATH,…`, transient: false }))
         const examples = readExamples(set.kind, set.file, p.limit, (r) => ctx.drop(r, 1))
         let correct = 0
-        for (const ex of examples) {
+        for (const [i, ex] of examples.entries()) {
+          ctx.progress({ done: i, total: examples.length, unit: `${set.name} examples`, note: `${correct} correct` })
           const prompt = promptFor(set.kind, ex.question, p.shots)
           let completions: Array<string> = []
           const generation = { maxTokens: p.maxNewTokens, temperature: p.k > 1 ? p.temperature : 0, stop: set.kind === "MATH" ? ["\n\nProblem:"] : ["\n\nQuestion:"] }

@@ -40,7 +40,8 @@ export const makeEvalPerplexity = <K extends string>(name: string, subsets: Read
       Effect.scoped(Effect.gen(function* () {
         const model = yield* openEvalModel(name, ctx.inputs, ctx.params)
         const rows: Array<Schema.Schema.Type<typeof PerplexityRow>> = []
-        for (const subset of subsets) {
+        for (const [i, subset] of subsets.entries()) {
+          ctx.progress({ done: i, total: subsets.length, unit: "subsets", note: subset })
           const docs = (yield* ctx.sql(`SELECT tokens FROM ${quoteIdent(subset)} WHERE split IN (${ctx.params.split.split(",").map((x) => `'${x.trim().replaceAll("'", "''")}'`).join(", ")}) AND n_tokens > 1 ORDER BY id`)) as Array<{ tokens: Array<number> }>
           const windows: Array<Array<number>> = []
           let budget = ctx.params.maxTokens

@@ -226,6 +226,7 @@ export const tinyLm = Node.global({
             ...(resume ? { resume } : {}),
             onStep: (step, loss, tps) => {
               losses.push({ step, loss })
+              ctx.progress({ done: step, total: p.steps, unit: "steps", note: `loss ${loss.toFixed(3)} · ${tps.toFixed(0)} tokens/s` })
               if (step === 1 || step % 10 === 0 || step === p.steps) ctx.log(`step ${step} loss ${loss.toFixed(4)} (${tps.toFixed(0)} tokens/s)`)
             },
             onCheckpoint: async (c) => {

@@ -245,6 +245,7 @@ export const torchTrain = Node.global({
           ctx.log(`PyTorch ${String(e.torch)} on ${device}: ${Number(e.parameters).toLocaleString("en-US")} parameters, ${String(e.windows)} windows of ${width - 1} tokens${Number(e.start_step) > 0 ? `, from step ${String(e.start_step)}` : ""}`)
         } else if (e.event === "step") {
           const step = Number(e.step)
+          ctx.progress({ done: step, total: p.steps, unit: "steps", note: `loss ${Number(e.loss).toFixed(3)} · ${Number(e.tokens_per_s).toFixed(0)} tokens/s on ${String(e.device)}` })
           if (step === 1 || step % 10 === 0 || step === p.steps) ctx.log(`step ${step}/${p.steps} loss ${Number(e.loss).toFixed(4)} lr ${Number(e.lr).toExponential(2)} (${Number(e.tokens_per_s).toFixed(0)} tokens/s, ${String(e.device)})`)
         } else if (e.event === "note") ctx.log(String(e.message))
         else if (e.event === "done") done = e

@@ -2,7 +2,8 @@
  * Project configuration. Relative paths are relative to this file's folder.
  * DAG_STORE / DAG_RUNS / DAG_PROFILE override store, runs and profile from the environment.
  */
-import { defineConfig } from "./engine/config.js"
+import { defineConfig } from "mathdag"
+import { tokensExtension } from "mathdag/nodes/tokens"
 
 const SAMPLE = {
   "tokens/tokenize-owm": { heldOut: 0.2 },
@@ -21,6 +22,8 @@ export default defineConfig({
   // `npx dag run proof-pile-2` finishes in minutes; `full` keeps every node's own defaults (Llemma's
   // seq_length 4,096, a larger model) for real data: `--profile full`.
   defaultProfile: "sample",
+  // `dag tokenize` and `dag export --format neox`
+  extensions: [tokensExtension],
   profiles: {
     sample: { params: SAMPLE },
     full: {},

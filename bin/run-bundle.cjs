@@ -6,6 +6,14 @@ const path = require("node:path")
 const vm = require("node:vm")
 const Module = require("node:module")
 
+// A project's bundle lives in the project; the packages it leaves out (DuckDB, TF.js, …) are this
+// package's dependencies, found in its node_modules when the project's own does not have them.
+const packageModules = path.join(__dirname, "..", "node_modules")
+if (!(process.env.NODE_PATH || "").split(path.delimiter).includes(packageModules)) {
+  process.env.NODE_PATH = [process.env.NODE_PATH, packageModules].filter(Boolean).join(path.delimiter)
+  Module._initPaths()
+}
+
 module.exports = function runBundle(bundle) {
   const cacheFile = `${bundle}.${process.version}.v8cache`
   const source = fs.readFileSync(bundle, "utf8")

@@ -1,3 +1,5 @@
-// Worker-thread entry: dist/worker.cjs through the V8 code cache (see run-bundle.cjs).
+// Worker-thread entry: the project's worker bundle (DAG_WORKER_BUNDLE, set by the pool; else this
+// package's dist/worker.cjs) through the V8 code cache (see run-bundle.cjs).
 "use strict"
-require("./run-bundle.cjs")(require("node:path").join(__dirname, "..", "dist", "worker.cjs"))
+const path = require("node:path")
+require("./run-bundle.cjs")(process.env.DAG_WORKER_BUNDLE || path.join(__dirname, "..", "dist", "worker.cjs"))

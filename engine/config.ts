@@ -4,6 +4,7 @@
  * and runs folders (tests and CI point them at temporary directories).
  */
 import { Either, ParseResult, Schema } from "effect"
+import type { Extension } from "./extension.js"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as fs from "node:fs"
@@ -53,6 +54,8 @@ export const Config = Schema.Struct({
   hubUrl: Schema.optionalWith(Schema.String, { default: () => "https://huggingface.co" }),
   executor: Schema.optionalWith(ExecutorName, { default: () => "local" as const }),
   slurm: Schema.optional(SlurmConfig),
+  /** CLI verbs and export formats contributed by node libraries (see engine/extension.ts) */
+  extensions: Schema.optionalWith(Schema.Array(Schema.declare((u): u is Extension => typeof u === "object" && u !== null && typeof (u as { name?: unknown }).name === "string", { identifier: "Extension" })), { default: () => [] }),
 })
 export type Config = Schema.Schema.Type<typeof Config>
 export type ConfigInput = Schema.Schema.Encoded<typeof Config>

@@ -4,20 +4,17 @@
  * facts), so editing such a file recomputes the node, and `dag why` reports it as DATA.
  */
 import * as fs from "node:fs"
-import * as path from "node:path"
 import { fingerprintFile } from "./fingerprints.js"
 import type { AnyNode } from "./node.js"
-import { projectRoot } from "./paths.js"
+import { resolveInput, shownPath } from "./paths.js"
 
 export const externalFacts = (node: AnyNode, params: unknown): Record<string, string> => {
   if (!node.externals) return {}
   const out: Record<string, string> = {}
-  const root = projectRoot()
   for (const p of node.externals(params)) {
     if (!p || p.startsWith("hf://")) continue
-    const abs = path.isAbsolute(p) ? p : path.join(root, p)
-    const shown = path.relative(root, abs).startsWith("..") ? abs : path.relative(root, abs)
-    out[`file:${shown}`] = fs.existsSync(abs) ? fingerprintFile(abs) : "missing"
+    const abs = resolveInput(p)
+    out[`file:${shownPath(abs)}`] = fs.existsSync(abs) ? fingerprintFile(abs) : "missing"
   }
   return out
 }

@@ -1,7 +1,11 @@
 /**
  * Pipelines: nodes wired together. Wiring is type-checked by TypeScript (through the phantom row
- * type of DatasetRef) and validated again here, as data, when a pipeline loads.
+ * type of DatasetRef) and validated again here, as data, when a pipeline loads: graph shape, and
+ * that every dataset an input reads has the fields (and types) the input's row Schema needs, so a
+ * mis-wired pipeline fails before anything runs, not when DuckDB binds a query half-way through.
  */
+import type { Schema } from "effect"
+import { columnsOf, UnsupportedSchemaError, type Column, type ColumnType } from "./columns.js"
 import type { Cell } from "./report/cell.js"
 import type { AnyNode, AnyRef, DatasetRef, FileRef, GlobalNode, MapNode, Port, RefsOf, SourceNode } from "./node.js"
 import { inputPorts, outputPorts } from "./node.js"
@@ -27,6 +31,8 @@ export interface Pipeline {
   readonly targets: Readonly<Record<string, Wire>>
   /** Report cells about the whole pipeline; their queries name node views (`dag sql` names). */
   readonly report?: ReadonlyArray<Cell>
+  /** Runs by name but is not listed (benchmark fixtures). */
+  readonly hidden?: boolean
 }
 
 type InputRefs<Ins extends Record<string, Port>> = RefsOf<Ins>
@@ -46,7 +52,7 @@ const refOf = (node: string, output: string, port: Port): AnyRef =>
 export const make = (
   name: string,
   build: (p: Builder) => Record<string, AnyRef> | void,
-  options: { readonly description?: string; readonly report?: ReadonlyArray<Cell> } = {}
+  options: { readonly description?: string; readonly report?: ReadonlyArray<Cell>; readonly hidden?: boolean } = {}
 ): Pipeline => {
   const nodes: Array<PipelineNode> = []
   const builder: Builder = {
@@ -68,7 +74,7 @@ export const make = (
   }
   const result = build(builder) ?? {}
   const targets = Object.fromEntries(Object.entries(result).map(([k, r]) => [k, { node: r.node, output: r.output }]))
-  return { name, description: options.description ?? "", nodes, targets, ...(options.report ? { report: options.report } : {}) }
+  return { name, description: options.description ?? "", nodes, targets, ...(options.report ? { report: options.report } : {}), ...(options.hidden ? { hidden: true } : {}) }
 }
 
 /** Validates a pipeline as a graph: duplicate names, unwired or dangling inputs, port kinds, cycles. */
@@ -97,6 +103,12 @@ export const validate = (pipeline: Pipeline): ReadonlyArray<PipelineError> => {
       const out = outputPorts(upstream.node)[wire.output]
       if (!out) fail(pn.node.name, `pipeline ${pipeline.name}: node "${pn.node.name}" input "${inputName}" reads missing output "${wire.node}.${wire.output}"`)
       else if (out._tag !== port._tag) fail(pn.node.name, `pipeline ${pipeline.name}: node "${pn.node.name}" input "${inputName}" expects a ${port._tag} but "${wire.node}.${wire.output}" is a ${out._tag}`)
+      else if (out._tag === "Dataset" && port._tag === "Dataset") {
+        const problems = rowMismatches(out.schema, port.schema)
+        if (problems.length > 0) {
+          fail(pn.node.name, `pipeline ${pipeline.name}: "${wire.node}"${wire.output === "out" ? "" : ` (output ${wire.output})`} cannot feed "${pn.node.name}"${inputName === "in" ? "" : ` (input ${inputName})`}: ${problems.join("; ")}`)
+        }
+      }
     }
     for (const extra of Object.keys(pn.inputs)) {
       if (!(extra in ports)) fail(pn.node.name, `pipeline ${pipeline.name}: node "${pn.node.name}" has no input named "${extra}"`)
@@ -170,4 +182,41 @@ export const descendantsOf = (pipeline: Pipeline, names: ReadonlyArray<string>):
     if (Object.values(pn.inputs).some((w) => out.has(w.node))) out.add(pn.node.name)
   }
   return out
+}
+
+const typeText = (t: ColumnType): string => (t.kind === "list" ? `list of ${typeText(t.of)}` : t.kind === "struct" ? `struct {${t.fields.map((f) => f.name).join(", ")}}` : t.kind)
+
+/** Whether values of column type `given` can be read as `wanted` (an int where a double is wanted is fine). */
+const fits = (given: ColumnType, wanted: ColumnType): boolean => {
+  if (given.kind === "int" && wanted.kind === "double") return true
+  if (given.kind !== wanted.kind) return false
+  if (given.kind === "list" && wanted.kind === "list") return fits(given.of, wanted.of)
+  if (given.kind === "struct" && wanted.kind === "struct") return fieldMismatches(given.fields, wanted.fields, "").length === 0
+  return true
+}
+
+const fieldMismatches = (given: ReadonlyArray<Column>, wanted: ReadonlyArray<Column>, prefix: string): Array<string> => {
+  const byName = new Map(given.map((c) => [c.name, c]))
+  const out: Array<string> = []
+  for (const w of wanted) {
+    const g = byName.get(w.name)
+    if (!g) out.push(`field "${prefix}${w.name}" (${typeText(w.type)}) is missing`)
+    else if (!fits(g.type, w.type)) out.push(`field "${prefix}${w.name}" is ${typeText(g.type)}, expected ${typeText(w.type)}`)
+    else if (g.nullable && !w.nullable) out.push(`field "${prefix}${w.name}" may be null, but is required`)
+  }
+  return out
+}
+
+/**
+ * Why rows of Schema `given` do not satisfy Schema `wanted` (empty when they do): each field the
+ * reader needs must be there with a type it can read. Extra fields are fine (they are not read).
+ */
+export const rowMismatches = (given: Schema.Schema.AnyNoContext, wanted: Schema.Schema.AnyNoContext): ReadonlyArray<string> => {
+  if (given === wanted) return []
+  try {
+    return fieldMismatches(columnsOf(given), columnsOf(wanted), "")
+  } catch (e) {
+    if (e instanceof UnsupportedSchemaError) return [] // reported where the node writes its rows
+    throw e
+  }
 }

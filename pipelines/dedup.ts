@@ -6,11 +6,9 @@
  *   npx dag run dedup --param docs.paths=my-*.jsonl --select dedup/minhash   (one)
  * Results: `dag sql "select * from dedup_minhash__clusters"`, the deduplicated corpus in `dedup_minhash__kept`.
  */
-import * as Pipeline from "../engine/pipeline.js"
-import { makeExactDedup, makeExactHashes } from "../nodes/dedup/exact.js"
-import { makeMinhash, makeMinhashSignatures } from "../nodes/dedup/minhash.js"
-import { makeSimhash, makeSimhashFingerprints } from "../nodes/dedup/simhash.js"
-import { docs, TextRow } from "../nodes/overlap/docs.js"
+import { Pipeline } from "mathdag"
+import { makeExactDedup, makeExactHashes, makeMinhash, makeMinhashSignatures, makeSimhash, makeSimhashFingerprints } from "mathdag/nodes/dedup"
+import { docs, TextRow } from "mathdag/nodes/overlap"
 
 const signatures = makeMinhashSignatures("dedup/minhash-signatures", TextRow)
 const minhash = makeMinhash("dedup/minhash", TextRow)

@@ -2,12 +2,8 @@
  * The demo pipeline: text files → paragraphs → cleaned → word counts → top words → summary.
  * Small, real, and exercising every node kind; used by the docs and the tests.
  */
-import * as Pipeline from "../engine/pipeline.js"
-import { clean } from "../nodes/demo/clean.js"
-import { read } from "../nodes/demo/read.js"
-import { summary } from "../nodes/demo/summary.js"
-import { topWords } from "../nodes/demo/top-words.js"
-import { words } from "../nodes/demo/words.js"
+import { Pipeline } from "mathdag"
+import { clean, read, summary, topWords, words } from "mathdag/nodes/demo"
 
 export default Pipeline.make(
   "demo",

@@ -3,10 +3,8 @@
  *   npx dag run overlap --param docs.paths=my.jsonl --param overlap/ngram.testSets=MATH=MATH_test.jsonl,GSM8k=gsm8k_test.jsonl
  * Hits: `dag sql "select * from overlap_ngram limit 5"`; the decontaminated corpus: `overlap_decontaminate__kept`.
  */
-import * as Pipeline from "../engine/pipeline.js"
-import { makeDecontaminate } from "../nodes/overlap/decontaminate.js"
-import { docs, TextRow } from "../nodes/overlap/docs.js"
-import { makeOverlap } from "../nodes/overlap/ngram.js"
+import { Pipeline } from "mathdag"
+import { docs, makeDecontaminate, makeOverlap, TextRow } from "mathdag/nodes/overlap"
 
 const overlap = makeOverlap("overlap/ngram", TextRow)
 const decontaminate = makeDecontaminate("overlap/decontaminate", TextRow)

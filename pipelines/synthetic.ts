@@ -2,9 +2,8 @@
  * A synthetic DAG for the orchestration benchmark: 10 layers × 100 nodes, each node reading two
  * nodes of the layer above (bench/orchestration compares it with the same DAG in Snakemake).
  */
-import type { DatasetRef } from "../engine/node.js"
-import * as Pipeline from "../engine/pipeline.js"
-import { combineNode, seedNode } from "../nodes/synthetic/layer.js"
+import { type Node, Pipeline } from "mathdag"
+import { combineNode, seedNode } from "mathdag/nodes/synthetic"
 
 export const LAYERS = 10
 export const WIDTH = 100
@@ -12,7 +11,7 @@ export const WIDTH = 100
 export default Pipeline.make(
   "synthetic",
   (p) => {
-    let above: Array<DatasetRef<{ readonly v: number }>> = []
+    let above: Array<Node.DatasetRef<{ readonly v: number }>> = []
     for (let i = 0; i < WIDTH; i++) above.push(p.add(seedNode(`l0/n${i}`, i), {}).out)
     for (let layer = 1; layer < LAYERS; layer++) {
       const next: typeof above = []
@@ -23,5 +22,5 @@ export default Pipeline.make(
     }
     return Object.fromEntries(above.map((r, i) => [`n${i}`, r]))
   },
-  { description: "10 × 100 tiny nodes, each reading two parents (orchestration benchmark)." }
+  { description: "10 × 100 tiny nodes, each reading two parents (orchestration benchmark).", hidden: true }
 )

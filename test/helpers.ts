@@ -33,7 +33,8 @@ export const sandbox = (prefix: string): Sandbox => {
   const dir = tempDir(prefix)
   const store = path.join(dir, "store")
   const runs = path.join(dir, "runs")
-  return { dir, store, runs, env: { ...process.env, DAG_STORE: store, DAG_RUNS: runs, DAG_NO_REBUILD: "1", CI: "true" } }
+  // DAG_ROOT: the project is this repository, whichever folder a test runs the CLI in
+  return { dir, store, runs, env: { ...process.env, DAG_ROOT: ROOT, DAG_STORE: store, DAG_RUNS: runs, DAG_NO_REBUILD: "1", CI: "true" } }
 }
 
 export interface CliResult {

@@ -4,20 +4,23 @@
  */
 import { Effect, Either } from "effect"
 import * as path from "node:path"
-import config from "../../dag.config.js"
+import { config, root } from "mathdag:project"
 import { parseConfig, settingsFor, type Settings } from "../config.js"
-import { NotFoundError, type ConfigError, type ParamError, type PipelineError } from "../errors.js"
+import { ConfigError, NotFoundError, type ParamError, type PipelineError } from "../errors.js"
 import { latestRun, readRun, type RunRecord } from "../journal.js"
 import { parseOverride, resolveParams, type ResolvedParams } from "../params.js"
 import { projectRoot } from "../paths.js"
 import type { Pipeline } from "../pipeline.js"
-import { loadPipeline } from "../registry.js"
+import { allPipelineNames, loadPipeline } from "../registry.js"
 import { useFingerprintCache } from "../fingerprints.js"
 import { Store } from "../store/store.js"
 import { applyBudget, SHARD_BYTES_ENV } from "../resources/memory.js"
 
 export const loadSettings = (profile: string | undefined): Effect.Effect<Settings, ConfigError> =>
   Effect.gen(function* () {
+    if (root === undefined) {
+      return yield* Effect.fail(new ConfigError({ message: `no dag.config.ts in ${process.cwd()} or any folder above it: run dag inside a project, or create one with \`dag init\`` }))
+    }
     const cfg = yield* Either.match(parseConfig(config), { onLeft: Effect.fail, onRight: Effect.succeed })
     const settings = yield* Either.match(settingsFor(cfg, projectRoot(), profile), { onLeft: Effect.fail, onRight: Effect.succeed })
     // Nodes (and their worker threads) read these: the Hub endpoint and where Hub downloads are cached.
@@ -60,7 +63,7 @@ export const getRun = (settings: Settings, id: string | undefined): Effect.Effec
         new NotFoundError({
           what: "run",
           name: id ?? "latest",
-          message: id ? `no run "${id}" in ${settings.runs}; see \`dag status\`` : `no runs yet in ${settings.runs}; start one with \`dag run demo\``,
+          message: id ? `no run "${id}" in ${settings.runs}; see \`dag status\`` : `no runs yet in ${settings.runs}; start one with \`dag run ${allPipelineNames()[0] ?? "PIPELINE"}\``,
         })
       )
 }

@@ -1,15 +1,16 @@
-/** `dag export NODE --format parquet|arrow|jsonl|neox --out DIR`: copy a node's outputs out of the store. */
+/** `dag export NODE --format parquet|arrow|jsonl|<an extension's> --out DIR`: copy a node's outputs out of the store. */
 import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { createRequire } from "node:module"
-import type { Column, ColumnType } from "../columns.js"
-import { NotFoundError, StoreError } from "../errors.js"
+import { quoteIdent, type Column, type ColumnType } from "../columns.js"
+import { InputError, NotFoundError, StoreError } from "../errors.js"
+import type { ExportFormat } from "../extension.js"
+import { extensionExportFormats } from "./extensions.js"
+import { suggest } from "../suggest.js"
 import { viewName } from "../inspect/views.js"
 import { connect, jsSafe, queryRows, readShardRows, sqlString } from "../store/duckdb.js"
-import { llamaTokenizer } from "../../nodes/tokens/bpe.js"
-import { exportNeox, NEOX_CONFIG } from "../../nodes/tokens/neox.js"
 import type { DatasetManifest, Store } from "../store/store.js"
 import { getRun, loadSettings, openStore } from "./context.js"
 import { bytes, num } from "./format.js"
@@ -67,37 +68,41 @@ const exportDataset = async (store: Store, m: DatasetManifest, base: string, for
   return files
 }
 
-const exportNeoxDataset = async (store: Store, m: DatasetManifest, base: string, dir: string) => {
+/** Runs an extension's export format over a dataset's shards, through one DuckDB connection. */
+const exportWithFormat = async (format: ExportFormat, store: Store, m: DatasetManifest, name: string, dir: string) => {
   const c = await connect()
   try {
     const files = m.shards.map((s) => sqlString(store.objectPath(s.hash, ".parquet"))).join(", ")
-    const source = `read_parquet([${files}])`
-    return await exportNeox(
-      async (q) => (await queryRows(c, q)).rows,
-      async (q) => {
+    const cols = m.columns.map((col) => `${quoteIdent(col.name)}`).join(", ")
+    return await format.write({
+      name,
+      source: m.shards.length ? `read_parquet([${files}])` : `(SELECT ${cols} FROM (SELECT 1) WHERE false)`,
+      columns: m.columns.map((col) => col.name),
+      out: path.resolve(dir),
+      query: async (q) => (await queryRows(c, q)).rows,
+      stream: async (q) => {
         const r = await c.stream(q)
         return (async function* () {
           for await (const batch of r.yieldRowObjectJs()) for (const row of batch) yield jsSafe(row) as Record<string, unknown>
         })()
       },
-      m.shards.length ? source : "(SELECT [] :: INTEGER[] AS tokens WHERE false)",
-      m.columns.map((col) => col.name),
-      base,
-      path.resolve(dir),
-      llamaTokenizer().vocabSize
-    )
+    })
   } finally {
     c.closeSync()
   }
 }
 
+const BUILT_IN = ["parquet", "arrow", "jsonl"] as const
+
 export const exportCommand = Command.make(
   "export",
   {
     node: Args.text({ name: "node" }),
-    format: Options.choice("format", ["parquet", "arrow", "jsonl", "neox"]).pipe(
-      Options.withDefault("parquet" as const),
-      Options.withDescription("neox: gpt-neox indexed datasets (.bin/.idx per subset), data-config.yml and a whole gpt-neox training config for a Llemma-7B-shaped model (llemma-7b.yml), from an output with a `tokens` column (tokens/pack)")
+    format: Options.text("format").pipe(
+      Options.withDefault("parquet"),
+      Options.withDescription(
+        `parquet (the shards as they are), arrow (Arrow IPC files), jsonl${[...extensionExportFormats()].map(([k, f]) => `, ${k} (${f.description})`).join("")}`
+      )
     ),
     out: Options.directory("out", { exists: "either" }).pipe(Options.withDescription("folder to write into (created if missing)")),
     run: Options.text("run").pipe(Options.optional, Options.withDescription("run id (default: the latest run)")),
@@ -106,6 +111,12 @@ export const exportCommand = Command.make(
   (o) =>
     Effect.gen(function* () {
       const settings = yield* loadSettings(Option.getOrUndefined(o.profile))
+      const extra = extensionExportFormats().get(o.format)
+      if (!extra && !(BUILT_IN as ReadonlyArray<string>).includes(o.format)) {
+        const known = [...BUILT_IN, ...extensionExportFormats().keys()]
+        const hint = suggest(o.format, known)
+        return yield* Effect.fail(new InputError({ message: `unknown --format "${o.format}"${hint ? `; did you mean "${hint}"?` : ""} Formats: ${known.join(", ")}` }))
+      }
       const run = yield* getRun(settings, Option.getOrUndefined(o.run))
       const log = run.nodes.find((n) => n.node === o.node)
       if (!log || Object.keys(log.outputs).length === 0) {
@@ -114,8 +125,8 @@ export const exportCommand = Command.make(
       const store = openStore(settings)
       fs.mkdirSync(o.out, { recursive: true })
       const all = Object.entries(log.outputs)
-      // neox writes documents: tokens/pack's `documents` rather than its packed `sequences`
-      const outs = o.format === "neox" && all.some(([k]) => k === "documents") ? all.filter(([k]) => k === "documents") : all
+      const picked = extra?.outputs?.(all.map(([k]) => k))
+      const outs = picked ? all.filter(([k]) => picked.includes(k)) : all
       for (const [output, id] of outs) {
         const m = store.outputManifest(id, log.key, output)
         if (!m) return yield* Effect.fail(new NotFoundError({ what: "artifact", name: id, message: `artifact ${id.slice(0, 12)} of ${o.node} is gone from the store (was it gc'd?); re-run the pipeline` }))
@@ -130,16 +141,10 @@ export const exportCommand = Command.make(
           yield* Console.log(`${o.node}.${output} → ${dest} (${bytes(m.bytes)})`)
           continue
         }
-        if (o.format === "neox") {
-          if (!m.columns.some((c) => c.name === "tokens")) {
-            if (outs.length === 1) return yield* Effect.fail(new NotFoundError({ what: "column", name: "tokens", message: `--format neox needs an output with a "tokens" column of ids (tokens/pack's documents); ${o.node}.${output} has ${m.columns.map((c) => c.name).join(", ")}` }))
-            continue
-          }
-          const written = yield* Effect.tryPromise({ try: () => exportNeoxDataset(store, m, base, o.out), catch: (e) => new StoreError({ path: o.out, message: `export failed: ${(e as Error).message}`, transient: false }) })
-          for (const w of written) yield* Console.log(`${o.node}.${output} → ${w.prefix}.bin/.idx (${num(w.documents)} documents, ${num(w.tokens)} tokens, weight ${w.weight})`)
-          yield* Console.log(`gpt-neox data config → ${path.join(o.out, "data-config.yml")}`)
-          yield* Console.log(`gpt-neox training config (Llemma 7B shape) → ${path.join(o.out, NEOX_CONFIG)}: python deepy.py train.py ${NEOX_CONFIG}`)
-          return
+        if (extra) {
+          const lines = yield* Effect.tryPromise({ try: () => exportWithFormat(extra, store, m, base, o.out), catch: (e) => new InputError({ message: `${o.node}.${output}: --format ${o.format}: ${(e as Error).message}` }) })
+          for (const line of lines) yield* Console.log(line)
+          continue
         }
         const files = yield* Effect.tryPromise({ try: () => exportDataset(store, m, base, o.format, o.out), catch: (e) => new StoreError({ path: o.out, message: `export failed: ${(e as Error).message}`, transient: false }) })
         yield* Console.log(`${o.node}.${output} → ${files.length} ${o.format} file(s) in ${o.out} (${num(m.rows)} rows)`)

@@ -11,19 +11,20 @@ import { Cause, Console, Effect, Exit, Layer } from "effect"
 import { doctorCommand } from "./doctor.js"
 import { exportCommand } from "./export.js"
 import { gcCommand } from "./gc.js"
+import { initCommand } from "./init.js"
 import { graphCommand, lsCommand, statusCommand, whyCommand } from "./inspect.js"
 import { reportCommand } from "./report.js"
 import { runCommand } from "./run.js"
 import { cancelCommand, execShardCommand } from "./slurm.js"
 import { sqlCommand } from "./sql.js"
-import { tokenizeCommand } from "./tokenize.js"
+import { projectExtensions } from "./extensions.js"
 import { redactUrlCredentials } from "../store/fsx.js"
 import { installCrashHandlers } from "../crash.js"
 import { printable } from "./format.js"
 
 const dag = Command.make("dag").pipe(
   Command.withDescription("mathdag — typed, cached dataflow pipelines for math LM corpora."),
-  Command.withSubcommands([runCommand, statusCommand, whyCommand, graphCommand, lsCommand, sqlCommand, exportCommand, reportCommand, gcCommand, doctorCommand, tokenizeCommand, cancelCommand, execShardCommand])
+  Command.withSubcommands([initCommand, runCommand, statusCommand, whyCommand, graphCommand, lsCommand, sqlCommand, exportCommand, reportCommand, gcCommand, doctorCommand, cancelCommand, execShardCommand, ...projectExtensions().flatMap((e) => e.commands ?? [])])
 )
 
 installCrashHandlers()

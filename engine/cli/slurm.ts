@@ -4,14 +4,11 @@
  */
 import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
-import * as fs from "node:fs"
-import * as path from "node:path"
 import { InputError, NodeRunError, NotFoundError } from "../errors.js"
 import { slurmCommands } from "../slurm/client.js"
 import { readJobs, readSpec } from "../slurm/spec.js"
 import { currentJob, runTaskGlobal, runTaskShards, type ShardCompute } from "../slurm/task.js"
-import { WorkerPool } from "../exec/pool.js"
-import { distDir, projectRoot } from "../paths.js"
+import { workerPool } from "../exec/pool.js"
 import { Store } from "../store/store.js"
 import { getParams, getPipeline, getRun, loadSettings } from "./context.js"
 
@@ -60,8 +57,7 @@ export const execShardCommand = Command.make(
       const slots = Math.min(cpus, o.shards.length)
       const pn = pipeline.nodes.find((n) => n.node.name === spec.node)
       const useThreads = slots > 1 && pn !== undefined && pn.node.kind !== "global" && pn.node.worker === true
-      const script = path.join(projectRoot(), "bin", "worker.cjs")
-      const pool = useThreads && fs.existsSync(script) && fs.existsSync(path.join(distDir(), "worker.cjs")) ? new WorkerPool(script, slots) : undefined
+      const pool = useThreads ? workerPool(slots) : undefined
       const values = params.values.get(spec.node)
       const compute: ShardCompute | undefined = pool
         ? async (_index, s, tmp) =>

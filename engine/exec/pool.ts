@@ -10,7 +10,7 @@ import * as path from "node:path"
 import { Worker } from "node:worker_threads"
 import { NodeRunError } from "../errors.js"
 import type { MapNode, SourceNode, SourceUnit } from "../node.js"
-import { distDir, projectRoot } from "../paths.js"
+import { distDir, packageRoot } from "../paths.js"
 import { runMapShard, runSourceShard, type ShardResult } from "./shard.js"
 
 export interface MapShardTask {
@@ -45,11 +45,7 @@ export class ShardExecutor extends Context.Tag("mathdag/ShardExecutor")<ShardExe
     Layer.scoped(
       ShardExecutor,
       Effect.acquireRelease(
-        Effect.sync(() => {
-          // bin/worker.cjs runs dist/worker.cjs through V8's code cache
-          const script = path.join(projectRoot(), "bin", "worker.cjs")
-          return fs.existsSync(path.join(distDir(), "worker.cjs")) && fs.existsSync(script) ? new WorkerPool(script, workers) : undefined
-        }),
+        Effect.sync(() => workerPool(workers)),
         (pool) => Effect.promise(() => pool?.close() ?? Promise.resolve())
       ).pipe(Effect.map((pool) => (pool ? poolExecutor(pool) : inlineExecutor(workers))))
     )
@@ -125,6 +121,18 @@ interface Slot {
    * message loop; [1] is 1 while it is inside a row function (plain JavaScript, safe to terminate).
    */
   state: Int32Array
+}
+
+/**
+ * A pool of `slots` worker threads running this project's worker bundle (beside the CLI bundle),
+ * through bin/worker.cjs and V8's code cache; undefined where there is no bundle (sources in tests).
+ */
+export const workerPool = (slots: number): WorkerPool | undefined => {
+  const script = path.join(packageRoot(), "bin", "worker.cjs")
+  const bundle = path.join(distDir(), "worker.cjs")
+  if (!fs.existsSync(bundle) || !fs.existsSync(script)) return undefined
+  process.env.DAG_WORKER_BUNDLE = bundle
+  return new WorkerPool(script, slots)
 }
 
 export class WorkerPool {

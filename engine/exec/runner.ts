@@ -14,7 +14,7 @@ import type { ResolvedParams } from "../params.js"
 import type { Pipeline, PipelineNode } from "../pipeline.js"
 import { ancestorsOf, topoOrder } from "../pipeline.js"
 import { diffKeys, keyOf, keyStruct, type Cause as StaleCause, type KeyStruct } from "../plan.js"
-import { projectRoot } from "../paths.js"
+import { packageRoot } from "../paths.js"
 import { ArtifactStore, STORE_FORMAT, datasetManifest, storeTryPromise, type DatasetManifest, type Manifest, type NodeRecord, type ShardEntry, type ShardLineage, type ShardRecord, type Store } from "../store/store.js"
 import { readJsonOr } from "../store/fsx.js"
 import { saveFingerprints } from "../fingerprints.js"
@@ -50,7 +50,7 @@ interface NodeOutcome {
 
 /** Runtime facts that change outputs: the store format and the Parquet writer's version. */
 export const runtimeFacts = (): Readonly<Record<string, string>> => {
-  const duck = readJsonOr<{ version?: string }>(path.join(projectRoot(), "node_modules/@duckdb/node-api/package.json"), {})
+  const duck = readJsonOr<{ version?: string }>(path.join(packageRoot(), "node_modules/@duckdb/node-api/package.json"), {})
   return { store: STORE_FORMAT, duckdb: duck.version ?? "unknown" }
 }
 

@@ -18,6 +18,7 @@ import type { Slurm, TaskState } from "./client.js"
 import { batchScript, chunk, sbatchFlags, stderrOf } from "./script.js"
 import { resourcesFor, type SlurmSettings } from "./settings.js"
 import { clearInflight, nodeDir, readInflight, recordJob, resultPath, tailOf, writeInflight, writeSpec, type GlobalResult, type TaskSpec } from "./spec.js"
+import { packageRoot } from "../paths.js"
 
 export interface SlurmExecutorOptions {
   readonly settings: SlurmSettings
@@ -59,7 +60,8 @@ export const slurmExecutor = (client: Slurm, o: SlurmExecutorOptions): RemoteExe
   let clusterMaxArray = 1001
   let scripts = 0
   const nodeBin = o.nodeBin ?? process.execPath
-  const dagBin = o.dagBin ?? path.join(o.root, "bin", "dag.cjs")
+  // the package's launcher; the task runs in the project's folder (--chdir), where it finds dag.config.ts
+  const dagBin = o.dagBin ?? path.join(packageRoot(), "bin", "dag.cjs")
 
   const specBase = (req: { run: string; pipeline: string; node: { name: string; kind: TaskSpec["kind"] } }) => ({
     format: 1 as const,

@@ -10,7 +10,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { NodeRunError } from "../../engine/errors.js"
 import * as Node from "../../engine/node.js"
-import { projectRoot } from "../../engine/paths.js"
+import { packageRoot } from "../../engine/paths.js"
 import { llamaTokenizer } from "../tokens/bpe.js"
 import { compactVocab, decodeCheckpoint, loadTf, TinyLM } from "../train/model.js"
 import { seeded } from "../train/tiny-lm.js"
@@ -91,7 +91,7 @@ const tinyLmModel = (node: string, file: string, seed: number): Effect.Effect<Ev
 const serveTorch = (node: string, python: string, args: ReadonlyArray<string>): Effect.Effect<{ port: number; device: string }, NodeRunError, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.async<{ port: number; device: string; child: ReturnType<typeof spawn> }, NodeRunError>((resume) => {
-      const child = spawn(python, ["-u", path.join(projectRoot(), SERVE_SCRIPT), ...args], { stdio: ["ignore", "pipe", "pipe"] })
+      const child = spawn(python, ["-u", path.join(packageRoot(), SERVE_SCRIPT), ...args], { stdio: ["ignore", "pipe", "pipe"] })
       let out = ""
       let err = ""
       let settled = false

@@ -5,8 +5,7 @@
  * (0-based, the datasets' own order). Malformed lines are counted, not fatal.
  */
 import * as fs from "node:fs"
-import * as path from "node:path"
-import { projectRoot } from "../../engine/paths.js"
+import { resolveInput } from "../../engine/paths.js"
 
 export const TEST_FIELDS = ["problem", "solution", "question", "answer"] as const
 
@@ -26,7 +25,7 @@ export const parseTestSets = (spec: string): Array<{ name: string; file: string 
       const eq = entry.indexOf("=")
       if (eq <= 0) throw new Error(`test set "${entry}" must look like NAME=PATH (e.g. MATH=data/MATH_test.jsonl)`)
       const file = entry.slice(eq + 1)
-      return { name: entry.slice(0, eq), file: path.isAbsolute(file) ? file : path.join(projectRoot(), file) }
+      return { name: entry.slice(0, eq), file: resolveInput(file) }
     })
 
 export const readTestSet = (name: string, file: string, onBad: (reason: string) => void): Array<TestExample> => {

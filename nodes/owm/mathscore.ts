@@ -9,7 +9,7 @@ import { Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as Node from "../../engine/node.js"
-import { projectRoot } from "../../engine/paths.js"
+import { packageRoot, resolveInput } from "../../engine/paths.js"
 import * as Cell from "../../engine/report/cell.js"
 import { WebDocument } from "../../schemas/web-document.js"
 import { loadFastText } from "./fasttext.js"
@@ -20,7 +20,7 @@ export type Scorer = (text: string) => number
 let bundled: MathScoreModel | undefined
 /** The shipped model, loaded once per thread. */
 export const bundledModel = (): MathScoreModel =>
-  (bundled ??= JSON.parse(fs.readFileSync(path.join(projectRoot(), "nodes/owm/data/mathscore-model.json"), "utf8")) as MathScoreModel)
+  (bundled ??= JSON.parse(fs.readFileSync(path.join(packageRoot(), "nodes/owm/data/mathscore-model.json"), "utf8")) as MathScoreModel)
 
 const fastTextScorer = async (file: string, label: string): Promise<Scorer> => {
   const ft = await loadFastText(file)
@@ -32,7 +32,7 @@ export const loadScorer = async (modelPath: string, label: string): Promise<Scor
     const model = bundledModel()
     return (text) => predict(model, text)
   }
-  return fastTextScorer(path.isAbsolute(modelPath) ? modelPath : path.join(projectRoot(), modelPath), label)
+  return fastTextScorer(resolveInput(modelPath), label)
 }
 
 export const mathscore = Node.map({

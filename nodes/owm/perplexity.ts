@@ -6,9 +6,8 @@
  */
 import { Schema } from "effect"
 import * as fs from "node:fs"
-import * as path from "node:path"
 import * as Node from "../../engine/node.js"
-import { projectRoot } from "../../engine/paths.js"
+import { resolveInput } from "../../engine/paths.js"
 import * as Cell from "../../engine/report/cell.js"
 import { WebDocument } from "../../schemas/web-document.js"
 import { parseArpa, perplexity as score } from "./lm/arpa.js"
@@ -27,7 +26,7 @@ export const perplexity = Node.map({
   }),
   report: [Cell.histogram("Perplexity of kept documents (log10)", "SELECT log10(perplexity) AS log10_perplexity FROM self", { bins: 20, xLabel: "log10 perplexity" })],
   externals: (p) => [p.modelPath],
-  setup: async (p) => parseArpa(fs.readFileSync(path.isAbsolute(p.modelPath) ? p.modelPath : path.join(projectRoot(), p.modelPath), "utf8")),
+  setup: async (p) => parseArpa(fs.readFileSync(resolveInput(p.modelPath), "utf8")),
   row: (doc, p, model) => {
     const value = score(model, normalizeForLm(doc.text))
     if (!Number.isFinite(value)) return Node.Drop("no-tokens")

@@ -12,7 +12,7 @@ import { createGunzip } from "node:zlib"
 import { WARCParser } from "warcio"
 import { NodeRunError } from "../../engine/errors.js"
 import * as Node from "../../engine/node.js"
-import { projectRoot } from "../../engine/paths.js"
+import { resolveInput } from "../../engine/paths.js"
 import { WebPage } from "../../schemas/web-page.js"
 import { fileIdOf, listFiles } from "../files.js"
 import { cutWarc } from "../units/warc.js"
@@ -40,7 +40,7 @@ const isUrl = (s: string) => /^https?:\/\//i.test(s)
 const expandLists = (entries: ReadonlyArray<string>, p: Params): Array<string> =>
   entries.flatMap((e) => {
     if (isUrl(e) || !/\.(paths|list)$/.test(e)) return [e]
-    const file = path.isAbsolute(e) ? e : path.join(projectRoot(), e)
+    const file = resolveInput(e)
     return fs
       .readFileSync(file, "utf8")
       .split("\n")

@@ -6,6 +6,8 @@
  * 65,500, else int32 (code 4). Both files are written to temporaries, fsynced and renamed.
  */
 import * as fs from "node:fs"
+import type { ExportFormat } from "../../engine/extension.js"
+import { llamaTokenizer } from "./bpe.js"
 
 const MAGIC = Buffer.from("MMIDIDX\x00\x00", "latin1")
 export const DTYPE = { uint16: { code: 8, size: 2 }, int32: { code: 4, size: 4 } } as const
@@ -249,4 +251,22 @@ eval_iters: 10
 log_interval: 10
 steps_per_print: 10
 `
+}
+
+/**
+ * `dag export tokens/pack --format neox --out DIR`: the documents (not the packed windows) of a
+ * token dataset as gpt-neox indexed datasets, data-config.yml and llemma-7b.yml.
+ */
+export const neoxFormat: ExportFormat = {
+  description: "gpt-neox indexed datasets (.bin/.idx per subset), data-config.yml and a gpt-neox training config for a Llemma-7B-shaped model (llemma-7b.yml), from an output with a `tokens` column (tokens/pack)",
+  // tokens/pack: its `documents` in packing order, not the windows (gpt-neox packs for itself)
+  outputs: (names) => (names.includes("documents") ? ["documents"] : names),
+  write: async (d) => {
+    const written = await exportNeox(d.query, d.stream, d.source, d.columns, d.name, d.out, llamaTokenizer().vocabSize)
+    return [
+      ...written.map((w) => `${d.name} → ${w.prefix}.bin/.idx (${w.documents.toLocaleString("en-US")} documents, ${w.tokens.toLocaleString("en-US")} tokens, weight ${w.weight})`),
+      `gpt-neox data config → ${d.out}/data-config.yml`,
+      `gpt-neox training config (Llemma 7B shape) → ${d.out}/${NEOX_CONFIG}: python deepy.py train.py ${NEOX_CONFIG}`,
+    ]
+  },
 }

@@ -18,7 +18,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { NodeRunError } from "../../engine/errors.js"
 import * as Node from "../../engine/node.js"
-import { projectRoot } from "../../engine/paths.js"
+import { packageRoot } from "../../engine/paths.js"
 import * as Cell from "../../engine/report/cell.js"
 import { llamaTokenizerJson } from "../tokens/bpe.js"
 import { Sequence } from "../tokens/pack.js"
@@ -118,7 +118,7 @@ interface Run {
 /** Runs the script, feeding each JSON line to `onEvent`; Ctrl-C (interruption) reaches it as SIGINT. */
 const runScript = (python: string, args: ReadonlyArray<string>, onEvent: (e: Record<string, unknown>) => void): Effect.Effect<Run, NodeRunError> =>
   Effect.async<Run, NodeRunError>((resume) => {
-    const child = spawn(python, ["-u", path.join(projectRoot(), TORCH_SCRIPT), ...args], { stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(python, ["-u", path.join(packageRoot(), TORCH_SCRIPT), ...args], { stdio: ["ignore", "pipe", "pipe"] })
     let buffer = ""
     let stderr = ""
     let lastStep = 0

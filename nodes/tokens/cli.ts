@@ -6,8 +6,8 @@
 import { Command, Options } from "@effect/cli"
 import { Effect } from "effect"
 import * as readline from "node:readline"
-import { InputError } from "../errors.js"
-import { llamaTokenizer } from "../../nodes/tokens/bpe.js"
+import { InputError } from "../../engine/errors.js"
+import { llamaTokenizer } from "./bpe.js"
 
 const readStdin = (): Promise<string> =>
   new Promise((resolve, reject) => {

@@ -1,0 +1,11 @@
+/** mathdag/nodes/owm: the owm nodes and their helpers, for a project's pipelines. */
+export * from "./decode.js"
+export * from "./extract.js"
+export * from "./fasttext.js"
+export * from "./filter.js"
+export * from "./langid.js"
+export * from "./mathscore.js"
+export * from "./perplexity.js"
+export * from "./prefilter.js"
+export * from "./warc.js"
+export * from "./warc-frames.js"

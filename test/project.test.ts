@@ -1,0 +1,105 @@
+/**
+ * mathdag as a library: `dag init` makes a project elsewhere that runs at once through the public
+ * API; the CLI finds the project from any folder inside it and its pipelines by their files; the
+ * project's own code is part of its nodes' cache keys; the engine imports nothing of the app.
+ */
+import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { describe, expect, it } from "vitest"
+import { BIN, ROOT, tempDir } from "./helpers.js"
+
+const dagIn = (cwd: string, args: ReadonlyArray<string>) => {
+  const env: NodeJS.ProcessEnv = { ...process.env, CI: "true" }
+  delete env.DAG_STORE
+  delete env.DAG_RUNS
+  delete env.DAG_NO_REBUILD
+  delete env.DAG_ROOT
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, env, encoding: "utf8", timeout: 180_000 })
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }
+}
+const statuses = (stdout: string) => Object.fromEntries((JSON.parse(stdout.trim().split("\n").at(-1)!) as { nodes: Array<{ node: string; status: string }> }).nodes.map((n) => [n.node, n.status]))
+
+describe("a project of one's own (dag init)", () => {
+  it("runs at once, is all cached the second time, works from a subfolder, and recomputes what its own code changes", () => {
+    const dir = path.join(tempDir("project"), "my-corpus")
+    const init = dagIn(path.dirname(dir), ["init", dir])
+    expect(init.code, init.stderr).toBe(0)
+    for (const f of ["package.json", "dag.config.ts", "pipelines/example.ts", "nodes/example.ts", "schemas/line.ts", "tsconfig.json", "README.md"]) expect(fs.existsSync(path.join(dir, f)), f).toBe(true)
+    // the project's code speaks only the public API
+    const sources = ["dag.config.ts", "pipelines/example.ts", "nodes/example.ts", "schemas/line.ts"].map((f) => fs.readFileSync(path.join(dir, f), "utf8")).join("\n")
+    expect(sources).not.toMatch(/from "\.\.\/\.\.\/|engine\//)
+    expect(sources).toMatch(/from "mathdag"/)
+
+    const first = dagIn(dir, ["run", "example", "--json"])
+    expect(first.code, first.stderr).toBe(0)
+    expect(statuses(first.stdout)).toEqual({ "example/lines": "computed", "example/clean": "computed", "example/words": "computed" })
+    const second = dagIn(path.join(dir, "data"), ["run", "example", "--json"]) // from a subfolder
+    expect(second.code, second.stderr).toBe(0)
+    expect(Object.values(statuses(second.stdout))).toEqual(["cached", "cached", "cached"])
+    const sql = dagIn(dir, ["sql", "select n from example_words where word = 'a'", "--format", "json"])
+    expect(JSON.parse(sql.stdout)).toEqual([{ n: 6 }])
+    expect(fs.existsSync(path.join(dir, ".dag"))).toBe(true) // the store is the project's
+
+    // a helper module the node imports is part of its key: editing it recomputes that node and below
+    // (code is hashed per file: every node of nodes/example.ts and what reads them)
+    fs.writeFileSync(path.join(dir, "nodes", "text.ts"), 'export const normalise = (s: string) => s.toLowerCase()\n')
+    const nodeFile = path.join(dir, "nodes", "example.ts")
+    fs.writeFileSync(nodeFile, fs.readFileSync(nodeFile, "utf8").replace('import { Line } from "../schemas/line.js"', 'import { Line } from "../schemas/line.js"\nimport { normalise } from "./text.js"').replace("text: row.text.toLowerCase()", "text: normalise(row.text)"))
+    const third = dagIn(dir, ["run", "example", "--json"])
+    expect(third.code, third.stderr).toBe(0)
+    expect(statuses(third.stdout)["example/clean"]).toBe("computed") // its code changed
+    fs.writeFileSync(path.join(dir, "nodes", "text.ts"), 'export const normalise = (s: string) => s.toUpperCase()\n')
+    const fourth = dagIn(dir, ["run", "example", "--json"])
+    expect(statuses(fourth.stdout)).toMatchObject({ "example/clean": "computed", "example/words": "computed" })
+    // the new code ran: upper-cased lines hold no [a-z] words
+    expect(JSON.parse(dagIn(dir, ["sql", "select count(*) as n from example_words", "--format", "json"]).stdout)).toEqual([{ n: 0 }])
+    // what is not code the nodes import changes nothing
+    fs.appendFileSync(path.join(dir, "README.md"), "\nnotes\n")
+    expect(Object.values(statuses(dagIn(dir, ["run", "example", "--json"]).stdout))).toEqual(["cached", "cached", "cached"])
+    const why = dagIn(dir, ["why", "example/clean"])
+    expect(why.stdout).toMatch(/up to date/)
+
+    // a new file in pipelines/ is a new pipeline: no registry to edit
+    fs.writeFileSync(
+      path.join(dir, "pipelines", "second.ts"),
+      'import { Pipeline } from "mathdag"\nimport { lines } from "../nodes/example.js"\n\nexport default Pipeline.make("second", (p) => ({ lines: p.add(lines) }))\n'
+    )
+    const fifth = dagIn(dir, ["run", "second", "--json"])
+    expect(fifth.code, fifth.stderr).toBe(0)
+    expect(statuses(fifth.stdout)).toEqual({ "example/lines": "cached" })
+    // a typo is met with the nearest name
+    const typo = dagIn(dir, ["run", "exmaple"])
+    expect(typo.code).toBe(2)
+    expect(typo.stderr).toMatch(/no pipeline "exmaple"; did you mean "example"\?/)
+  }, 300_000)
+
+  it("outside any project, commands say how to make one (exit 2); init refuses an existing project", () => {
+    const dir = tempDir("no-project")
+    const r = dagIn(dir, ["run", "example"])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/no dag\.config\.ts in .* or any folder above it: .*`dag init`/)
+    const again = dagIn(ROOT, ["init", ROOT])
+    expect(again.code).toBe(2)
+    expect(again.stderr).toMatch(/already has a dag\.config file/)
+  }, 120_000)
+})
+
+describe("the engine knows nothing of the app", () => {
+  it("no file under engine/ imports nodes/, pipelines/, schemas/ or dag.config.ts", () => {
+    const offenders: Array<string> = []
+    const visit = (d: string) => {
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+        const p = path.join(d, e.name)
+        if (e.isDirectory()) visit(p)
+        else if (p.endsWith(".ts") && !p.endsWith(path.join("cli", "init.ts"))) {
+          for (const m of fs.readFileSync(p, "utf8").matchAll(/^\s*(?:import|export)[^"]*from\s+"([^"]+)"/gm)) {
+            if (/(^|\/)(nodes|pipelines|schemas)\/|dag\.config/.test(m[1]!) && m[1]!.startsWith(".")) offenders.push(`${path.relative(ROOT, p)} → ${m[1]}`)
+          }
+        }
+      }
+    }
+    visit(path.join(ROOT, "engine"))
+    expect(offenders).toEqual([])
+  })
+})

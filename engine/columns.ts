@@ -71,9 +71,7 @@ const typeOf = (ast: SchemaAST.AST, path: string): { type: ColumnType; nullable:
     case "TypeLiteral":
       return { type: { kind: "struct", fields: fieldsOf(ast, path) }, nullable: false }
     case "Transformation":
-      throw new UnsupportedSchemaError(
-        `column ${path}: row Schemas must be plain data (no transformations); store the encoded form instead`
-      )
+      throw new UnsupportedSchemaError(`column ${path}: row Schemas must be plain data (no transformations); store the encoded form instead`)
   }
   throw new UnsupportedSchemaError(`column ${path}: type ${ast._tag} cannot be stored in a shard (use string, number, Int, boolean, arrays, structs, NullOr)`)
 }
@@ -160,5 +158,4 @@ export const arrowTypeName = (t: ColumnType): string => {
   }
 }
 
-export const arrowSchemaDescription = (columns: ReadonlyArray<Column>) =>
-  columns.map((c) => ({ name: c.name, type: arrowTypeName(c.type), nullable: c.nullable }))
+export const arrowSchemaDescription = (columns: ReadonlyArray<Column>) => columns.map((c) => ({ name: c.name, type: arrowTypeName(c.type), nullable: c.nullable }))

@@ -55,7 +55,10 @@ export const Config = Schema.Struct({
   executor: Schema.optionalWith(ExecutorName, { default: () => "local" as const }),
   slurm: Schema.optional(SlurmConfig),
   /** CLI verbs and export formats contributed by node libraries (see engine/extension.ts) */
-  extensions: Schema.optionalWith(Schema.Array(Schema.declare((u): u is Extension => typeof u === "object" && u !== null && typeof (u as { name?: unknown }).name === "string", { identifier: "Extension" })), { default: () => [] }),
+  extensions: Schema.optionalWith(
+    Schema.Array(Schema.declare((u): u is Extension => typeof u === "object" && u !== null && typeof (u as { name?: unknown }).name === "string", { identifier: "Extension" })),
+    { default: () => [] }
+  ),
 })
 export type Config = Schema.Schema.Type<typeof Config>
 export type ConfigInput = Schema.Schema.Encoded<typeof Config>
@@ -128,7 +131,11 @@ export const settingsFor = (config: Config, root: string, profileName: string | 
   const memory = memorySpec === undefined ? defaultBudget(workers) : parseBytes(memorySpec)
   if (memory === undefined) return Either.left(new ConfigError({ message: `memory budget "${memorySpec}" is not a size: use e.g. 4GB, 512MB or a number of bytes` }))
   if (memory < minimumBudget(workers)) {
-    return Either.left(new ConfigError({ message: `memory budget ${formatBytes(memory)} is too small for ${workers} worker thread(s): give at least ${formatBytes(minimumBudget(workers))} (${formatBytes(MIN_SHARE)} per DuckDB instance), or fewer workers` }))
+    return Either.left(
+      new ConfigError({
+        message: `memory budget ${formatBytes(memory)} is too small for ${workers} worker thread(s): give at least ${formatBytes(minimumBudget(workers))} (${formatBytes(MIN_SHARE)} per DuckDB instance), or fewer workers`,
+      })
+    )
   }
   const shardSpec = process.env[SHARD_BYTES_ENV] ?? p.shardBytes ?? config.shardBytes
   const shardBytes = shardSpec === undefined ? DEFAULT_SHARD_BYTES : parseBytes(shardSpec)

@@ -68,16 +68,7 @@ export class SqlError extends Data.TaggedError("SqlError")<{ readonly message: s
 /** Bad input on stdin or in a file a command reads (not a node param). */
 export class InputError extends Data.TaggedError("InputError")<{ readonly message: string }> {}
 
-export type DagError =
-  | PipelineError
-  | SlurmError
-  | ParamError
-  | NotFoundError
-  | ConfigError
-  | StoreError
-  | CorruptShardError
-  | NodeRunError
-  | SqlError
+export type DagError = PipelineError | SlurmError | ParamError | NotFoundError | ConfigError | StoreError | CorruptShardError | NodeRunError | SqlError
 
 const transientCodes = new Set(["EAGAIN", "EBUSY", "EMFILE", "ENFILE", "ETIMEDOUT", "ECONNRESET", "EINTR"])
 
@@ -100,6 +91,4 @@ export const storeErrorFrom = (path: string, cause: unknown): StoreError => {
 
 /** Adds the fix to failures whose cause is the disk (DuckDB and Node phrase it differently). */
 export const withDiskAdvice = (message: string): string =>
-  /No space left on device|ENOSPC/.test(message) && !/disk is full/.test(message)
-    ? `${message} — the disk is full: free space (or run \`dag gc\`) and re-run; committed shards are kept`
-    : message
+  /No space left on device|ENOSPC/.test(message) && !/disk is full/.test(message) ? `${message} — the disk is full: free space (or run \`dag gc\`) and re-run; committed shards are kept` : message

@@ -103,7 +103,10 @@ export class Journal {
   private timer: NodeJS.Timeout | undefined
   private readonly byNode = new Map<string, NodeLog>()
 
-  constructor(runsDir: string, readonly record: RunRecord) {
+  constructor(
+    runsDir: string,
+    readonly record: RunRecord
+  ) {
     this.dir = path.join(runsDir, record.run)
     ensureDir(this.dir)
     for (const n of record.nodes) this.byNode.set(n.node, n)
@@ -157,7 +160,9 @@ export class Journal {
       this.warned = true
       const code = (e as { code?: string }).code
       const what = code === "ENOSPC" ? "no space left on the device" : code === "EACCES" || code === "EPERM" ? "permission denied" : (e as Error).message.split("\n")[0]
-      process.stderr.write(`warning: could not write the run journal in ${this.dir} (${what}); the run goes on and its results are stored, but this run's record will be incomplete. Free space or set DAG_RUNS to another folder.\n`)
+      process.stderr.write(
+        `warning: could not write the run journal in ${this.dir} (${what}); the run goes on and its results are stored, but this run's record will be incomplete. Free space or set DAG_RUNS to another folder.\n`
+      )
     }
   }
 

@@ -14,9 +14,7 @@ import type { Cell } from "./report/cell.js"
 
 // ---------------------------------------------------------------- outcomes of a row function
 
-export type Outcome<O> =
-  | { readonly _tag: "Keep"; readonly rows: ReadonlyArray<O> }
-  | { readonly _tag: "Drop"; readonly reason: string }
+export type Outcome<O> = { readonly _tag: "Keep"; readonly rows: ReadonlyArray<O> } | { readonly _tag: "Drop"; readonly reason: string }
 
 /** Keep one row (possibly transformed). */
 export const Keep = <O>(row: O): Outcome<O> => ({ _tag: "Keep", rows: [row] })
@@ -179,8 +177,7 @@ export interface MapNode<P = any, I = any, O = any, R = any> extends Common<P> {
   readonly worker: boolean
 }
 
-export interface GlobalNode<P = any, Ins extends Record<string, Port> = any, Outs extends Record<string, Port> = any>
-  extends Common<P> {
+export interface GlobalNode<P = any, Ins extends Record<string, Port> = any, Outs extends Record<string, Port> = any> extends Common<P> {
   readonly kind: "global"
   readonly inputs: Ins
   readonly outputs: Outs
@@ -241,12 +238,14 @@ interface Declaration<P> {
   readonly externals?: (params: P) => ReadonlyArray<string>
 }
 
-export const source = <O, P = NoParamsType>(def: Declaration<P> & {
-  readonly output: Schema.Schema<O, any, never>
-  readonly units: SourceNode<P, O>["units"]
-  readonly read: SourceNode<P, O>["read"]
-  readonly worker?: boolean
-}): SourceNode<P, O> => {
+export const source = <O, P = NoParamsType>(
+  def: Declaration<P> & {
+    readonly output: Schema.Schema<O, any, never>
+    readonly units: SourceNode<P, O>["units"]
+    readonly read: SourceNode<P, O>["read"]
+    readonly worker?: boolean
+  }
+): SourceNode<P, O> => {
   checkName(def.name)
   return {
     ...def,
@@ -258,13 +257,15 @@ export const source = <O, P = NoParamsType>(def: Declaration<P> & {
   }
 }
 
-export const map = <I, O, P = NoParamsType, R = undefined>(def: Declaration<P> & {
-  readonly input: Schema.Schema<I, any, never>
-  readonly output: Schema.Schema<O, any, never>
-  readonly setup?: (params: P) => Promise<R>
-  readonly row: (row: I, params: P, resources: R) => Outcome<O>
-  readonly worker?: boolean
-}): MapNode<P, I, O, R> => {
+export const map = <I, O, P = NoParamsType, R = undefined>(
+  def: Declaration<P> & {
+    readonly input: Schema.Schema<I, any, never>
+    readonly output: Schema.Schema<O, any, never>
+    readonly setup?: (params: P) => Promise<R>
+    readonly row: (row: I, params: P, resources: R) => Outcome<O>
+    readonly worker?: boolean
+  }
+): MapNode<P, I, O, R> => {
   checkName(def.name)
   return {
     ...def,
@@ -277,12 +278,14 @@ export const map = <I, O, P = NoParamsType, R = undefined>(def: Declaration<P> &
   }
 }
 
-export const global = <Ins extends Record<string, Port>, Outs extends Record<string, Port>, P = NoParamsType>(def: Declaration<P> & {
-  readonly inputs: Ins
-  readonly outputs: Outs
-  readonly rowsPerShard?: number
-  readonly run: (ctx: GlobalContext<P, Ins, Outs>) => Effect.Effect<void, NodeRunError>
-}): GlobalNode<P, Ins, Outs> => {
+export const global = <Ins extends Record<string, Port>, Outs extends Record<string, Port>, P = NoParamsType>(
+  def: Declaration<P> & {
+    readonly inputs: Ins
+    readonly outputs: Outs
+    readonly rowsPerShard?: number
+    readonly run: (ctx: GlobalContext<P, Ins, Outs>) => Effect.Effect<void, NodeRunError>
+  }
+): GlobalNode<P, Ins, Outs> => {
   checkName(def.name)
   if (Object.keys(def.outputs).length === 0) throw new Error(`node "${def.name}" declares no outputs`)
   return {
@@ -295,9 +298,7 @@ export const global = <Ins extends Record<string, Port>, Outs extends Record<str
 }
 
 /** Output ports of any node kind, by name. Source and map nodes have one output named "out". */
-export const outputPorts = (node: AnyNode): Record<string, Port> =>
-  node.kind === "global" ? node.outputs : { out: node.output }
+export const outputPorts = (node: AnyNode): Record<string, Port> => (node.kind === "global" ? node.outputs : { out: node.output })
 
 /** Input ports of any node kind, by name. A map node has one input named "in". */
-export const inputPorts = (node: AnyNode): Record<string, Port> =>
-  node.kind === "global" ? node.inputs : node.kind === "map" ? { in: node.input } : {}
+export const inputPorts = (node: AnyNode): Record<string, Port> => (node.kind === "global" ? node.inputs : node.kind === "map" ? { in: node.input } : {})

@@ -75,11 +75,7 @@ export interface ResolvedParams {
   readonly encoded: ReadonlyMap<string, unknown>
 }
 
-export const resolveParams = (
-  pipeline: Pipeline,
-  layers: ReadonlyArray<ParamLayer>,
-  overrides: ReadonlyArray<ParamOverride>
-): Either.Either<ResolvedParams, ParamError> => {
+export const resolveParams = (pipeline: Pipeline, layers: ReadonlyArray<ParamLayer>, overrides: ReadonlyArray<ParamOverride>): Either.Either<ResolvedParams, ParamError> => {
   const values = new Map<string, unknown>()
   const encoded = new Map<string, unknown>()
   const names = new Set(pipeline.nodes.map((pn) => pn.node.name))

@@ -15,8 +15,7 @@ const fromSources = (): string => path.resolve(path.dirname(fileURLToPath(import
 
 export const packageRoot = (): string => (typeof __DAG_PACKAGE_ROOT__ === "string" ? __DAG_PACKAGE_ROOT__ : fromSources())
 
-export const projectRoot = (): string =>
-  process.env.DAG_ROOT || (typeof __DAG_PROJECT_ROOT__ === "string" && __DAG_PROJECT_ROOT__ !== "" ? __DAG_PROJECT_ROOT__ : packageRoot())
+export const projectRoot = (): string => process.env.DAG_ROOT || (typeof __DAG_PROJECT_ROOT__ === "string" && __DAG_PROJECT_ROOT__ !== "" ? __DAG_PROJECT_ROOT__ : packageRoot())
 
 /** The folder of the running bundles (dag.cjs, worker.cjs, code-hashes.json): beside this code when bundled. */
 export const distDir = (): string => (typeof __dirname !== "undefined" && typeof __DAG_PACKAGE_ROOT__ === "string" ? __dirname : path.join(packageRoot(), "dist"))

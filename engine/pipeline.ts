@@ -40,10 +40,7 @@ type InputRefs<Ins extends Record<string, Port>> = RefsOf<Ins>
 export interface Builder {
   add<O>(node: SourceNode<any, O>): DatasetRef<O>
   add<I, O>(node: MapNode<any, I, O>, input: DatasetRef<I>): DatasetRef<O>
-  add<Ins extends Record<string, Port>, Outs extends Record<string, Port>>(
-    node: GlobalNode<any, Ins, Outs>,
-    inputs: InputRefs<Ins>
-  ): RefsOf<Outs>
+  add<Ins extends Record<string, Port>, Outs extends Record<string, Port>>(node: GlobalNode<any, Ins, Outs>, inputs: InputRefs<Ins>): RefsOf<Outs>
 }
 
 const refOf = (node: string, output: string, port: Port): AnyRef =>
@@ -80,8 +77,7 @@ export const make = (
 /** Validates a pipeline as a graph: duplicate names, unwired or dangling inputs, port kinds, cycles. */
 export const validate = (pipeline: Pipeline): ReadonlyArray<PipelineError> => {
   const errors: Array<PipelineError> = []
-  const fail = (node: string | undefined, message: string) =>
-    errors.push(new PipelineError({ pipeline: pipeline.name, ...(node ? { node } : {}), message }))
+  const fail = (node: string | undefined, message: string) => errors.push(new PipelineError({ pipeline: pipeline.name, ...(node ? { node } : {}), message }))
   const byName = new Map<string, PipelineNode>()
   for (const pn of pipeline.nodes) {
     if (byName.has(pn.node.name)) fail(pn.node.name, `pipeline ${pipeline.name}: node "${pn.node.name}" is added twice; give each node a unique name`)
@@ -102,11 +98,15 @@ export const validate = (pipeline: Pipeline): ReadonlyArray<PipelineError> => {
       }
       const out = outputPorts(upstream.node)[wire.output]
       if (!out) fail(pn.node.name, `pipeline ${pipeline.name}: node "${pn.node.name}" input "${inputName}" reads missing output "${wire.node}.${wire.output}"`)
-      else if (out._tag !== port._tag) fail(pn.node.name, `pipeline ${pipeline.name}: node "${pn.node.name}" input "${inputName}" expects a ${port._tag} but "${wire.node}.${wire.output}" is a ${out._tag}`)
+      else if (out._tag !== port._tag)
+        fail(pn.node.name, `pipeline ${pipeline.name}: node "${pn.node.name}" input "${inputName}" expects a ${port._tag} but "${wire.node}.${wire.output}" is a ${out._tag}`)
       else if (out._tag === "Dataset" && port._tag === "Dataset") {
         const problems = rowMismatches(out.schema, port.schema)
         if (problems.length > 0) {
-          fail(pn.node.name, `pipeline ${pipeline.name}: "${wire.node}"${wire.output === "out" ? "" : ` (output ${wire.output})`} cannot feed "${pn.node.name}"${inputName === "in" ? "" : ` (input ${inputName})`}: ${problems.join("; ")}`)
+          fail(
+            pn.node.name,
+            `pipeline ${pipeline.name}: "${wire.node}"${wire.output === "out" ? "" : ` (output ${wire.output})`} cannot feed "${pn.node.name}"${inputName === "in" ? "" : ` (input ${inputName})`}: ${problems.join("; ")}`
+          )
         }
       }
     }

@@ -48,13 +48,7 @@ export const nodeSchemaHash = (node: AnyNode): string => {
   return h
 }
 
-export const keyStruct = (
-  node: AnyNode,
-  params: unknown,
-  inputs: Readonly<Record<string, ReadonlyArray<string>>>,
-  runtime: Readonly<Record<string, string>>,
-  shard?: number
-): KeyStruct => ({
+export const keyStruct = (node: AnyNode, params: unknown, inputs: Readonly<Record<string, ReadonlyArray<string>>>, runtime: Readonly<Record<string, string>>, shard?: number): KeyStruct => ({
   node: node.name,
   kind: node.kind,
   version: node.version,
@@ -102,7 +96,8 @@ export const diffKeys = (stored: KeyStruct | undefined, current: KeyStruct): Rea
   const runtime: Array<string> = []
   leafDiff(stored.runtime, current.runtime, "", runtime)
   // declared files (models, word lists, test sets) are data the node reads; the rest is the toolchain
-  for (const r of runtime) causes.push(r.startsWith("file:") ? { category: "DATA", detail: `${r.replace(/^file:(\S+) .*$/, "file $1 changed")}` } : { category: "DEPENDENCIES", detail: `runtime ${r}` })
+  for (const r of runtime)
+    causes.push(r.startsWith("file:") ? { category: "DATA", detail: `${r.replace(/^file:(\S+) .*$/, "file $1 changed")}` } : { category: "DEPENDENCIES", detail: `runtime ${r}` })
   const names = new Set([...Object.keys(stored.inputs), ...Object.keys(current.inputs)])
   for (const name of [...names].sort()) {
     const a = stored.inputs[name] ?? []
@@ -119,5 +114,4 @@ export const diffKeys = (stored: KeyStruct | undefined, current: KeyStruct): Rea
   return causes
 }
 
-export const formatCauses = (causes: ReadonlyArray<Cause>): string =>
-  causes.map((c) => `${c.category}: ${c.detail}`).join("; ")
+export const formatCauses = (causes: ReadonlyArray<Cause>): string => causes.map((c) => `${c.category}: ${c.detail}`).join("; ")

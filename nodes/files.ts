@@ -24,7 +24,10 @@ export const listFiles = (
   /** cuts a local file's unit into bounded units at record boundaries (nodes/units/) */
   cut?: (unit: SourceUnit) => ReadonlyArray<SourceUnit> | Promise<ReadonlyArray<SourceUnit>>
 ): Effect.Effect<ReadonlyArray<SourceUnit>, NodeRunError> => {
-  const entries = patterns.split(",").map((s) => s.trim()).filter(Boolean)
+  const entries = patterns
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)
   const hubEntries = entries.filter((e) => e.startsWith("hf://"))
   const local = entries.filter((e) => !e.startsWith("hf://"))
   const localUnits = local.length ? listLocal(node, local.join(",")) : Effect.succeed([])
@@ -34,9 +37,7 @@ export const listFiles = (
         // stays synchronous when every cut is (cached layouts), so a no-op run plans without waiting
         return Effect.try({ try: () => units.map(cut), catch: failed }).pipe(
           Effect.flatMap((parts) =>
-            parts.some((p) => p instanceof Promise)
-              ? Effect.tryPromise({ try: () => Promise.all(parts), catch: failed })
-              : Effect.succeed(parts as ReadonlyArray<ReadonlyArray<SourceUnit>>)
+            parts.some((p) => p instanceof Promise) ? Effect.tryPromise({ try: () => Promise.all(parts), catch: failed }) : Effect.succeed(parts as ReadonlyArray<ReadonlyArray<SourceUnit>>)
           ),
           Effect.map((parts) => parts.flat())
         )
@@ -83,7 +84,10 @@ const listLocal = (node: string, patterns: string): Effect.Effect<ReadonlyArray<
     try: () => {
       const root = projectRoot()
       const files = new Set<string>()
-      for (const raw of patterns.split(",").map((s) => s.trim()).filter(Boolean)) {
+      for (const raw of patterns
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean)) {
         const abs = path.isAbsolute(raw) ? raw : path.join(root, raw)
         if (!/[*?[{]/.test(abs)) {
           if (!fs.existsSync(abs)) throw new Error(`${raw} does not exist`)
@@ -104,7 +108,12 @@ const listLocal = (node: string, patterns: string): Effect.Effect<ReadonlyArray<
       })
     },
     catch: (e) =>
-      new NodeRunError({ node, message: e instanceof InputKindError ? `node ${node}: ${e.message}` : `node ${node}: ${(e as Error).message}; set --param ${node}.paths=GLOB`, transient: false, badInput: true }),
+      new NodeRunError({
+        node,
+        message: e instanceof InputKindError ? `node ${node}: ${e.message}` : `node ${node}: ${(e as Error).message}; set --param ${node}.paths=GLOB`,
+        transient: false,
+        badInput: true,
+      }),
   })
 
 class InputKindError extends Error {}
@@ -112,11 +121,17 @@ class InputKindError extends Error {}
 /** What a path is when it is not a regular file (read endlessly or not at all, so refused up front). */
 const notRegular = (file: string): string | undefined => {
   const st = fs.statSync(file)
-  return st.isFile() ? undefined
-    : st.isDirectory() ? "a directory"
-    : st.isFIFO() ? "a FIFO (named pipe)"
-    : st.isCharacterDevice() ? "a character device"
-    : st.isBlockDevice() ? "a block device"
-    : st.isSocket() ? "a socket"
-    : "not a regular file"
+  return st.isFile()
+    ? undefined
+    : st.isDirectory()
+      ? "a directory"
+      : st.isFIFO()
+        ? "a FIFO (named pipe)"
+        : st.isCharacterDevice()
+          ? "a character device"
+          : st.isBlockDevice()
+            ? "a block device"
+            : st.isSocket()
+              ? "a socket"
+              : "not a regular file"
 }

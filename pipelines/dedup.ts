@@ -8,7 +8,7 @@
  */
 import { Pipeline } from "mathdag"
 import { makeExactDedup, makeExactHashes, makeMinhash, makeMinhashSignatures, makeSimhash, makeSimhashFingerprints } from "mathdag/nodes/dedup"
-import { docs, TextRow } from "mathdag/nodes/overlap"
+import { docs, TextRow } from "mathdag/nodes/sources"
 
 const signatures = makeMinhashSignatures("dedup/minhash-signatures", TextRow)
 const minhash = makeMinhash("dedup/minhash", TextRow)

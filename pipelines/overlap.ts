@@ -4,7 +4,8 @@
  * Hits: `dag sql "select * from overlap_ngram limit 5"`; the decontaminated corpus: `overlap_decontaminate__kept`.
  */
 import { Pipeline } from "mathdag"
-import { docs, makeDecontaminate, makeOverlap, TextRow } from "mathdag/nodes/overlap"
+import { makeDecontaminate, makeOverlap } from "mathdag/nodes/overlap"
+import { docs, TextRow } from "mathdag/nodes/sources"
 
 const overlap = makeOverlap("overlap/ngram", TextRow)
 const decontaminate = makeDecontaminate("overlap/decontaminate", TextRow)

@@ -81,5 +81,7 @@ export default Pipeline.make(
         { subset: "arXiv", node: arxivOverlap.name },
       ]),
     ],
-    description: "Proof-Pile-2 rebuild, end to end: OpenWebMath (WARC → prefilter → math-preserving extraction → English → MathScore → perplexity → manual filters) AlgebraicStack (The Stack language rules; GitHub formal-math files with chunk dedup; seeded splits) and arXiv (RedPajama JSONL, per-file splits); then Llama-2 tokens, the 2:4:1 mixture, packing, a tiny TensorFlow.js model, held-out perplexity and MATH/GSM8k accuracy." }
+    description:
+      "Proof-Pile-2 rebuild, end to end: OpenWebMath (WARC → prefilter → math-preserving extraction → English → MathScore → perplexity → manual filters) AlgebraicStack (The Stack language rules; GitHub formal-math files with chunk dedup; seeded splits) and arXiv (RedPajama JSONL, per-file splits); then Llama-2 tokens, the 2:4:1 mixture, packing, a tiny TensorFlow.js model, held-out perplexity and MATH/GSM8k accuracy.",
+  }
 )

@@ -197,7 +197,14 @@ describe("dag sql, ls, export, gc", () => {
     const arrow = await import("apache-arrow")
     const arrowRows = files.filter((f) => f.endsWith(".arrow")).reduce((n, f) => n + arrow.tableFromIPC(fs.readFileSync(path.join(out, f))).numRows, 0)
     expect(arrowRows).toBe(nodeOf(first, "demo/clean").rows.out)
-    const t = arrow.tableFromIPC(fs.readFileSync(path.join(out, files.find((f) => f.endsWith(".arrow"))!)))
+    const t = arrow.tableFromIPC(
+      fs.readFileSync(
+        path.join(
+          out,
+          files.find((f) => f.endsWith(".arrow"))!
+        )
+      )
+    )
     expect(String(t.schema.fields.find((f) => f.name === "text")?.type)).toBe("Utf8")
   })
 

@@ -5,9 +5,7 @@ import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { dag, dagAsync, demoInputs, nodeOf, readRunRecord, sandbox, summary, type Sandbox, waitFor } from "./helpers.js"
 
-const finalArtifacts = (box: Sandbox, run: string) =>
-  Object.fromEntries(readRunRecord(box, run).nodes.map((n) => [n.node, n.outputs]))
-
+const finalArtifacts = (box: Sandbox, run: string) => Object.fromEntries(readRunRecord(box, run).nodes.map((n) => [n.node, n.outputs]))
 
 const exited = (child: ReturnType<typeof dagAsync>) => new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
 
@@ -24,7 +22,12 @@ describe("crash safety", () => {
     const events = () => {
       const runs = fs.existsSync(box.runs) ? fs.readdirSync(box.runs) : []
       const file = runs[0] ? path.join(box.runs, runs[0], "events.jsonl") : ""
-      return file && fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter((l) => l.includes('"type":"shard"')).length : 0
+      return file && fs.existsSync(file)
+        ? fs
+            .readFileSync(file, "utf8")
+            .split("\n")
+            .filter((l) => l.includes('"type":"shard"')).length
+        : 0
     }
     const sawShards = await waitFor(() => events() >= 30, 60_000)
     child.kill("SIGKILL")
@@ -100,26 +103,30 @@ describe("crash safety", () => {
     return ok
   })()
 
-  it.skipIf(!canMount)("a full disk fails the run with a clear error, leaves no partial artifact, and the run resumes once space is freed (real tmpfs)", () => {
-    const box = sandbox("enospc")
-    const paths = demoInputs(box, 40)
-    const mnt = path.join(box.dir, "small")
-    fs.mkdirSync(mnt)
-    expect(spawnSync("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt]).status).toBe(0)
-    try {
-      const env = { ...box, env: { ...box.env, DAG_STORE: path.join(mnt, "store") } }
-      const p = ["run", "demo", "--param", `demo/read.paths=${paths}`]
-      const full = dag(env, p)
-      expect(full.code).toBe(1)
-      expect(full.stdout).toMatch(/the disk is full: free space \(or run `dag gc`\) and re-run/)
-      expect(fs.readdirSync(path.join(mnt, "store", "tmp"))).toEqual([])
-      expect(spawnSync("mount", ["-o", "remount,size=64m", mnt]).status).toBe(0)
-      const again = summary(dag(env, [...p, "--json", "--verify"]))
-      expect(again.nodes.every((n) => n.status !== "failed")).toBe(true)
-    } finally {
-      spawnSync("umount", [mnt])
-    }
-  }, 180_000)
+  it.skipIf(!canMount)(
+    "a full disk fails the run with a clear error, leaves no partial artifact, and the run resumes once space is freed (real tmpfs)",
+    () => {
+      const box = sandbox("enospc")
+      const paths = demoInputs(box, 40)
+      const mnt = path.join(box.dir, "small")
+      fs.mkdirSync(mnt)
+      expect(spawnSync("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt]).status).toBe(0)
+      try {
+        const env = { ...box, env: { ...box.env, DAG_STORE: path.join(mnt, "store") } }
+        const p = ["run", "demo", "--param", `demo/read.paths=${paths}`]
+        const full = dag(env, p)
+        expect(full.code).toBe(1)
+        expect(full.stdout).toMatch(/the disk is full: free space \(or run `dag gc`\) and re-run/)
+        expect(fs.readdirSync(path.join(mnt, "store", "tmp"))).toEqual([])
+        expect(spawnSync("mount", ["-o", "remount,size=64m", mnt]).status).toBe(0)
+        const again = summary(dag(env, [...p, "--json", "--verify"]))
+        expect(again.nodes.every((n) => n.status !== "failed")).toBe(true)
+      } finally {
+        spawnSync("umount", [mnt])
+      }
+    },
+    180_000
+  )
 
   it("CPU-heavy map shards run on worker threads, using every worker", () => {
     const box = sandbox("workers")

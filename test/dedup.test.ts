@@ -19,7 +19,11 @@ const rng = (seed: number) => () => {
 const VOCAB = Array.from({ length: 5000 }, (_, i) => `w${i.toString(36)}`)
 const randomDoc = (r: () => number, words: number) => Array.from({ length: words }, () => VOCAB[Math.floor(r() * VOCAB.length)]).join(" ")
 /** Replaces `share` of the words: about 1 − share of 5-gram shingles... roughly a Jaccard of 0.8 for share 0.02. */
-const edit = (r: () => number, text: string, share: number) => text.split(" ").map((w) => (r() < share ? VOCAB[Math.floor(r() * VOCAB.length)] : w)).join(" ")
+const edit = (r: () => number, text: string, share: number) =>
+  text
+    .split(" ")
+    .map((w) => (r() < share ? VOCAB[Math.floor(r() * VOCAB.length)] : w))
+    .join(" ")
 
 const exactJaccard = (a: string, b: string, k = 5) => {
   const sh = (t: string) => {
@@ -170,7 +174,15 @@ describe("dedup/exact and dedup/simhash", () => {
     const { makeExactDedup, makeExactHashes } = await import("../nodes/dedup/exact.js")
     const { makeSimhash, makeSimhashFingerprints } = await import("../nodes/dedup/simhash.js")
     const dir = tempDir(make)
-    const src = Node.source({ name: "t/docs", version: 1, output: Doc, units: () => Effect.succeed([{ id: "all", fingerprint: String(docs.length) }]), read: function* () { yield* docs } })
+    const src = Node.source({
+      name: "t/docs",
+      version: 1,
+      output: Doc,
+      units: () => Effect.succeed([{ id: "all", fingerprint: String(docs.length) }]),
+      read: function* () {
+        yield* docs
+      },
+    })
     const p = Pipeline.make("dedup-test", (b) => {
       const docs = b.add(src)
       return make === "exact"
@@ -200,7 +212,11 @@ describe("dedup/exact and dedup/simhash", () => {
     for (const t of [base, near, other, "", "ab", "ÜNICODE ΣΑΣ 😀 text"]) expect(simhash(t)).toEqual(simhashReference(t))
     expect(hamming(simhash(base), simhash(near))).toBeLessThanOrEqual(3)
     expect(hamming(simhash(base), simhash(other))).toBeGreaterThan(3)
-    const n = await run("simhash", [{ id: "a", text: base }, { id: "b", text: near }, { id: "c", text: other }])
+    const n = await run("simhash", [
+      { id: "a", text: base },
+      { id: "b", text: near },
+      { id: "c", text: other },
+    ])
     expect(n.dropped).toEqual({ "near-duplicate": 1 })
   })
 })

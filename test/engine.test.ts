@@ -21,7 +21,10 @@ const makeSource = (dir: string) =>
     output: Line,
     units: () => listFiles("e/lines", path.join(dir, "*.txt")),
     read: function* (unit) {
-      const lines = fs.readFileSync(unit.file as string, "utf8").split("\n").filter(Boolean)
+      const lines = fs
+        .readFileSync(unit.file as string, "utf8")
+        .split("\n")
+        .filter(Boolean)
       for (const [i, text] of lines.entries()) yield { id: `${unit.id}:${i}`, text }
     },
   })
@@ -63,15 +66,16 @@ const pipelineOf = (input: string, version = 1, fail?: string) =>
     return { total }
   })
 
-const node = (record: { nodes: ReadonlyArray<{ node: string }> }, name: string) => record.nodes.find((n) => n.node === name) as never as {
-  status: string
-  shards: { total: number; cached: number; computed: number }
-  causes: Array<{ category: string; detail: string }>
-  rows: { in: number; out: number }
-  dropped: Record<string, number>
-  errors: Array<string>
-  shardLog: Array<{ attempts: number; status: string; inputs: ReadonlyArray<string> }>
-}
+const node = (record: { nodes: ReadonlyArray<{ node: string }> }, name: string) =>
+  record.nodes.find((n) => n.node === name) as never as {
+    status: string
+    shards: { total: number; cached: number; computed: number }
+    causes: Array<{ category: string; detail: string }>
+    rows: { in: number; out: number }
+    dropped: Record<string, number>
+    errors: Array<string>
+    shardLog: Array<{ attempts: number; status: string; inputs: ReadonlyArray<string> }>
+  }
 
 describe("engine (in-process, real DuckDB)", () => {
   it("computes, then hits the cache on a re-run", async () => {
@@ -115,13 +119,20 @@ describe("engine (in-process, real DuckDB)", () => {
         Effect.suspend(() =>
           ++calls === 1
             ? Effect.fail(new NodeRunError({ node: task.node.name, message: "worker thread died: simulated", transient: true }))
-            : Effect.tryPromise({ try: () => runMapShard(task.node, task.params, task.inputPath, task.tmpPath), catch: (e) => new NodeRunError({ node: task.node.name, message: String(e), transient: false }) })
+            : Effect.tryPromise({
+                try: () => runMapShard(task.node, task.params, task.inputPath, task.tmpPath),
+                catch: (e) => new NodeRunError({ node: task.node.name, message: String(e), transient: false }),
+              })
         ),
       runSourceShard: inlineExecutor(1).runSourceShard,
     }
     const r = await runInProcess(pipelineOf(input), dirs, { executor: flaky })
     expect(r.ok).toBe(true)
-    expect(node(r.record, "e/upper").shardLog.map((s) => s.attempts).sort()).toEqual([1, 2])
+    expect(
+      node(r.record, "e/upper")
+        .shardLog.map((s) => s.attempts)
+        .sort()
+    ).toEqual([1, 2])
   })
 
   it("a failing row function fails its node with the row named, skips dependents, and caches nothing bad", async () => {

@@ -130,10 +130,12 @@ export const runInProcess = async (
     ProgressBar.silent,
     options.executor ? Layer.succeed(ShardExecutor, options.executor) : ShardExecutor.inline(2)
   )
-  const result = await Effect.runPromise(Effect.tapErrorCause(
-    runPipeline({ pipeline, params, select: [], force: options.force ?? [], dryRun: false, verify: false, concurrency: 4, retries: options.retries ?? 2 }, runId).pipe(Effect.provide(layer)),
-    (c) => Effect.sync(() => console.error(String(c)))
-  ))
+  const result = await Effect.runPromise(
+    Effect.tapErrorCause(
+      runPipeline({ pipeline, params, select: [], force: options.force ?? [], dryRun: false, verify: false, concurrency: 4, retries: options.retries ?? 2 }, runId).pipe(Effect.provide(layer)),
+      (c) => Effect.sync(() => console.error(String(c)))
+    )
+  )
   journal.finish(result.ok ? "ok" : "failed")
   return { ok: result.ok, record }
 }

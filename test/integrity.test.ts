@@ -119,18 +119,31 @@ describe("damaged metadata", () => {
     ],
     [
       "a shard key record",
-      (box, run) => { const k = keyOf(box, run, "demo/clean").shardLog[0]!.key; return path.join(box.store, "keys", k.slice(0, 2), `${k}.json`) },
+      (box, run) => {
+        const k = keyOf(box, run, "demo/clean").shardLog[0]!.key
+        return path.join(box.store, "keys", k.slice(0, 2), `${k}.json`)
+      },
       // one more input file: demo/clean misses as a node and looks up its old shards one by one
       (box) => ["run", "demo", "--param", `demo/read.paths=${demoInputs(box, 1)}`],
     ],
-    ["a manifest", (box, run) => { const id = keyOf(box, run, "demo/top-words").outputs.top!; return path.join(box.store, "artifacts", id.slice(0, 2), `${id}.json`) }, (_, inputs) => ["run", "demo", "--param", `demo/read.paths=${inputs}`]],
+    [
+      "a manifest",
+      (box, run) => {
+        const id = keyOf(box, run, "demo/top-words").outputs.top!
+        return path.join(box.store, "artifacts", id.slice(0, 2), `${id}.json`)
+      },
+      (_, inputs) => ["run", "demo", "--param", `demo/read.paths=${inputs}`],
+    ],
     ["a ref", (box) => path.join(box.store, "refs", "demo__words.json"), () => ["why", "demo/words", "--pipeline", "demo"]],
     ["the pipeline index", (box) => path.join(box.store, "index", "demo.json"), (_, inputs) => ["run", "demo", "--param", `demo/read.paths=${inputs}`]],
     ["the fingerprint cache", (box) => path.join(box.store, "fingerprints.json"), (_, inputs) => ["run", "demo", "--param", `demo/read.paths=${inputs}`]],
     ["the last run's journal", (box) => path.join(box.runs, fs.readdirSync(box.runs).sort().at(-1)!, "run.json"), () => ["status"]],
   ]
   for (const [kind, locate, reader] of kinds) {
-    for (const [how, garbage] of [["not JSON", '{"trunc'], ["JSON of the wrong shape", '{"kind":"dataset","shards":7}']] as const) {
+    for (const [how, garbage] of [
+      ["not JSON", '{"trunc'],
+      ["JSON of the wrong shape", '{"kind":"dataset","shards":7}'],
+    ] as const) {
       it(`${kind}, ${how}: one warning naming the file, the command succeeds, results unchanged, repaired after`, async () => {
         const box = sandbox("meta")
         const inputs = demoInputs(box)

@@ -49,7 +49,11 @@ describe("overlap pipeline (standalone)", () => {
     // the report's overlap table links each (test set, field) row to the first of its hits
     const page = fs.readFileSync(path.join(box.runs, s.run, "report.html"), "utf8")
     const hrefs = [...page.matchAll(/href="#(row-overlap-ngram-[^"]+)"/g)].map((m) => m[1]!)
-    expect(hrefs.sort()).toEqual(["row-overlap-ngram-hits-up-to-10-per-test-set-and-field-most-shared-n-grams-first-t-problem", "row-overlap-ngram-hits-up-to-10-per-test-set-and-field-most-shared-n-grams-first-t-question", "row-overlap-ngram-hits-up-to-10-per-test-set-and-field-most-shared-n-grams-first-t-solution"])
+    expect(hrefs.sort()).toEqual([
+      "row-overlap-ngram-hits-up-to-10-per-test-set-and-field-most-shared-n-grams-first-t-problem",
+      "row-overlap-ngram-hits-up-to-10-per-test-set-and-field-most-shared-n-grams-first-t-question",
+      "row-overlap-ngram-hits-up-to-10-per-test-set-and-field-most-shared-n-grams-first-t-solution",
+    ])
     for (const h of hrefs) expect(page).toContain(`<tr id="${h}">`)
     expect(nodeOf(s, "overlap/decontaminate").dropped).toEqual({ "test-set overlap": 2 })
     const kept = JSON.parse(dag(box, ["sql", "select id from overlap_decontaminate__kept order by id", "--format", "json"]).stdout)
@@ -63,8 +67,16 @@ describe("overlap pipeline (standalone)", () => {
   const BENCH = path.resolve(ROOT, "..", "shared", "data", "benchmarks")
   it.skipIf(!fs.existsSync(BENCH))("finds MATH and GSM8k test problems planted in documents (real test sets, ../shared)", () => {
     const box = sandbox("overlap-real")
-    const math = fs.readFileSync(path.join(BENCH, "MATH_test.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l))
-    const gsm = fs.readFileSync(path.join(BENCH, "gsm8k_test.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l))
+    const math = fs
+      .readFileSync(path.join(BENCH, "MATH_test.jsonl"), "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+    const gsm = fs
+      .readFileSync(path.join(BENCH, "gsm8k_test.jsonl"), "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
     const longMath = math.filter((m) => m.problem.split(/\s+/).length >= 40).slice(0, 3)
     const longGsm = gsm.filter((g) => g.question.split(/\s+/).length >= 40).slice(0, 2)
     const corpus = path.join(box.dir, "corpus.jsonl")
@@ -74,9 +86,21 @@ describe("overlap pipeline (standalone)", () => {
       { id: "clean", text: words(200, "z") },
     ]
     fs.writeFileSync(corpus, docs.map((d) => JSON.stringify(d)).join("\n"))
-    const r = dag(box, ["run", "overlap", "--param", `docs.paths=${corpus}`, "--param", `overlap/ngram.testSets=MATH=${path.join(BENCH, "MATH_test.jsonl")},GSM8k=${path.join(BENCH, "gsm8k_test.jsonl")}`, "--json"])
+    const r = dag(box, [
+      "run",
+      "overlap",
+      "--param",
+      `docs.paths=${corpus}`,
+      "--param",
+      `overlap/ngram.testSets=MATH=${path.join(BENCH, "MATH_test.jsonl")},GSM8k=${path.join(BENCH, "gsm8k_test.jsonl")}`,
+      "--json",
+    ])
     expect(r.code, r.stderr).toBe(0)
-    const hits = JSON.parse(dag(box, ["sql", "select id, test_set, test_id, field from overlap_ngram where field in ('problem', 'question')", "--format", "json"]).stdout) as Array<{ id: string; test_set: string; test_id: string }>
+    const hits = JSON.parse(dag(box, ["sql", "select id, test_set, test_id, field from overlap_ngram where field in ('problem', 'question')", "--format", "json"]).stdout) as Array<{
+      id: string
+      test_set: string
+      test_id: string
+    }>
     longMath.forEach((m, i) => expect(hits).toContainEqual(expect.objectContaining({ id: `m${i}`, test_set: "MATH", test_id: String(m.idx) })))
     longGsm.forEach((_, i) => expect(hits.some((h) => h.id === `g${i}` && h.test_set === "GSM8k")).toBe(true))
     expect(hits.some((h) => h.id === "clean")).toBe(false)

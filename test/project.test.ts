@@ -25,11 +25,19 @@ describe("a project of one's own (dag init)", () => {
     const dir = path.join(tempDir("project"), "my-corpus")
     const init = dagIn(path.dirname(dir), ["init", dir])
     expect(init.code, init.stderr).toBe(0)
-    for (const f of ["package.json", "dag.config.ts", "pipelines/example.ts", "nodes/example.ts", "schemas/line.ts", "tsconfig.json", "README.md"]) expect(fs.existsSync(path.join(dir, f)), f).toBe(true)
+    for (const f of ["package.json", "dag.config.ts", "pipelines/example.ts", "nodes/example.ts", "schemas/line.ts", "tsconfig.json", "README.md"])
+      expect(fs.existsSync(path.join(dir, f)), f).toBe(true)
     // the project's code speaks only the public API
     const sources = ["dag.config.ts", "pipelines/example.ts", "nodes/example.ts", "schemas/line.ts"].map((f) => fs.readFileSync(path.join(dir, f), "utf8")).join("\n")
     expect(sources).not.toMatch(/from "\.\.\/\.\.\/|engine\//)
     expect(sources).toMatch(/from "mathdag"/)
+
+    // and it type-checks against the package's public types (offline: Node's types from this checkout)
+    const tsc = spawnSync(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", dir, "--typeRoots", path.join(ROOT, "node_modules", "@types")], {
+      encoding: "utf8",
+      timeout: 120_000,
+    })
+    expect(tsc.status, tsc.stdout + tsc.stderr).toBe(0)
 
     const first = dagIn(dir, ["run", "example", "--json"])
     expect(first.code, first.stderr).toBe(0)
@@ -43,13 +51,19 @@ describe("a project of one's own (dag init)", () => {
 
     // a helper module the node imports is part of its key: editing it recomputes that node and below
     // (code is hashed per file: every node of nodes/example.ts and what reads them)
-    fs.writeFileSync(path.join(dir, "nodes", "text.ts"), 'export const normalise = (s: string) => s.toLowerCase()\n')
+    fs.writeFileSync(path.join(dir, "nodes", "text.ts"), "export const normalise = (s: string) => s.toLowerCase()\n")
     const nodeFile = path.join(dir, "nodes", "example.ts")
-    fs.writeFileSync(nodeFile, fs.readFileSync(nodeFile, "utf8").replace('import { Line } from "../schemas/line.js"', 'import { Line } from "../schemas/line.js"\nimport { normalise } from "./text.js"').replace("text: row.text.toLowerCase()", "text: normalise(row.text)"))
+    fs.writeFileSync(
+      nodeFile,
+      fs
+        .readFileSync(nodeFile, "utf8")
+        .replace('import { Line } from "../schemas/line.js"', 'import { Line } from "../schemas/line.js"\nimport { normalise } from "./text.js"')
+        .replace("text: row.text.toLowerCase()", "text: normalise(row.text)")
+    )
     const third = dagIn(dir, ["run", "example", "--json"])
     expect(third.code, third.stderr).toBe(0)
     expect(statuses(third.stdout)["example/clean"]).toBe("computed") // its code changed
-    fs.writeFileSync(path.join(dir, "nodes", "text.ts"), 'export const normalise = (s: string) => s.toUpperCase()\n')
+    fs.writeFileSync(path.join(dir, "nodes", "text.ts"), "export const normalise = (s: string) => s.toUpperCase()\n")
     const fourth = dagIn(dir, ["run", "example", "--json"])
     expect(statuses(fourth.stdout)).toMatchObject({ "example/clean": "computed", "example/words": "computed" })
     // the new code ran: upper-cased lines hold no [a-z] words

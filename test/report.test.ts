@@ -38,14 +38,32 @@ describe("charts", () => {
     expect(ticks(0, 1, 4)).toEqual([0, 0.25, 0.5, 0.75, 1])
   })
   it("draws one mark per bar, bin and line, with escaped labels", () => {
-    const bars = barChart([{ label: "<b>x</b>", value: 3 }, { label: "y", value: 5 }], { valueLabel: "rows" })
+    const bars = barChart(
+      [
+        { label: "<b>x</b>", value: 3 },
+        { label: "y", value: 5 },
+      ],
+      { valueLabel: "rows" }
+    )
     expect(bars.match(/class="mark"/g)).toHaveLength(2)
     expect(bars).toContain("&lt;b&gt;x&lt;/b&gt;")
     expect(bars).toContain(">rows<")
     const hist = histogram([1, 2, 2, 3, 3, 3, 10], { bins: 5, xLabel: "chars" })
     expect(hist.match(/class="mark"/g)).toHaveLength(5)
     expect(hist).toContain("n = 7")
-    const line = lineChart([{ name: "loss", points: [[1, 3], [2, 2], [3, 1.5]] }], { xLabel: "step", yLabel: "loss" })
+    const line = lineChart(
+      [
+        {
+          name: "loss",
+          points: [
+            [1, 3],
+            [2, 2],
+            [3, 1.5],
+          ],
+        },
+      ],
+      { xLabel: "step", yLabel: "loss" }
+    )
     expect(line).toMatch(/<path class="mark" d="M[\d.]+ [\d.]+ L/)
     expect(line).toContain(">step<")
     // a series far longer than the chart is wide draws (no stack overflow) at a bounded size

@@ -48,7 +48,16 @@ describe("Slurm --mem from the memory budget", () => {
 describe("batch scripts and flags", () => {
   it("batches shards per task and maps each array task id to its shard list", () => {
     expect(chunk([0, 1, 2, 3, 4, 5, 6], 3)).toEqual([[0, 1, 2], [3, 4, 5], [6]])
-    const script = batchScript({ node: "owm/extract", run: "R1", nodeBin: "/usr/bin/node", dagBin: "/x/bin/dag.cjs", store: "/shared/st'ore", runs: "/shared/runs", setup: ["module load x"], batches: [[0, 1], [2]] })
+    const script = batchScript({
+      node: "owm/extract",
+      run: "R1",
+      nodeBin: "/usr/bin/node",
+      dagBin: "/x/bin/dag.cjs",
+      store: "/shared/st'ore",
+      runs: "/shared/runs",
+      setup: ["module load x"],
+      batches: [[0, 1], [2]],
+    })
     expect(script).toContain("export DAG_NO_REBUILD=1 DAG_STORE='/shared/st'\\''ore' DAG_RUNS='/shared/runs'")
     expect(script).toContain("module load x")
     expect(script).toContain("exec '/usr/bin/node' '/x/bin/dag.cjs' exec-shard 'R1' 'owm/extract' ${SHARDS[$SLURM_ARRAY_TASK_ID]}")

@@ -39,13 +39,18 @@ const slurmBox = (name: string, config: Record<string, unknown> = {}): Sandbox =
 
 const jobsOf = (box: Sandbox, run: string): ReadonlyArray<SubmittedJob> => {
   const file = path.join(box.runs, run, "slurm", "jobs.jsonl")
-  return fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as SubmittedJob) : []
+  return fs.existsSync(file)
+    ? fs
+        .readFileSync(file, "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as SubmittedJob)
+    : []
 }
 
 const outputsOf = (box: Sandbox, run: string) => Object.fromEntries(readRunRecord(box, run).nodes.map((n) => [n.node, n.outputs]))
 
 const runsOf = (box: Sandbox) => (fs.existsSync(box.runs) ? fs.readdirSync(box.runs).sort() : [])
-
 
 const exited = (child: ReturnType<typeof dagAsync>) =>
   new Promise<CliResult>((resolve) => {
@@ -66,7 +71,10 @@ const computedLines = (box: Sandbox): Record<string, number> => {
       const logs = path.join(dir, node, "logs")
       if (!fs.existsSync(logs)) continue
       for (const f of fs.readdirSync(logs).filter((x) => x.endsWith(".out"))) {
-        const n = fs.readFileSync(path.join(logs, f), "utf8").split("\n").filter((l) => /^shard \d+: computed/.test(l)).length
+        const n = fs
+          .readFileSync(path.join(logs, f), "utf8")
+          .split("\n")
+          .filter((l) => /^shard \d+: computed/.test(l)).length
         if (n > 0) counts[node] = (counts[node] ?? 0) + n
       }
     }
@@ -108,7 +116,11 @@ suite("Slurm executor (real slurmctld/slurmd)", () => {
       expect(sh.job).toMatch(/^\d+_\d+$/)
     }
     const cleanLogs = path.join(box.runs, s.run, "slurm", "demo_clean", "logs")
-    const cleanOut = fs.readdirSync(cleanLogs).filter((f) => f.endsWith(".out")).map((f) => fs.readFileSync(path.join(cleanLogs, f), "utf8")).join("")
+    const cleanOut = fs
+      .readdirSync(cleanLogs)
+      .filter((f) => f.endsWith(".out"))
+      .map((f) => fs.readFileSync(path.join(cleanLogs, f), "utf8"))
+      .join("")
     expect(cleanOut.match(/^shard \d+: computed .* \(thread \d+\)$/gm)).toHaveLength(12)
     // status and report name the executor, the jobs and the array tasks
     const status = (await dagAwait(box, ["status", "--run", s.run])).stdout
@@ -152,7 +164,11 @@ suite("Slurm executor (real slurmctld/slurmd)", () => {
     expect(s.nodes.find((n) => n.node === "demo/clean")!.status).toBe("failed")
     expect(s.nodes.find((n) => n.node === "demo/read")!.status).toBe("computed")
     // first attempt plus one retry
-    expect(jobsOf(box, s.run).filter((j) => j.node === "demo/clean").map((j) => j.attempt)).toEqual([1, 2])
+    expect(
+      jobsOf(box, s.run)
+        .filter((j) => j.node === "demo/clean")
+        .map((j) => j.attempt)
+    ).toEqual([1, 2])
     const clean = readRunRecord(box, s.run).nodes.find((n) => n.node === "demo/clean")!
     const error = clean.errors.at(-1)!
     expect(error).toMatch(/ended FAILED \(attempt 2 of 2\)/)
@@ -181,7 +197,11 @@ suite("Slurm executor (real slurmctld/slurmd)", () => {
     expect(outputsOf(box, s.run)).toEqual(outputsOf(local, ref.run))
     const words = readRunRecord(box, s.run).nodes.find((n) => n.node === "demo/words")!
     expect(words.shardLog.some((sh) => sh.attempts === 2)).toBe(true)
-    expect(jobsOf(box, s.run).filter((j) => j.node === "demo/words").map((j) => j.attempt)).toEqual([1, 2])
+    expect(
+      jobsOf(box, s.run)
+        .filter((j) => j.node === "demo/words")
+        .map((j) => j.attempt)
+    ).toEqual([1, 2])
   })
 
   it("scancel mid-shard leaves no partial artifact, and a rerun completes", { timeout: 180_000 }, async () => {
@@ -281,7 +301,11 @@ suite("Slurm executor (real slurmctld/slurmd)", () => {
     expect(r.code).toBe(1)
     const ids = jobsOf(box, run).map((j) => j.job)
     expect(await waitFor(() => !squeueIds().some((id) => ids.some((j) => id === j || id.startsWith(`${j}_`))), 30_000)).toBe(true)
-    expect(readRunRecord(box, run).nodes.find((n) => n.node === "demo/read")!.errors.at(-1)).toMatch(/CANCELLED/)
+    expect(
+      readRunRecord(box, run)
+        .nodes.find((n) => n.node === "demo/read")!
+        .errors.at(-1)
+    ).toMatch(/CANCELLED/)
   })
 
   it("a node asking for more memory than the cluster has is rejected, with Slurm's message verbatim", { timeout: 120_000 }, async () => {

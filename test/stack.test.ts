@@ -45,7 +45,7 @@ describe("upstream quirks, reproduced by default and fixed on request", () => {
     expect(reason(rule("Python", "import sagemaker\n"))).toBeNull()
     expect(reason(rule("Python", "import sagemaker\n", "fixed"))).toBe("no-math-import")
     expect(reason(rule("Python", "import sage.all\n", "fixed"))).toBeNull()
-    expect(reason(rule("Python", "{\"a\": 1}\nimport numpy"))).toBe("json")
+    expect(reason(rule("Python", '{"a": 1}\nimport numpy'))).toBe("json")
   })
   it("C: the missing comma joins fftw3.h and rfftw.h into one string", () => {
     expect(reason(rule("C", "#include <fftw3.h>\nint main(){}"))).toBe("no-math-include")
@@ -72,7 +72,12 @@ describe("other languages", () => {
     expect(reason(rule("COBOL", "x"))).toBe("unsupported-language")
   })
   it("notebooks become Markdown with outputs and images stripped", () => {
-    const nb = JSON.stringify({ cells: [{ cell_type: "markdown", source: "Intro ![p](data:image/png;base64,AA)" }, { cell_type: "code", source: ["import sympy\n", "sympy.pi"], outputs: [{ text: "OUT" }] }] })
+    const nb = JSON.stringify({
+      cells: [
+        { cell_type: "markdown", source: "Intro ![p](data:image/png;base64,AA)" },
+        { cell_type: "code", source: ["import sympy\n", "sympy.pi"], outputs: [{ text: "OUT" }] },
+      ],
+    })
     expect(notebookToMarkdown(nb)).toBe("Intro\n\n```python\nimport sympy\nsympy.pi\n```")
     const r = rule("Jupyter", nb)
     expect("text" in r && r.text).toContain("```python")
@@ -86,8 +91,8 @@ describe("GitHub formal files", () => {
     expect(githubRule({ text: "Definition x := 1. wire y;", lang: "coq", repo: "a/b", path: "X.v" })).toBe("verilog")
     expect(githubRule({ text: "theorem t : True := trivial", lang: "lean", repo: "x/ProofNet", path: "T.lean" })).toBe("banned-repo")
     expect(githubRule({ text: "lemma l : True := trivial", lang: "lean", repo: "x/y", path: "T.lean" })).toBeNull()
-    expect(githubRule({ text: "lemma \"x\"", lang: "isabelle", repo: "x/mirror-afp-2022", path: "T.thy" })).toBe("banned-repo")
-    expect(githubRule({ text: "lemma \"x\"", lang: "isabelle", repo: "x/mirror-afp-devel", path: "T.thy" })).toBeNull()
+    expect(githubRule({ text: 'lemma "x"', lang: "isabelle", repo: "x/mirror-afp-2022", path: "T.thy" })).toBe("banned-repo")
+    expect(githubRule({ text: 'lemma "x"', lang: "isabelle", repo: "x/mirror-afp-devel", path: "T.thy" })).toBeNull()
     expect(githubRule({ text: "int main() {\n}", lang: "matlab", repo: "x/y", path: "m.m" })).toBe("c-main")
   })
   it("named theorems are removed up to the next blank line", () => {

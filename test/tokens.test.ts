@@ -40,7 +40,7 @@ const parityStrings = (): Array<string> => {
   ]
   const out = [...seeds]
   let s = 7
-  const r = () => ((s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0) / 2 ** 32)
+  const r = () => (s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0) / 2 ** 32
   const pieces = seeds.flatMap((x) => x.split(/(?<=\s)/))
   for (let i = 0; i < 3000; i++) {
     let t = ""
@@ -65,10 +65,17 @@ describe("Llama-2 tokenizer", () => {
   })
 
   it("writes a Hugging Face tokenizer.json that encodes exactly as the tokenizer itself", () => {
-    const json = JSON.parse(JSON.stringify(llamaTokenizerJson())) as { model: { type: string; byte_fallback: boolean; vocab: Record<string, number>; merges: Array<string> }; added_tokens: Array<{ id: number; content: string }> }
+    const json = JSON.parse(JSON.stringify(llamaTokenizerJson())) as {
+      model: { type: string; byte_fallback: boolean; vocab: Record<string, number>; merges: Array<string> }
+      added_tokens: Array<{ id: number; content: string }>
+    }
     expect(json.model).toMatchObject({ type: "BPE", byte_fallback: true })
     expect(Object.keys(json.model.vocab).length).toBe(32_000)
-    expect(json.added_tokens.map((t) => [t.id, t.content])).toEqual([[0, "<unk>"], [1, "<s>"], [2, "</s>"]])
+    expect(json.added_tokens.map((t) => [t.id, t.content])).toEqual([
+      [0, "<unk>"],
+      [1, "<s>"],
+      [2, "</s>"],
+    ])
     // every merge is two pieces whose concatenation is a piece
     for (const m of json.model.merges.slice(0, 2000)) {
       const [l, r] = [m.slice(0, m.indexOf(" ", 1)), m.slice(m.indexOf(" ", 1) + 1)]
@@ -111,9 +118,13 @@ describe("gpt-neox indexed dataset", () => {
     const dir = tempDir("neox")
     const docs = ["First document.", "", "$e^{i\\pi} + 1 = 0$", "Second 😀"].map((t) => tokenizer.encode(t))
     const prefix = path.join(dir, "x_text_document")
-    const r = await writeIndexedDataset(prefix, (async function* () {
-      yield* docs
-    })(), 32000)
+    const r = await writeIndexedDataset(
+      prefix,
+      (async function* () {
+        yield* docs
+      })(),
+      32000
+    )
     expect(r.documents).toBe(3) // the empty one is skipped, as gpt-neox does
     const idx = fs.readFileSync(`${prefix}.idx`)
     expect(idx.subarray(0, 9).toString("latin1")).toBe("MMIDIDX\x00\x00")
@@ -156,7 +167,16 @@ describe("proof-pile-2 tokens end to end (sample)", () => {
     expect(config).toContain('"train-data-weights": [1, 2, 4]')
     // the whole training config: valid YAML, Llemma-7B shape, this export's data and mixture
     const neox = YAML.parse(fs.readFileSync(path.join(out, "llemma-7b.yml"), "utf8")) as Record<string, unknown>
-    expect(neox).toMatchObject({ num_layers: 32, hidden_size: 4096, num_attention_heads: 32, seq_length: 4096, norm: "rmsnorm", mlp_type: "llama", tokenizer_type: "SPMTokenizer", train_data_weights: [1, 2, 4] })
+    expect(neox).toMatchObject({
+      num_layers: 32,
+      hidden_size: 4096,
+      num_attention_heads: 32,
+      seq_length: 4096,
+      norm: "rmsnorm",
+      mlp_type: "llama",
+      tokenizer_type: "SPMTokenizer",
+      train_data_weights: [1, 2, 4],
+    })
     expect(neox.train_data_paths).toEqual(["algebraic-stack", "arxiv", "open-web-math"].map((s) => path.join(out, `${s}_text_document`)))
     for (const p of neox.train_data_paths as Array<string>) expect(fs.existsSync(`${p}.idx`)).toBe(true)
     const arxiv = readIndexedDataset(path.join(out, "arxiv_text_document"))
@@ -181,7 +201,8 @@ describe("proof-pile-2 tokens end to end (sample)", () => {
     const again = summary(await dagAwait(box, ["run", "proof-pile-2", "--param", "train/tiny-lm.steps=3", "--param", "eval/math.limit=2", "--json"]))
     expect(again.nodes.every((n) => n.status === "cached")).toBe(true)
     // packing in small buckets (several partition passes, each bucket sorted alone) gives the same stream
-    const digest = () => q("select (select sum(hash(seq, tokens))::VARCHAR from tokens_pack__sequences) AS s, (select sum(hash(position, subset, id, epoch, tokens))::VARCHAR from tokens_pack__documents) AS d")[0]
+    const digest = () =>
+      q("select (select sum(hash(seq, tokens))::VARCHAR from tokens_pack__sequences) AS s, (select sum(hash(position, subset, id, epoch, tokens))::VARCHAR from tokens_pack__documents) AS d")[0]
     const whole = digest()
     const bucketed = summary(await dagAwait(box, ["run", "proof-pile-2", "--select", "tokens/pack", "--param", "tokens/pack.bucketTokens=300", "--json"]))
     expect(bucketed.nodes.find((n) => n.node === "tokens/pack")!.status).toBe("computed")
@@ -207,7 +228,9 @@ describe("tiny LM training", () => {
 
   it("stops on a NaN loss with the step number and points at the last good checkpoint", async () => {
     const checkpoints: Array<number> = []
-    await expect(trainLoop({ windows, params: { ...params, learningRate: 1e30, steps: 20 }, onCheckpoint: async (c) => void checkpoints.push(c.step) })).rejects.toThrow(/loss became (NaN|Infinity|-Infinity) at step \d+/)
+    await expect(trainLoop({ windows, params: { ...params, learningRate: 1e30, steps: 20 }, onCheckpoint: async (c) => void checkpoints.push(c.step) })).rejects.toThrow(
+      /loss became (NaN|Infinity|-Infinity) at step \d+/
+    )
   })
 })
 
@@ -228,7 +251,12 @@ describe("MATH and GSM8k answers", () => {
   })
 
   it.skipIf(!fs.existsSync(BENCH))("scores the gold solutions of the real MATH and GSM8k test sets at 100 % (../shared)", () => {
-    const read = (f: string) => fs.readFileSync(path.join(BENCH, f), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, string>)
+    const read = (f: string) =>
+      fs
+        .readFileSync(path.join(BENCH, f), "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, string>)
     const math = read("MATH_test.jsonl")
     let scored = 0
     for (const m of math) {

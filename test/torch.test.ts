@@ -38,10 +38,41 @@ const writeWindows = (dir: string, count = 64) => {
 
 const script = path.join(ROOT, TORCH_SCRIPT)
 const baseArgs = (dir: string, windows: string, extra: Array<string> = []) => [
-  "-u", script, "--windows", windows, "--seq-len", "16", "--vocab", "64", "--layers", "2", "--heads", "2", "--width", "32",
-  "--batch", "8", "--steps", "40", "--lr", "0.01", "--warmup", "4", "--device", "cpu", "--threads", "1", "--seed", "3", ...extra,
+  "-u",
+  script,
+  "--windows",
+  windows,
+  "--seq-len",
+  "16",
+  "--vocab",
+  "64",
+  "--layers",
+  "2",
+  "--heads",
+  "2",
+  "--width",
+  "32",
+  "--batch",
+  "8",
+  "--steps",
+  "40",
+  "--lr",
+  "0.01",
+  "--warmup",
+  "4",
+  "--device",
+  "cpu",
+  "--threads",
+  "1",
+  "--seed",
+  "3",
+  ...extra,
 ]
-const events = (stdout: string) => stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>)
+const events = (stdout: string) =>
+  stdout
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
 
 withTorch("PyTorch trainer script", () => {
   it("learns (loss goes down) and writes a safetensors file under LlamaForCausalLM names, shapes and dtypes", () => {
@@ -115,7 +146,10 @@ withTorch("PyTorch trainer script", () => {
     const dir = tempDir("torch-foreign")
     const windows = writeWindows(dir)
     const ckpt = path.join(dir, "ckpt.pt")
-    const first = spawnSync(python, baseArgs(dir, windows, ["--out", path.join(dir, "a"), "--checkpoint", ckpt, "--key", "key-a", "--checkpoint-every", "5", "--steps", "12"]), { encoding: "utf8", timeout: 120_000 })
+    const first = spawnSync(python, baseArgs(dir, windows, ["--out", path.join(dir, "a"), "--checkpoint", ckpt, "--key", "key-a", "--checkpoint-every", "5", "--steps", "12"]), {
+      encoding: "utf8",
+      timeout: 120_000,
+    })
     expect(first.status, first.stderr).toBe(0)
     expect(fs.existsSync(ckpt)).toBe(true)
     const second = spawnSync(python, baseArgs(dir, windows, ["--out", path.join(dir, "b"), "--checkpoint", ckpt, "--key", "key-b", "--steps", "12"]), { encoding: "utf8", timeout: 120_000 })
@@ -155,7 +189,40 @@ withTorch("the PyTorch model served on 127.0.0.1 (OpenAI-compatible completions)
     for (let i = 0; i + seq + 1 <= stream.length; i += 3) windows.push(stream.slice(i, i + seq + 1))
     fs.writeFileSync(path.join(dir, "windows.i32"), Buffer.from(Int32Array.from(windows.flat()).buffer))
     const out = path.join(dir, "model")
-    const train = spawnSync(python, ["-u", path.join(ROOT, TORCH_SCRIPT), "--windows", path.join(dir, "windows.i32"), "--out", out, "--seq-len", String(seq), "--vocab", "32000", "--layers", "2", "--heads", "2", "--width", "32", "--batch", "16", "--steps", "80", "--lr", "0.02", "--warmup", "5", "--device", "cpu", "--threads", "1"], { encoding: "utf8", timeout: 180_000 })
+    const train = spawnSync(
+      python,
+      [
+        "-u",
+        path.join(ROOT, TORCH_SCRIPT),
+        "--windows",
+        path.join(dir, "windows.i32"),
+        "--out",
+        out,
+        "--seq-len",
+        String(seq),
+        "--vocab",
+        "32000",
+        "--layers",
+        "2",
+        "--heads",
+        "2",
+        "--width",
+        "32",
+        "--batch",
+        "16",
+        "--steps",
+        "80",
+        "--lr",
+        "0.02",
+        "--warmup",
+        "5",
+        "--device",
+        "cpu",
+        "--threads",
+        "1",
+      ],
+      { encoding: "utf8", timeout: 180_000 }
+    )
     expect(train.status, train.stderr).toBe(0)
     fs.writeFileSync(path.join(out, "tokenizer.json"), JSON.stringify(llamaTokenizerJson()))
     const server = await serve(["--model", out, "--threads", "1"])
@@ -175,7 +242,10 @@ withTorch("the PyTorch model served on 127.0.0.1 (OpenAI-compatible completions)
       // scores do not depend on what else is in the batch
       const batched = await scoreRemote(server.url, "m", [ids.slice(0, seq + 1), ids.slice(2, seq + 3), ids.slice(0, 5)], opts)
       const alone = await Promise.all([ids.slice(0, seq + 1), ids.slice(2, seq + 3), ids.slice(0, 5)].map((w) => scoreRemote(server.url, "m", [w], opts)))
-      expect(batched.nll).toBeCloseTo(alone.reduce((a, b) => a + b.nll, 0), 3)
+      expect(batched.nll).toBeCloseTo(
+        alone.reduce((a, b) => a + b.nll, 0),
+        3
+      )
       // greedy generation from token ids continues the text; stop strings cut it
       const [greedy] = await completeRemote(server.url, "m", ids.slice(0, 8), 1, { ...opts, maxTokens: 8, temperature: 0, stop: [] })
       expect(greedy!.trim().length).toBeGreaterThan(8)
@@ -188,7 +258,10 @@ withTorch("the PyTorch model served on 127.0.0.1 (OpenAI-compatible completions)
       expect(a.length).toBe(3)
       expect(a).toEqual(b)
       // a bad request is a 400 that says why, and the server keeps serving
-      const bad = await postCompletions(server.url, { prompt: [1, 99999], max_tokens: 1 }, opts).then(() => undefined, (e: EndpointError) => e)
+      const bad = await postCompletions(server.url, { prompt: [1, 99999], max_tokens: 1 }, opts).then(
+        () => undefined,
+        (e: EndpointError) => e
+      )
       expect(bad).toBeInstanceOf(EndpointError)
       expect(bad!.message).toMatch(/HTTP 400: token ids must be in \[0, 32000\)/)
       expect(bad!.transient).toBe(false)
@@ -213,7 +286,11 @@ withTorch("train/torch in the pipeline (--profile torch)", () => {
     expect(row!.n).toBe(12)
     expect(row!.last).toBeLessThan(row!.first)
     // the evaluation nodes scored the PyTorch model (served on 127.0.0.1 for the node's lifetime)
-    const ppl = JSON.parse(dag(box, ["sql", "select subset, model, tokens, perplexity from eval_perplexity order by subset", "--format", "json"]).stdout) as Array<{ model: string; tokens: number; perplexity: number | null }>
+    const ppl = JSON.parse(dag(box, ["sql", "select subset, model, tokens, perplexity from eval_perplexity order by subset", "--format", "json"]).stdout) as Array<{
+      model: string
+      tokens: number
+      perplexity: number | null
+    }>
     expect(ppl.length).toBe(3)
     expect(ppl.every((p) => p.model === "train/torch (PyTorch on cpu)")).toBe(true)
     const scored = ppl.filter((p) => p.tokens > 0)
@@ -221,7 +298,11 @@ withTorch("train/torch in the pipeline (--profile torch)", () => {
     // better than uniform over 32,000 ids, worse than perfect: a real, briefly trained model
     for (const p of scored) expect(p.perplexity!).toBeGreaterThan(1)
     for (const p of scored) expect(p.perplexity!).toBeLessThan(32_000)
-    const acc = JSON.parse(dag(box, ["sql", "select test_set, model, examples from eval_math__summary order by test_set", "--format", "json"]).stdout) as Array<{ test_set: string; model: string; examples: number }>
+    const acc = JSON.parse(dag(box, ["sql", "select test_set, model, examples from eval_math__summary order by test_set", "--format", "json"]).stdout) as Array<{
+      test_set: string
+      model: string
+      examples: number
+    }>
     expect(acc).toEqual([
       { test_set: "GSM8k", model: "train/torch (PyTorch on cpu)", examples: 2 },
       { test_set: "MATH", model: "train/torch (PyTorch on cpu)", examples: 2 },
@@ -232,7 +313,12 @@ withTorch("train/torch in the pipeline (--profile torch)", () => {
     // exported under the names transformers' from_pretrained(DIR) reads
     const out = path.join(box.dir, "export")
     expect(dag(box, ["export", "train/torch", "--out", out]).code).toBe(0)
-    expect(fs.readdirSync(out).filter((f) => !f.endsWith(".parquet")).sort()).toEqual(["config.json", "model.safetensors", "tokenizer.json"])
+    expect(
+      fs
+        .readdirSync(out)
+        .filter((f) => !f.endsWith(".parquet"))
+        .sort()
+    ).toEqual(["config.json", "model.safetensors", "tokenizer.json"])
     expect(readSafetensors(path.join(out, "model.safetensors")).header["model.embed_tokens.weight"]!.shape).toEqual([32000, 64])
     expect(JSON.parse(fs.readFileSync(path.join(out, "config.json"), "utf8"))).toMatchObject({ model_type: "llama", hidden_size: 64, max_position_embeddings: 64 })
     expect(JSON.parse(fs.readFileSync(path.join(out, "tokenizer.json"), "utf8")).model.type).toBe("BPE")

@@ -12,8 +12,26 @@ import { dagAsync, dagAwait, sandbox, summary, waitFor } from "./helpers.js"
 
 const box = sandbox("train")
 const scratch = path.join(box.store, "scratch")
-const checkpoints = () => (fs.existsSync(scratch) ? fs.readdirSync(scratch).map((d) => path.join(scratch, d, "checkpoint.tinylm")).filter((f) => fs.existsSync(f)) : [])
-const train = (seed: number, steps = 60) => ["run", "proof-pile-2", "--param", `train/tiny-lm.seed=${seed}`, "--param", `train/tiny-lm.steps=${steps}`, "--param", "train/tiny-lm.checkpointEvery=5", "--param", "eval/math.limit=2", "--json"]
+const checkpoints = () =>
+  fs.existsSync(scratch)
+    ? fs
+        .readdirSync(scratch)
+        .map((d) => path.join(scratch, d, "checkpoint.tinylm"))
+        .filter((f) => fs.existsSync(f))
+    : []
+const train = (seed: number, steps = 60) => [
+  "run",
+  "proof-pile-2",
+  "--param",
+  `train/tiny-lm.seed=${seed}`,
+  "--param",
+  `train/tiny-lm.steps=${steps}`,
+  "--param",
+  "train/tiny-lm.checkpointEvery=5",
+  "--param",
+  "eval/math.limit=2",
+  "--json",
+]
 const exitOf = (child: ReturnType<typeof dagAsync>) => new Promise<number | null>((resolve) => child.on("exit", (code, signal) => resolve(code ?? (signal ? -1 : null))))
 const events = (run: string) => fs.readFileSync(path.join(box.runs, run, "events.jsonl"), "utf8")
 

@@ -69,7 +69,6 @@ describe("credentials in URLs", () => {
   }, 60_000)
 })
 
-
 describe("truncated WARC records", () => {
   it("a plain WARC cut inside a record's headers or its page is counted as truncated-warc at once; no cut page is kept", () => {
     const box = sandbox("warc-cut")
@@ -117,7 +116,10 @@ describe("code identity", () => {
     for (const n of ["owm/extract", "demo/words", "tokens/pack", "overlap/ngram", "stack/source"]) expect(after[n], n).toBe(before[n])
     // a factory call's own arguments count too
     const pp2 = path.join(copy, "pipelines/proof-pile-2.ts")
-    fs.writeFileSync(pp2, fs.readFileSync(pp2, "utf8").replace('makeTokenize("tokens/tokenize-owm", WebDocument, "open-web-math", "by-id")', 'makeTokenize("tokens/tokenize-owm", WebDocument, "open-web-math", "train")'))
+    fs.writeFileSync(
+      pp2,
+      fs.readFileSync(pp2, "utf8").replace('makeTokenize("tokens/tokenize-owm", WebDocument, "open-web-math", "by-id")', 'makeTokenize("tokens/tokenize-owm", WebDocument, "open-web-math", "train")')
+    )
     const third = build()
     expect(third["tokens/tokenize-owm"]).not.toBe(after["tokens/tokenize-owm"])
     expect(third["tokens/tokenize-arxiv"]).toBe(after["tokens/tokenize-arxiv"])
@@ -150,7 +152,11 @@ describe("long lines", () => {
     const t0 = performance.now()
     const rows: Array<{ id: unknown; length: number }> = []
     for await (const { row } of jsonLines(file, () => expect.fail("no bad lines"))) rows.push({ id: row.id, length: String(row.text).length })
-    expect(rows).toEqual([{ id: "a", length: 5 }, { id: "big", length: 40 << 20 }, { id: "b", length: 4 }])
+    expect(rows).toEqual([
+      { id: "a", length: 5 },
+      { id: "big", length: 40 << 20 },
+      { id: "b", length: 4 },
+    ])
     // quadratic joining took over a minute for 50 MB; linear reading is well under 10 s even on a busy machine
     expect(performance.now() - t0).toBeLessThan(10_000)
     fs.rmSync(dir, { recursive: true, force: true })
@@ -164,7 +170,11 @@ describe("hostile or wrong input is refused", () => {
     process.env.DAG_HUB_CACHE = cache
     try {
       const ref = parseHubRef("hf://datasets/team/data/**/*.parquet")!
-      for (const file of [{ path: "../../escape.parquet", size: 1, oid: "abc" }, { path: "data/x.parquet", size: 1, oid: "../up" }, { path: "/etc/x", size: 1, oid: "abc" }]) {
+      for (const file of [
+        { path: "../../escape.parquet", size: 1, oid: "abc" },
+        { path: "data/x.parquet", size: 1, oid: "../up" },
+        { path: "/etc/x", size: 1, oid: "abc" },
+      ]) {
         await expect(hubFileLocal(ref, file)).rejects.toThrow(/unsafe file path or object id/)
       }
       expect(fs.readdirSync(cache)).toEqual([])
@@ -230,7 +240,10 @@ describe("gc per pipeline", () => {
     expect(gc.code, gc.stderr).toBe(0)
     expect(gc.stdout).toMatch(/deleted 1 old run record/)
     expect(fs.existsSync(path.join(box.runs, first.run))).toBe(false)
-    for (const [pipeline, rows] of [["dedup", 2], ["overlap", 1]] as const) {
+    for (const [pipeline, rows] of [
+      ["dedup", 2],
+      ["overlap", 1],
+    ] as const) {
       const runId = fs.readdirSync(box.runs).find((id) => JSON.parse(fs.readFileSync(path.join(box.runs, id, "run.json"), "utf8")).pipeline === pipeline)!
       const r = dag(box, ["sql", "select count(*) as n from docs", "--format", "json", "--run", runId])
       expect(r.code, r.stderr).toBe(0)

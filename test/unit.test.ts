@@ -70,7 +70,11 @@ describe("pipeline validation", () => {
       b.add(double, s)
       b.add(double, s)
     })
-    expect(Pipeline.validate(dup).map((e) => e.message).join("\n")).toMatch(/node "t\/double" is added twice/)
+    expect(
+      Pipeline.validate(dup)
+        .map((e) => e.message)
+        .join("\n")
+    ).toMatch(/node "t\/double" is added twice/)
 
     const dangling: Pipeline.Pipeline = { name: "dangling", description: "", targets: {}, nodes: [{ node: double, inputs: { in: { node: "t/nowhere", output: "out" } } }] }
     const [e] = Pipeline.validate(dangling)
@@ -87,7 +91,11 @@ describe("pipeline validation", () => {
         { node: other, inputs: { in: { node: "t/double", output: "out" } } },
       ],
     }
-    expect(Pipeline.validate(cyclic).map((x) => x.message).join("\n")).toMatch(/cycle t\/double → t\/other → t\/double/)
+    expect(
+      Pipeline.validate(cyclic)
+        .map((x) => x.message)
+        .join("\n")
+    ).toMatch(/cycle t\/double → t\/other → t\/double/)
 
     const unwired: Pipeline.Pipeline = { name: "unwired", description: "", targets: {}, nodes: [{ node: double, inputs: {} }] }
     expect(Pipeline.validate(unwired)[0]?.message).toMatch(/input "in" is not wired/)

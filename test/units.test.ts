@@ -90,7 +90,8 @@ describe("bounded source units", () => {
     const read: Array<{ index: number; id: unknown }> = []
     for (const u of units) {
       expect(u.fileLines).toBe(200)
-      for await (const { index, row } of jsonLines(file, () => expect.fail("no bad lines"), { start: u.start as number, end: u.end as number, firstLine: u.firstLine as number })) read.push({ index, id: row.id })
+      for await (const { index, row } of jsonLines(file, () => expect.fail("no bad lines"), { start: u.start as number, end: u.end as number, firstLine: u.firstLine as number }))
+        read.push({ index, id: row.id })
     }
     expect(read).toEqual(lines.map((_, i) => ({ index: i, id: `d${i}` })))
   })
@@ -108,7 +109,9 @@ describe("bounded source units", () => {
       let ids: Array<number> = []
       for (const u of units) {
         expect((u.rowStart as number) % 2048).toBe(0) // a row group's first row
-        const r = await conn.runAndReadAll(`SELECT id FROM read_parquet(${sqlString(file)}, file_row_number = true) WHERE file_row_number >= ${u.rowStart} AND file_row_number < ${u.rowEnd} ORDER BY file_row_number`)
+        const r = await conn.runAndReadAll(
+          `SELECT id FROM read_parquet(${sqlString(file)}, file_row_number = true) WHERE file_row_number >= ${u.rowStart} AND file_row_number < ${u.rowEnd} ORDER BY file_row_number`
+        )
         ids = ids.concat(r.getRowsJS().map((row) => Number(row[0])))
       }
       expect(ids).toEqual(Array.from({ length: 20000 }, (_, i) => i))

@@ -38,7 +38,10 @@ describe("wiring checked when the pipeline is built", () => {
     expect(files.length).toBeGreaterThanOrEqual(4)
     for (const f of files) {
       const p = (await import(path.join(ROOT, "pipelines", f))).default as Pipeline.Pipeline
-      expect(Pipeline.validate(p).map((e) => e.message), f).toEqual([])
+      expect(
+        Pipeline.validate(p).map((e) => e.message),
+        f
+      ).toEqual([])
     }
   })
 })

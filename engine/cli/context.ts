@@ -35,11 +35,7 @@ export const loadSettings = (profile: string | undefined): Effect.Effect<Setting
 export const getPipeline = (name: string): Effect.Effect<Pipeline, NotFoundError | PipelineError> =>
   Effect.tryPromise({ try: () => loadPipeline(name), catch: (e) => e as NotFoundError | PipelineError })
 
-export const getParams = (
-  pipeline: Pipeline,
-  settings: Settings,
-  flags: ReadonlyArray<string>
-): Effect.Effect<ResolvedParams, ParamError> =>
+export const getParams = (pipeline: Pipeline, settings: Settings, flags: ReadonlyArray<string>): Effect.Effect<ResolvedParams, ParamError> =>
   Effect.gen(function* () {
     const names = pipeline.nodes.map((pn) => pn.node.name)
     const overrides = []
@@ -69,6 +65,4 @@ export const getRun = (settings: Settings, id: string | undefined): Effect.Effec
 }
 
 /** The pipeline a command talks about: --pipeline, else the latest run's, else "demo". */
-export const pipelineFor = (settings: Settings, explicit: string | undefined): string =>
-  explicit ?? latestRun(settings.runs, { real: true })?.pipeline ?? "demo"
-
+export const pipelineFor = (settings: Settings, explicit: string | undefined): string => explicit ?? latestRun(settings.runs, { real: true })?.pipeline ?? "demo"

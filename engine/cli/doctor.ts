@@ -28,9 +28,7 @@ export const doctorCommand = Command.make(
           `checked ${num(report.objects)} objects (${bytes(report.objectBytes)}), ${num(report.metadataFiles)} metadata files and ${num(report.runs)} run journals in ${settings.store}`
         )
         yield* Console.log(
-          report.findings.length === 0
-            ? "the store is healthy"
-            : `${report.findings.length} problem(s) found:\n${report.findings.map((f) => `- ${f.file}: ${f.problem}\n  → ${f.action}`).join("\n")}`
+          report.findings.length === 0 ? "the store is healthy" : `${report.findings.length} problem(s) found:\n${report.findings.map((f) => `- ${f.file}: ${f.problem}\n  → ${f.action}`).join("\n")}`
         )
       }
       // Found-and-repaired still exits 1: a script that runs doctor should hear that something was wrong.

@@ -36,7 +36,15 @@ const arrowType = (a: Arrow, t: ColumnType): InstanceType<Arrow["DataType"]> => 
 }
 
 const toArrowValue = (t: ColumnType, v: unknown): unknown =>
-  v === null || v === undefined ? null : t.kind === "int" ? BigInt(v as number) : t.kind === "list" ? (v as Array<unknown>).map((x) => toArrowValue(t.of, x)) : t.kind === "struct" ? Object.fromEntries(t.fields.map((f) => [f.name, toArrowValue(f.type, (v as Record<string, unknown>)[f.name])])) : v
+  v === null || v === undefined
+    ? null
+    : t.kind === "int"
+      ? BigInt(v as number)
+      : t.kind === "list"
+        ? (v as Array<unknown>).map((x) => toArrowValue(t.of, x))
+        : t.kind === "struct"
+          ? Object.fromEntries(t.fields.map((f) => [f.name, toArrowValue(f.type, (v as Record<string, unknown>)[f.name])]))
+          : v
 
 /** One Arrow IPC file per shard; string columns are built as plain Utf8 vectors (not dictionaries). */
 const writeArrowShard = async (file: string, columns: ReadonlyArray<Column>, out: string) => {
@@ -100,9 +108,7 @@ export const exportCommand = Command.make(
     node: Args.text({ name: "node" }),
     format: Options.text("format").pipe(
       Options.withDefault("parquet"),
-      Options.withDescription(
-        `parquet (the shards as they are), arrow (Arrow IPC files), jsonl${[...extensionExportFormats()].map(([k, f]) => `, ${k} (${f.description})`).join("")}`
-      )
+      Options.withDescription(`parquet (the shards as they are), arrow (Arrow IPC files), jsonl${[...extensionExportFormats()].map(([k, f]) => `, ${k} (${f.description})`).join("")}`)
     ),
     out: Options.directory("out", { exists: "either" }).pipe(Options.withDescription("folder to write into (created if missing)")),
     run: Options.text("run").pipe(Options.optional, Options.withDescription("run id (default: the latest run)")),
@@ -120,7 +126,16 @@ export const exportCommand = Command.make(
       const run = yield* getRun(settings, Option.getOrUndefined(o.run))
       const log = run.nodes.find((n) => n.node === o.node)
       if (!log || Object.keys(log.outputs).length === 0) {
-        return yield* Effect.fail(new NotFoundError({ what: "node", name: o.node, message: `run ${run.run} has no outputs for "${o.node}"; nodes: ${run.nodes.filter((n) => Object.keys(n.outputs).length).map((n) => n.node).join(", ")}` }))
+        return yield* Effect.fail(
+          new NotFoundError({
+            what: "node",
+            name: o.node,
+            message: `run ${run.run} has no outputs for "${o.node}"; nodes: ${run.nodes
+              .filter((n) => Object.keys(n.outputs).length)
+              .map((n) => n.node)
+              .join(", ")}`,
+          })
+        )
       }
       const store = openStore(settings)
       fs.mkdirSync(o.out, { recursive: true })
@@ -129,7 +144,8 @@ export const exportCommand = Command.make(
       const outs = picked ? all.filter(([k]) => picked.includes(k)) : all
       for (const [output, id] of outs) {
         const m = store.outputManifest(id, log.key, output)
-        if (!m) return yield* Effect.fail(new NotFoundError({ what: "artifact", name: id, message: `artifact ${id.slice(0, 12)} of ${o.node} is gone from the store (was it gc'd?); re-run the pipeline` }))
+        if (!m)
+          return yield* Effect.fail(new NotFoundError({ what: "artifact", name: id, message: `artifact ${id.slice(0, 12)} of ${o.node} is gone from the store (was it gc'd?); re-run the pipeline` }))
         const base = viewName(o.node, output, all.length)
         // Exports verify every shard first: a corrupt store never leaks into a user's files.
         const objects = m.kind === "file" ? [{ hash: m.hash, ext: `.${m.extension}` }] : m.shards.map((s) => ({ hash: s.hash, ext: ".parquet" }))
@@ -142,11 +158,17 @@ export const exportCommand = Command.make(
           continue
         }
         if (extra) {
-          const lines = yield* Effect.tryPromise({ try: () => exportWithFormat(extra, store, m, base, o.out), catch: (e) => new InputError({ message: `${o.node}.${output}: --format ${o.format}: ${(e as Error).message}` }) })
+          const lines = yield* Effect.tryPromise({
+            try: () => exportWithFormat(extra, store, m, base, o.out),
+            catch: (e) => new InputError({ message: `${o.node}.${output}: --format ${o.format}: ${(e as Error).message}` }),
+          })
           for (const line of lines) yield* Console.log(line)
           continue
         }
-        const files = yield* Effect.tryPromise({ try: () => exportDataset(store, m, base, o.format, o.out), catch: (e) => new StoreError({ path: o.out, message: `export failed: ${(e as Error).message}`, transient: false }) })
+        const files = yield* Effect.tryPromise({
+          try: () => exportDataset(store, m, base, o.format, o.out),
+          catch: (e) => new StoreError({ path: o.out, message: `export failed: ${(e as Error).message}`, transient: false }),
+        })
         yield* Console.log(`${o.node}.${output} → ${files.length} ${o.format} file(s) in ${o.out} (${num(m.rows)} rows)`)
       }
     })

@@ -13,5 +13,4 @@ export const projectExtensions = (): ReadonlyArray<Extension> => {
 }
 
 /** Every export format an extension contributes, by name. */
-export const extensionExportFormats = (): ReadonlyMap<string, ExportFormat> =>
-  new Map(projectExtensions().flatMap((e) => Object.entries(e.exportFormats ?? {})))
+export const extensionExportFormats = (): ReadonlyMap<string, ExportFormat> => new Map(projectExtensions().flatMap((e) => Object.entries(e.exportFormats ?? {})))

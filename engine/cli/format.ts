@@ -19,7 +19,11 @@ export const table = (headers: ReadonlyArray<string>, rows: ReadonlyArray<Readon
   // one row per line: newlines inside values are shown as ⏎, other control characters as symbols
   const cells = [headers, ...rows.map((r) => r.map((c) => printable((c === null || c === undefined ? "" : typeof c === "object" ? JSON.stringify(c) : String(c)).replace(/\r\n/g, "\n"))))]
   const widths = headers.map((_, i) => Math.min(60, Math.max(...cells.map((r) => (r[i] ?? "").length))))
-  const line = (r: ReadonlyArray<string>) => r.map((c, i) => (c.length > widths[i]! ? c.slice(0, widths[i]! - 1) + "…" : c.padEnd(widths[i]!))).join("  ").trimEnd()
+  const line = (r: ReadonlyArray<string>) =>
+    r
+      .map((c, i) => (c.length > widths[i]! ? c.slice(0, widths[i]! - 1) + "…" : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd()
   return [line(cells[0]!), widths.map((w) => "─".repeat(w)).join("  "), ...cells.slice(1).map(line)].join("\n")
 }
 

@@ -34,7 +34,10 @@ export const runsToDrop = (runs: ReadonlyArray<RunRecord>, keep: number): Array<
 export const gcCommand = Command.make(
   "gc",
   {
-    keep: Options.integer("keep").pipe(Options.optional, Options.withDescription("keep the N newest run records of each pipeline, N ≥ 1 (and always each pipeline's last successful run); older ones are deleted first")),
+    keep: Options.integer("keep").pipe(
+      Options.optional,
+      Options.withDescription("keep the N newest run records of each pipeline, N ≥ 1 (and always each pipeline's last successful run); older ones are deleted first")
+    ),
     dryRun: Options.boolean("dry-run").pipe(Options.withDescription("report what would be removed")),
     profile: Options.text("profile").pipe(Options.optional),
   },

@@ -18,6 +18,7 @@ const files = (name: string): Record<string, string> => ({
       type: "module",
       scripts: { typecheck: "tsc -p ." },
       dependencies: { mathdag: `^${packageVersion()}` },
+      devDependencies: { "@types/node": "^20.19.0", typescript: "^5.9.0" },
     },
     null,
     2
@@ -156,7 +157,11 @@ export const initCommand = Command.make(
   (o) =>
     Effect.gen(function* () {
       const dir = path.resolve(Option.getOrElse(o.dir, () => "."))
-      const name = path.basename(dir).toLowerCase().replace(/[^a-z0-9-]+/g, "-") || "mathdag-project"
+      const name =
+        path
+          .basename(dir)
+          .toLowerCase()
+          .replace(/[^a-z0-9-]+/g, "-") || "mathdag-project"
       if (["dag.config.ts", "dag.config.mts", "dag.config.js", "dag.config.mjs"].some((f) => fs.existsSync(path.join(dir, f)))) {
         return yield* Effect.fail(new InputError({ message: `${dir} already has a dag.config file: it is a project already (\`dag run\` there)` }))
       }

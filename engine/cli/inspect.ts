@@ -21,13 +21,22 @@ export const statusCommand = Command.make("status", { run: runOpt, json, profile
   Effect.gen(function* () {
     const settings = yield* loadSettings(Option.getOrUndefined(o.profile))
     if (o.all) {
-      const rows = listRuns(settings.runs).map((id) => readRun(settings.runs, id)!).filter(Boolean)
+      const rows = listRuns(settings.runs)
+        .map((id) => readRun(settings.runs, id)!)
+        .filter(Boolean)
       if (o.json) return yield* Console.log(JSON.stringify(rows.map((r) => ({ run: r.run, pipeline: r.pipeline, status: r.status, ms: r.ms }))))
-      return yield* Console.log(table(["run", "pipeline", "status", "time", "nodes"], rows.map((r) => [r.run, r.pipeline, r.status, r.ms ? seconds(r.ms) : "", r.nodes.length])))
+      return yield* Console.log(
+        table(
+          ["run", "pipeline", "status", "time", "nodes"],
+          rows.map((r) => [r.run, r.pipeline, r.status, r.ms ? seconds(r.ms) : "", r.nodes.length])
+        )
+      )
     }
     const run = yield* getRun(settings, Option.getOrUndefined(o.run))
     if (o.json) return yield* Console.log(JSON.stringify(run))
-    yield* Console.log(`run ${run.run} · pipeline ${run.pipeline} · ${run.status} · ${run.ms !== undefined ? seconds(run.ms) : "running"} · profile ${run.profile}${run.executor && run.executor !== "local" ? ` · executor ${run.executor}` : ""} · host ${run.host}`)
+    yield* Console.log(
+      `run ${run.run} · pipeline ${run.pipeline} · ${run.status} · ${run.ms !== undefined ? seconds(run.ms) : "running"} · profile ${run.profile}${run.executor && run.executor !== "local" ? ` · executor ${run.executor}` : ""} · host ${run.host}`
+    )
     if (run.overrides.length) yield* Console.log(`params: ${run.overrides.join(" ")}`)
     const jobs = readJobs(settings.runs, run.run)
     if (jobs.length > 0) {
@@ -45,7 +54,9 @@ export const statusCommand = Command.make("status", { run: runOpt, json, profile
           `${n.shards.computed}/${n.shards.total}`,
           num(n.rows.in),
           num(n.rows.out),
-          Object.entries(n.dropped).map(([k, v]) => `${k}=${v}`).join(" "),
+          Object.entries(n.dropped)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(" "),
           seconds(n.ms),
           n.errors.at(-1) ?? "",
         ])
@@ -53,7 +64,13 @@ export const statusCommand = Command.make("status", { run: runOpt, json, profile
     )
     // the table shortens errors; failed nodes get theirs in full (a cluster task's log path and last lines)
     for (const n of run.nodes.filter((x) => x.status === "failed" && x.errors.length > 0)) {
-      yield* Console.log(`\n${n.node} failed:\n${n.errors.at(-1)!.split("\n").map((l) => `  ${l}`).join("\n")}`)
+      yield* Console.log(
+        `\n${n.node} failed:\n${n.errors
+          .at(-1)!
+          .split("\n")
+          .map((l) => `  ${l}`)
+          .join("\n")}`
+      )
     }
   })
 ).pipe(Command.withDescription("Show a run from its journal: per node status, shards, rows, drops, errors."))
@@ -107,7 +124,9 @@ export const whyCommand = Command.make(
       const settings = yield* loadSettings(Option.getOrUndefined(o.profile))
       const pipeline = yield* getPipeline(pipelineFor(settings, Option.getOrUndefined(o.pipeline)))
       if (!pipeline.nodes.some((pn) => pn.node.name === o.node)) {
-        return yield* Effect.fail(new NotFoundError({ what: "node", name: o.node, message: `no node "${o.node}" in pipeline ${pipeline.name}; nodes: ${pipeline.nodes.map((pn) => pn.node.name).join(", ")}` }))
+        return yield* Effect.fail(
+          new NotFoundError({ what: "node", name: o.node, message: `no node "${o.node}" in pipeline ${pipeline.name}; nodes: ${pipeline.nodes.map((pn) => pn.node.name).join(", ")}` })
+        )
       }
       const params = yield* getParams(pipeline, settings, o.param)
       const store = openStore(settings)
@@ -121,11 +140,22 @@ export const whyCommand = Command.make(
       }
       const plans = yield* planPipeline(pipeline, params, store, runtimeFacts(), { select: [o.node] })
       const plan = plans.find((p) => p.node === o.node)!
-      const last = [...listRuns(settings.runs)].reverse().map((id) => readRun(settings.runs, id)).find((r) => r?.nodes.some((n) => n.node === o.node && (n.status === "computed" || n.status === "partial")))
+      const last = [...listRuns(settings.runs)]
+        .reverse()
+        .map((id) => readRun(settings.runs, id))
+        .find((r) => r?.nodes.some((n) => n.node === o.node && (n.status === "computed" || n.status === "partial")))
       const lastLog = last?.nodes.find((n) => n.node === o.node)
       if (o.json) {
         return yield* Console.log(
-          JSON.stringify({ node: o.node, status: plan.status, causes: plan.causes, shards: plan.staleShards ?? null, stored: plan.stored?.struct ?? null, current: plan.struct ?? null, lastComputed: lastLog ? { run: last!.run, causes: lastLog.causes } : null })
+          JSON.stringify({
+            node: o.node,
+            status: plan.status,
+            causes: plan.causes,
+            shards: plan.staleShards ?? null,
+            stored: plan.stored?.struct ?? null,
+            current: plan.struct ?? null,
+            lastComputed: lastLog ? { run: last!.run, causes: lastLog.causes } : null,
+          })
         )
       }
       yield* Console.log(describePlan(plan))
@@ -182,7 +212,11 @@ export const lsCommand = Command.make("ls", { run: runOpt, json, profile }, (o) 
     }
     if (o.json) return yield* Console.log(JSON.stringify(rows))
     yield* Console.log(`artifacts of run ${run.run} (${run.pipeline}):`)
-    yield* Console.log(table(["node", "output", "sql view", "kind", "rows", "shards", "size", "artifact"], rows.map((r) => [r.node, r.output, r.view ?? "", r.kind, r.rows === null ? "" : num(r.rows as number), r.shards, bytes(r.bytes as number), String(r.artifact).slice(0, 12)])))
+    yield* Console.log(
+      table(
+        ["node", "output", "sql view", "kind", "rows", "shards", "size", "artifact"],
+        rows.map((r) => [r.node, r.output, r.view ?? "", r.kind, r.rows === null ? "" : num(r.rows as number), r.shards, bytes(r.bytes as number), String(r.artifact).slice(0, 12)])
+      )
+    )
   })
 ).pipe(Command.withDescription("List the artifacts of a run: rows, shards, bytes, and their `dag sql` view names."))
-

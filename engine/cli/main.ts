@@ -24,7 +24,22 @@ import { printable } from "./format.js"
 
 const dag = Command.make("dag").pipe(
   Command.withDescription("mathdag — typed, cached dataflow pipelines for math LM corpora."),
-  Command.withSubcommands([initCommand, runCommand, statusCommand, whyCommand, graphCommand, lsCommand, sqlCommand, exportCommand, reportCommand, gcCommand, doctorCommand, cancelCommand, execShardCommand, ...projectExtensions().flatMap((e) => e.commands ?? [])])
+  Command.withSubcommands([
+    initCommand,
+    runCommand,
+    statusCommand,
+    whyCommand,
+    graphCommand,
+    lsCommand,
+    sqlCommand,
+    exportCommand,
+    reportCommand,
+    gcCommand,
+    doctorCommand,
+    cancelCommand,
+    execShardCommand,
+    ...projectExtensions().flatMap((e) => e.commands ?? []),
+  ])
 )
 
 installCrashHandlers()
@@ -52,6 +67,7 @@ cli(process.argv).pipe(
   NodeRuntime.runMain({
     disableErrorReporting: false,
     // Keep the exit code a command chose (130 after Ctrl-C, 1 when a node failed, 2 for bad input).
-    teardown: (exit, onExit) => onExit(typeof process.exitCode === "number" && process.exitCode !== 0 ? process.exitCode : Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause) ? 1 : Exit.isFailure(exit) ? 130 : 0),
+    teardown: (exit, onExit) =>
+      onExit(typeof process.exitCode === "number" && process.exitCode !== 0 ? process.exitCode : Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause) ? 1 : Exit.isFailure(exit) ? 130 : 0),
   })
 )

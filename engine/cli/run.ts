@@ -31,7 +31,9 @@ const summaryOf = (n: NodeLog) => ({
 const icon: Record<string, string> = { cached: "·", computed: "✓", partial: "◐", failed: "✗", skipped: "−", pending: "?", running: "…", planned: "?" }
 
 const nodeLine = (n: NodeLog): string => {
-  const drops = Object.entries(n.dropped).map(([k, v]) => `${k}=${num(v)}`).join(" ")
+  const drops = Object.entries(n.dropped)
+    .map(([k, v]) => `${k}=${num(v)}`)
+    .join(" ")
   const shards = n.shards.total > 0 ? `${n.shards.computed}/${n.shards.total} shards computed` : ""
   const err = n.errors.length > 0 ? `  ${redactUrlCredentials(n.errors[n.errors.length - 1]!)}` : ""
   return `  ${icon[n.status] ?? " "} ${n.node.padEnd(22)} ${n.status.padEnd(8)} ${shards.padEnd(24)} rows ${num(n.rows.in)} → ${num(n.rows.out)}${drops ? `  dropped ${drops}` : ""}  ${seconds(n.ms)}${err}`
@@ -70,7 +72,8 @@ export const runCommand = Command.make(
       const params = yield* getParams(pipeline, settings, o.param)
       const names = new Set(pipeline.nodes.map((pn) => pn.node.name))
       for (const n of [...o.select, ...o.force]) {
-        if (!names.has(n)) return yield* Effect.fail(new NotFoundError({ what: "node", name: n, message: `no node "${n}" in pipeline ${pipeline.name}; see \`dag graph --pipeline ${pipeline.name}\`` }))
+        if (!names.has(n))
+          return yield* Effect.fail(new NotFoundError({ what: "node", name: n, message: `no node "${n}" in pipeline ${pipeline.name}; see \`dag graph --pipeline ${pipeline.name}\`` }))
       }
       const store = openStore(settings)
 
@@ -79,7 +82,10 @@ export const runCommand = Command.make(
         for (const p of plans) yield* Console.log(`  ${p.status === "cached" ? "·" : "→"} ${describePlan(p)}`)
         const stale = plans.filter((p) => p.status === "stale").length
         yield* Console.log(`plan: ${stale} of ${plans.length} nodes would run`)
-        if (o.json) yield* Console.log(JSON.stringify({ run: null, nodes: plans.map((p) => ({ node: p.node, status: p.status === "cached" ? "cached" : "stale", causes: p.causes, shards: p.staleShards ?? null })) }))
+        if (o.json)
+          yield* Console.log(
+            JSON.stringify({ run: null, nodes: plans.map((p) => ({ node: p.node, status: p.status === "cached" ? "cached" : "stale", causes: p.causes, shards: p.staleShards ?? null })) })
+          )
         return
       }
 
@@ -110,10 +116,7 @@ export const runCommand = Command.make(
         ProgressBar.auto(),
         executor === "slurm" ? ShardExecutor.inline(1) : ShardExecutor.local(settings.workers),
         executor === "slurm"
-          ? Layer.succeed(
-              RemoteShards,
-              slurmExecutor(slurmCommands(), { settings: settings.slurm, store, runs: settings.runs, root: settings.root, profile: settings.profile, overrides: o.param })
-            )
+          ? Layer.succeed(RemoteShards, slurmExecutor(slurmCommands(), { settings: settings.slurm, store, runs: settings.runs, root: settings.root, profile: settings.profile, overrides: o.param }))
           : Layer.empty
       )
       const started = Date.now()

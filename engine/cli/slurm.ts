@@ -25,7 +25,11 @@ export const execShardCommand = Command.make(
       const spec = readSpec(base.runs, o.run, o.node)
       if (!spec) {
         return yield* Effect.fail(
-          new NotFoundError({ what: "task spec", name: `${o.run}/${o.node}`, message: `no task spec for node ${o.node} of run ${o.run} under ${base.runs}: is the runs folder on the shared filesystem (DAG_RUNS)?` })
+          new NotFoundError({
+            what: "task spec",
+            name: `${o.run}/${o.node}`,
+            message: `no task spec for node ${o.node} of run ${o.run} under ${base.runs}: is the runs folder on the shared filesystem (DAG_RUNS)?`,
+          })
         )
       }
       const settings = yield* loadSettings(spec.profile)
@@ -68,8 +72,7 @@ export const execShardCommand = Command.make(
             )
         : undefined
       const r = yield* Effect.tryPromise({
-        try: () =>
-          runTaskShards(spec, pipeline, params, store, o.shards, say, (line) => process.stderr.write(`${line}\n`), { slots, ...(compute ? { compute } : {}) }).finally(() => pool?.close()),
+        try: () => runTaskShards(spec, pipeline, params, store, o.shards, say, (line) => process.stderr.write(`${line}\n`), { slots, ...(compute ? { compute } : {}) }).finally(() => pool?.close()),
         catch: (e) => new NodeRunError({ node: o.node, message: (e as Error).message ?? String(e), transient: false }),
       })
       say(`${o.node}: ${r.computed} computed, ${r.skipped} already committed, ${r.failed} failed`)

@@ -11,7 +11,10 @@ type Format = "table" | "csv" | "json"
 const render = (format: Format, r: { columns: ReadonlyArray<string>; rows: ReadonlyArray<Record<string, unknown>> }): string => {
   if (format === "json") return JSON.stringify(r.rows)
   if (format === "csv") return [r.columns.map(csvCell).join(","), ...r.rows.map((row) => r.columns.map((c) => csvCell(row[c])).join(","))].join("\n")
-  return `${table(r.columns, r.rows.map((row) => r.columns.map((c) => row[c])))}\n(${num(r.rows.length)} row${r.rows.length === 1 ? "" : "s"})`
+  return `${table(
+    r.columns,
+    r.rows.map((row) => r.columns.map((c) => row[c]))
+  )}\n(${num(r.rows.length)} row${r.rows.length === 1 ? "" : "s"})`
 }
 
 const prompt = (session: SqlSession, format: Format) =>
@@ -25,7 +28,12 @@ const prompt = (session: SqlSession, format: Format) =>
       const t = line.trim()
       if (buffer === "" && (t === ".quit" || t === ".exit")) return false
       if (buffer === "" && t === ".views") {
-        console.log(table(["view", "node", "rows", "shards"], session.views.map((v) => [v.name, `${v.node}.${v.output}`, num(v.rows), v.shards])))
+        console.log(
+          table(
+            ["view", "node", "rows", "shards"],
+            session.views.map((v) => [v.name, `${v.node}.${v.output}`, num(v.rows), v.shards])
+          )
+        )
         return true
       }
       buffer += line + "\n"
@@ -64,10 +72,7 @@ export const sqlCommand = Command.make(
       const run = yield* getRun(settings, Option.getOrUndefined(o.run))
       yield* Effect.acquireUseRelease(
         openSqlSession(openStore(settings), run, { verify: process.env.DAG_UNCHECKED_READS !== "1", ...(Option.isSome(o.query) ? { expect: o.query.value } : {}) }),
-        (session) =>
-          Option.isNone(o.query)
-            ? prompt(session, o.format)
-            : session.query(o.query.value).pipe(Effect.flatMap((r) => Console.log(render(o.format, r)))),
+        (session) => (Option.isNone(o.query) ? prompt(session, o.format) : session.query(o.query.value).pipe(Effect.flatMap((r) => Console.log(render(o.format, r))))),
         (session) => Effect.sync(() => session.close())
       )
     })

@@ -68,10 +68,12 @@ const onThisThread = (node: string, tmpPath: string, context: string, run: (sign
     )
     return Effect.promise(() => {
       controller.abort()
-      return work.then(
-        () => undefined,
-        () => undefined
-      ).finally(() => fs.rmSync(tmpPath, { force: true }))
+      return work
+        .then(
+          () => undefined,
+          () => undefined
+        )
+        .finally(() => fs.rmSync(tmpPath, { force: true }))
     })
   })
 
@@ -79,8 +81,7 @@ export const inlineExecutor = (slots: number): Executor => ({
   name: "inline",
   slots,
   runMapShard: (task) => onThisThread(task.node.name, task.tmpPath, "", (signal) => runMapShard(task.node, task.params, task.inputPath, task.tmpPath, signal)),
-  runSourceShard: (task) =>
-    onThisThread(task.node.name, task.tmpPath, `unit ${task.unit.id}: `, (signal) => runSourceShard(task.node, task.params, task.unit, task.tmpPath, signal)),
+  runSourceShard: (task) => onThisThread(task.node.name, task.tmpPath, `unit ${task.unit.id}: `, (signal) => runSourceShard(task.node, task.params, task.unit, task.tmpPath, signal)),
 })
 
 const poolExecutor = (pool: WorkerPool): Executor => ({
@@ -142,7 +143,10 @@ export class WorkerPool {
   private nextId = 1
   private closed = false
 
-  constructor(private readonly script: string, readonly size: number) {}
+  constructor(
+    private readonly script: string,
+    readonly size: number
+  ) {}
 
   private spawn(): Slot {
     const state = new Int32Array(new SharedArrayBuffer(8))

@@ -20,8 +20,7 @@ export interface Progress {
 
 export class ProgressBar extends Context.Tag("mathdag/Progress")<ProgressBar, Progress>() {
   static readonly silent = Layer.succeed(ProgressBar, { plan: () => {}, start: () => {}, advance: () => {}, end: () => {}, close: () => {} })
-  static readonly auto = (stream: NodeJS.WriteStream = process.stderr) =>
-    Layer.sync(ProgressBar, () => (stream.isTTY && !process.env.CI ? ttyProgress(stream) : plainProgress(stream)))
+  static readonly auto = (stream: NodeJS.WriteStream = process.stderr) => Layer.sync(ProgressBar, () => (stream.isTTY && !process.env.CI ? ttyProgress(stream) : plainProgress(stream)))
 }
 
 interface Bar {

@@ -8,7 +8,7 @@ import type { NodeRunError, SlurmError } from "../errors.js"
 import type { AnyNode, SourceUnit } from "../node.js"
 import type { KeyStruct } from "../plan.js"
 import type { ShardRecord } from "../store/store.js"
-import type { GlobalRunResult, ResolvedInput } from "./global-context.js"
+import type { GlobalRunResult, ResolvedInput } from "./run-global.js"
 
 export interface RemoteShard {
   readonly index: number

@@ -15,12 +15,24 @@ import type { Pipeline, PipelineNode } from "../pipeline.js"
 import { ancestorsOf, topoOrder } from "../pipeline.js"
 import { diffKeys, keyOf, keyStruct, type Cause as StaleCause, type KeyStruct } from "../plan.js"
 import { packageRoot } from "../paths.js"
-import { ArtifactStore, STORE_FORMAT, datasetManifest, storeTryPromise, type DatasetManifest, type Manifest, type NodeRecord, type ShardEntry, type ShardLineage, type ShardRecord, type Store } from "../store/store.js"
+import {
+  ArtifactStore,
+  STORE_FORMAT,
+  datasetManifest,
+  storeTryPromise,
+  type DatasetManifest,
+  type Manifest,
+  type NodeRecord,
+  type ShardEntry,
+  type ShardLineage,
+  type ShardRecord,
+  type Store,
+} from "../store/store.js"
 import { readJsonOr } from "../store/fsx.js"
 import { saveFingerprints } from "../fingerprints.js"
 import { externalFacts } from "../externals.js"
 import { RunJournal, type NodeLog, type ShardLog } from "../journal.js"
-import { inScratch, runGlobal, type GlobalRunResult, type ResolvedInput } from "./global-context.js"
+import { inScratch, runGlobal, type GlobalRunResult, type ResolvedInput } from "./run-global.js"
 import { instance } from "../store/duckdb.js"
 import { ShardExecutor, inlineExecutor, type Executor } from "./pool.js"
 import { RemoteShards, type RemoteExecutor, type RemoteShard } from "./remote.js"
@@ -78,8 +90,7 @@ interface Env {
 }
 
 /** The manifest of a source or map node's single output. */
-const outputManifest = (node: SourceNode | MapNode, shards: ReadonlyArray<ShardEntry>): DatasetManifest =>
-  datasetManifest(columnsOf(node.output.schema), shards)
+const outputManifest = (node: SourceNode | MapNode, shards: ReadonlyArray<ShardEntry>): DatasetManifest => datasetManifest(columnsOf(node.output.schema), shards)
 
 const addDrops = (into: Record<string, number>, from: Readonly<Record<string, number>>) => {
   for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v
@@ -105,10 +116,9 @@ const runtimeOf = (env: Env, node: AnyNode): Readonly<Record<string, string>> =>
 
 const nodeStruct = (env: Env, node: AnyNode, inputs: Outputs, units?: ReadonlyArray<SourceUnit>): KeyStruct => {
   const params = env.req.params.encoded.get(node.name)
-  const ins: Record<string, ReadonlyArray<string>> =
-    node.kind === "source"
-      ? { units: (units ?? []).map((u) => `${u.id}@${u.fingerprint}`) }
-      : Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, [v.id]]))
+  const ins: Record<string, ReadonlyArray<string>> = node.kind === "source"
+    ? { units: (units ?? []).map((u) => `${u.id}@${u.fingerprint}`) }
+    : Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, [v.id]]))
   return keyStruct(node, params, ins, runtimeOf(env, node))
 }
 
@@ -182,7 +192,19 @@ const runShards = <T>(
       rowsIn += rec.rowsIn
       addDrops(dropped, rec.dropped)
       addSamples(droppedSamples, rec.droppedSamples)
-      const entry: ShardLog = { index, key: rec.key, status, ms, rowsIn: rec.rowsIn, rowsOut: rec.shard.rows, hash: rec.shard.hash, inputs, attempts, host: rec.host, ...(rec.job ? { job: rec.job } : {}) }
+      const entry: ShardLog = {
+        index,
+        key: rec.key,
+        status,
+        ms,
+        rowsIn: rec.rowsIn,
+        rowsOut: rec.shard.rows,
+        hash: rec.shard.hash,
+        inputs,
+        attempts,
+        host: rec.host,
+        ...(rec.job ? { job: rec.job } : {}),
+      }
       log.shardLog.push(entry)
       if (status === "cached") log.shards.cached++
       else {
@@ -218,13 +240,27 @@ const runShards = <T>(
         for (const f of failed) {
           if (f.ok) continue
           log.shards.failed++
-          log.shardLog.push({ index: f.index, key: missByIndex.get(f.index)!.key, status: "failed", ms: Date.now() - started, rowsIn: 0, rowsOut: 0, inputs: [], attempts: f.attempts, host: "", error: f.error, ...(f.log ? { log: f.log } : {}) })
+          log.shardLog.push({
+            index: f.index,
+            key: missByIndex.get(f.index)!.key,
+            status: "failed",
+            ms: Date.now() - started,
+            rowsIn: 0,
+            rowsOut: 0,
+            inputs: [],
+            attempts: f.attempts,
+            host: "",
+            error: f.error,
+            ...(f.log ? { log: f.log } : {}),
+          })
           env.journal.event("shard-failed", { node: node.name, index: f.index, error: f.error, attempts: f.attempts })
         }
         if (failed.length > 0) {
           const first = failed[0]!
           const message = first.ok ? "" : first.error
-          return yield* Effect.fail(new NodeRunError({ node: node.name, message: failed.length > 1 ? `${failed.length} of ${items.length} shards failed; first: ${message}` : message, transient: false }))
+          return yield* Effect.fail(
+            new NodeRunError({ node: node.name, message: failed.length > 1 ? `${failed.length} of ${items.length} shards failed; first: ${message}` : message, transient: false })
+          )
         }
       }
       log.shardLog.sort((a, b) => a.index - b.index)
@@ -258,7 +294,19 @@ const runShards = <T>(
           const shard: ShardEntry = { hash: committed.hash, rows: result.rowsOut, bytes: committed.bytes }
           const ms = Date.now() - started
           yield* storeTryPromise("keys/", () =>
-            env.store.putShardRecord({ key, struct, shard, rowsIn: result.rowsIn, dropped: result.dropped, droppedSamples: result.droppedSamples, inputs, run: env.runId, host, ms, at: new Date().toISOString() })
+            env.store.putShardRecord({
+              key,
+              struct,
+              shard,
+              rowsIn: result.rowsIn,
+              dropped: result.dropped,
+              droppedSamples: result.droppedSamples,
+              inputs,
+              run: env.runId,
+              host,
+              ms,
+              at: new Date().toISOString(),
+            })
           )
           entries[index] = { index, key, hash: shard.hash, rows: shard.rows, inputs }
           shards[index] = shard
@@ -597,7 +645,9 @@ export const runPipeline = (req: RunRequest, runId: string) =>
           yield* Deferred.fail(done.get(pn.node.name)!, new UpstreamFailed(pn.node.name))
           return
         }
-        const exit = yield* permits.withPermits(1)(runWithRepair(pn, inputs.right, 0)).pipe(Effect.exit)
+        const exit = yield* permits
+          .withPermits(1)(runWithRepair(pn, inputs.right, 0))
+          .pipe(Effect.exit)
         if (Exit.isSuccess(exit)) {
           outcomes.set(pn.node.name, exit.value)
           yield* Deferred.succeed(done.get(pn.node.name)!, exit.value)
@@ -635,4 +685,3 @@ export const runPipeline = (req: RunRequest, runId: string) =>
     }
     return { ok, interrupted: false, badInput: failedNodes.size > 0 && [...failedNodes].every((n) => badInputs.has(n)) } satisfies RunResult
   })
-

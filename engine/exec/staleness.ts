@@ -42,7 +42,9 @@ export const planPipeline = (
       const stored = store.getRef(node.name)
       const encoded = params.encoded.get(node.name)
       const nodeRuntime = { ...runtime, ...externalFacts(node, params.values.get(node.name)) }
-      const staleUpstream = Object.values(pn.inputs).map((w) => plans.get(w.node)).filter((p): p is NodePlan => p !== undefined && p.status === "stale")
+      const staleUpstream = Object.values(pn.inputs)
+        .map((w) => plans.get(w.node))
+        .filter((p): p is NodePlan => p !== undefined && p.status === "stale")
       let plan: NodePlan
       if (staleUpstream.length > 0) {
         const causes = staleUpstream.flatMap((up) =>

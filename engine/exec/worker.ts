@@ -54,9 +54,7 @@ const handle = async (task: WorkerTask & { preload?: string; close?: boolean }):
     const pn = pipeline.nodes.find((n) => n.node.name === task.node)
     if (!pn || pn.node.kind !== task.kind) throw new Error(`worker: no ${task.kind} node "${task.node}" in pipeline ${task.pipeline}`)
     const result =
-      pn.node.kind === "map"
-        ? await runMapShard(pn.node, task.params, task.inputPath!, task.tmpPath, stopped)
-        : await runSourceShard(pn.node as never, task.params, task.unit!, task.tmpPath, stopped)
+      pn.node.kind === "map" ? await runMapShard(pn.node, task.params, task.inputPath!, task.tmpPath, stopped) : await runSourceShard(pn.node as never, task.params, task.unit!, task.tmpPath, stopped)
     parentPort!.postMessage({ id: task.id, ok: true, result })
   } catch (e) {
     parentPort!.postMessage({ id: task.id, ok: false, error: (e as Error).message ?? String(e) })

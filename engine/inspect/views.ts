@@ -8,7 +8,7 @@ import { Effect } from "effect"
 import { quoteIdent } from "../columns.js"
 import { SqlError } from "../errors.js"
 import type { RunRecord } from "../journal.js"
-import { viewSql } from "../exec/global-context.js"
+import { viewSql } from "../exec/run-global.js"
 import { jsSafe, newInstance, sqlString } from "../store/duckdb.js"
 import type { DatasetManifest, Store } from "../store/store.js"
 
@@ -123,12 +123,22 @@ export const openSqlSession = (store: Store, run: RunRecord, options: SessionOpt
         }
       }
       // The expected query's shards are digested while DuckDB starts (it mostly waits on one core).
-      const early = options.expect ? checkReads(options.expect).then(() => undefined, (e: unknown) => e) : Promise.resolve(undefined)
+      const early = options.expect
+        ? checkReads(options.expect).then(
+            () => undefined,
+            (e: unknown) => e
+          )
+        : Promise.resolve(undefined)
       try {
         const inst = await newInstance()
         const conn = await inst.connect()
         for (const v of planned) await conn.run(`CREATE VIEW ${quoteIdent(v.name)} AS ${viewSql(v.columns, v.paths)}`)
-        await conn.run(`SET allowed_paths=[${planned.flatMap((v) => v.paths).map(sqlString).join(", ")}]`)
+        await conn.run(
+          `SET allowed_paths=[${planned
+            .flatMap((v) => v.paths)
+            .map(sqlString)
+            .join(", ")}]`
+        )
         await conn.run(`SET enable_external_access=false`)
         await conn.run(`SET lock_configuration=true`)
         return conn
@@ -174,9 +184,7 @@ export const openSqlSession = (store: Store, run: RunRecord, options: SessionOpt
             if (e instanceof CorruptRead) return new SqlError({ message: e.message })
             const first = (e as Error).message.split("\n")[0] ?? String(e)
             return new SqlError({
-              message: /Permission Error|disabled by configuration|locked/.test(first)
-                ? `dag sql is read-only and sees only the run's views (${first}); use \`dag export\` to write files`
-                : first,
+              message: /Permission Error|disabled by configuration|locked/.test(first) ? `dag sql is read-only and sees only the run's views (${first}); use \`dag export\` to write files` : first,
             })
           },
         }),

@@ -67,11 +67,7 @@ export interface ReportModel {
 export const FULL_REPORT_NODES = 60
 
 const flatten = (value: unknown, prefix = ""): Array<[string, unknown]> =>
-  value && typeof value === "object" && !Array.isArray(value)
-    ? Object.entries(value).flatMap(([k, v]) => flatten(v, prefix ? `${prefix}.${k}` : k))
-    : prefix
-      ? [[prefix, value]]
-      : []
+  value && typeof value === "object" && !Array.isArray(value) ? Object.entries(value).flatMap(([k, v]) => flatten(v, prefix ? `${prefix}.${k}` : k)) : prefix ? [[prefix, value]] : []
 
 const paramRows = (node: AnyNode | undefined, log: NodeLog): Array<ParamRow> => {
   const defaults = new Map(flatten(node ? defaultParams(node.params) : {}))
@@ -120,24 +116,35 @@ export const tableHtml = (data: Rows, maxCell = 240, links: RowLinks = {}): stri
 }
 
 const tableLinks = (cell: Extract<Cell, { _tag: "Table" }>, scope: string): RowLinks => ({
-  ...(cell.anchor ? { anchorOf: (row) => rowAnchor(scope, cell.title, cell.anchor!.map((c) => row[c])) } : {}),
+  ...(cell.anchor
+    ? {
+        anchorOf: (row) =>
+          rowAnchor(
+            scope,
+            cell.title,
+            cell.anchor!.map((c) => row[c])
+          ),
+      }
+    : {}),
   ...(cell.linkTo
-    ? { hrefOf: (row) => rowAnchor(cell.linkTo!.nodeColumn ? String(row[cell.linkTo!.nodeColumn]) : scope, cell.linkTo!.title, cell.linkTo!.by.map((c) => row[c])) }
+    ? {
+        hrefOf: (row) =>
+          rowAnchor(
+            cell.linkTo!.nodeColumn ? String(row[cell.linkTo!.nodeColumn]) : scope,
+            cell.linkTo!.title,
+            cell.linkTo!.by.map((c) => row[c])
+          ),
+      }
     : {}),
 })
 
 /** A cell of node `scope` (or of the pipeline, where `view` is undefined and queries name views themselves). */
-const renderCell = (
-  session: SqlSession | undefined,
-  cell: Cell,
-  view: string | undefined,
-  scope: string,
-  outputViews: ReadonlyMap<string, string> = new Map()
-): Effect.Effect<RenderedCell> =>
+const renderCell = (session: SqlSession | undefined, cell: Cell, view: string | undefined, scope: string, outputViews: ReadonlyMap<string, string> = new Map()): Effect.Effect<RenderedCell> =>
   Effect.gen(function* () {
     if (cell._tag === "Markdown") return { kind: cell._tag, title: "", html: markdownToHtml(cell.text), text: cell.text }
     const shown = view ? cell.sql.replace(/\bself_(\w+)\b/g, (m, out: string) => outputViews.get(out) ?? m).replace(/\bself\b/g, view) : cell.sql
-    if (!session || (!view && scope !== PIPELINE_SCOPE)) return { kind: cell._tag, title: cell.title, sql: shown, html: `<p class="empty">the node has no dataset output in this run</p>`, error: "no output" }
+    if (!session || (!view && scope !== PIPELINE_SCOPE))
+      return { kind: cell._tag, title: cell.title, sql: shown, html: `<p class="empty">the node has no dataset output in this run</p>`, error: "no output" }
     const r = yield* query(session, cell.sql)
     if (r._tag === "Left") return { kind: cell._tag, title: cell.title, sql: shown, html: `<p class="error">query failed: ${html(r.left.message)}</p>`, error: r.left.message }
     const data = r.right
@@ -161,7 +168,13 @@ const renderCell = (
           groups.set(key, list)
         }
         const series: Array<Series> = [...groups].map(([name, points]) => ({ name, points }))
-        return { kind: cell._tag, title: cell.title, sql: shown, html: lineChart(series, { xLabel: cell.axes.xLabel ?? cell.axes.x, yLabel: cell.axes.yLabel ?? cell.axes.y, title: cell.title }), data }
+        return {
+          kind: cell._tag,
+          title: cell.title,
+          sql: shown,
+          html: lineChart(series, { xLabel: cell.axes.xLabel ?? cell.axes.x, yLabel: cell.axes.yLabel ?? cell.axes.y, title: cell.title }),
+          data,
+        }
       }
     }
   })
@@ -171,19 +184,16 @@ export const funnelChart = (log: NodeLog): string => {
   const reasons = Object.entries(log.dropped).sort((a, b) => b[1] - a[1])
   if (reasons.length === 0) return ""
   const kept = Math.max(0, log.rows.in - reasons.reduce((a, [, n]) => a + n, 0))
-  return barChart(
-    [{ label: "kept", value: kept, color: PALETTE[2] }, ...reasons.map(([label, value]) => ({ label: `dropped: ${label}`, value, color: PALETTE[3] }))],
-    { valueLabel: "rows", title: `${log.node} drop funnel` }
-  )
+  return barChart([{ label: "kept", value: kept, color: PALETTE[2] }, ...reasons.map(([label, value]) => ({ label: `dropped: ${label}`, value, color: PALETTE[3] }))], {
+    valueLabel: "rows",
+    title: `${log.node} drop funnel`,
+  })
 }
 
 export const buildReport = (store: Store, run: RunRecord, pipeline: Pipeline | undefined): Effect.Effect<ReportModel> =>
   Effect.gen(function* () {
     const nodes = new Map((pipeline?.nodes ?? []).map((pn) => [pn.node.name, pn]))
-    const chosen =
-      run.nodes.length <= FULL_REPORT_NODES
-        ? run.nodes
-        : run.nodes.filter((n) => n.status === "failed" || n.status === "computed" || n.status === "partial").slice(0, FULL_REPORT_NODES)
+    const chosen = run.nodes.length <= FULL_REPORT_NODES ? run.nodes : run.nodes.filter((n) => n.status === "failed" || n.status === "computed" || n.status === "partial").slice(0, FULL_REPORT_NODES)
     const notes: Array<string> = []
     if (!pipeline) notes.push(`pipeline "${run.pipeline}" could not be loaded now; node descriptions, defaults and node cells are missing`)
     const withData = chosen.filter((n) => Object.keys(n.outputs).length > 0)

@@ -40,11 +40,7 @@ export interface TableLink {
  * A table of the query's rows (at most `limit`). `anchor` names columns whose values make the first
  * row of each group a link target; `linkTo` turns each row's first cell into a link to such a target.
  */
-export const table = (
-  title: string,
-  sql: string,
-  options: { readonly limit?: number; readonly anchor?: ReadonlyArray<string>; readonly linkTo?: TableLink } = {}
-): Cell => ({
+export const table = (title: string, sql: string, options: { readonly limit?: number; readonly anchor?: ReadonlyArray<string>; readonly linkTo?: TableLink } = {}): Cell => ({
   _tag: "Table",
   title,
   sql,
@@ -55,7 +51,11 @@ export const table = (
 
 /** The HTML id of the rows of table `title` in `scope` (a node name) whose anchor columns hold `values`. */
 export const rowAnchor = (scope: string, title: string, values: ReadonlyArray<unknown>): string =>
-  `row-${[scope, title, ...values.map(String)].join(" ").toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "")}`
+  `row-${[scope, title, ...values.map(String)]
+    .join(" ")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "")}`
 
 /** Horizontal bars: one per row, label from `x`, length from `y`. */
 export const bar = (title: string, sql: string, axes: ChartAxes): Cell => ({ _tag: "Bar", title, sql, axes })

@@ -114,7 +114,16 @@ export const histogram = (values: ReadonlyArray<number>, options: { readonly bin
   const top = Math.max(max, yt.at(-1) ?? max) || 1
   const sx = (v: number) => x0 + ((v - lo) / (hi - lo)) * (x1 - x0)
   const sy = (c: number) => y0 - (c / top) * (y0 - y1)
-  let body = axes(x0, y0, x1, y1, ticks(lo, hi, 6).map((v) => ({ v, x: sx(v) })), yt.map((v) => ({ v, y: sy(v) })), options.xLabel, "count")
+  let body = axes(
+    x0,
+    y0,
+    x1,
+    y1,
+    ticks(lo, hi, 6).map((v) => ({ v, x: sx(v) })),
+    yt.map((v) => ({ v, y: sy(v) })),
+    options.xLabel,
+    "count"
+  )
   counts.forEach((c, i) => {
     const a = lo + ((hi - lo) * i) / n
     const b = lo + ((hi - lo) * (i + 1)) / n
@@ -158,7 +167,7 @@ export const lineChart = (series: ReadonlyArray<Series>, options: { readonly xLa
     if (y < ylo) ylo = y
     if (y > yhi) yhi = y
   }
-  if (xhi === xlo) (xlo -= 1), (xhi += 1)
+  if (xhi === xlo) ((xlo -= 1), (xhi += 1))
   if (yhi === ylo) yhi = ylo + 1
   const yt = ticks(ylo, yhi, 5)
   ylo = Math.min(ylo, yt[0] ?? ylo)
@@ -171,13 +180,26 @@ export const lineChart = (series: ReadonlyArray<Series>, options: { readonly xLa
   const y0 = 200 + legendRows * 16
   const sx = (v: number) => x0 + ((v - xlo) / (xhi - xlo)) * (x1 - x0)
   const sy = (v: number) => y0 - ((v - ylo) / (yhi - ylo)) * (y0 - y1)
-  let body = axes(x0, y0, x1, y1, ticks(xlo, xhi, 6).map((v) => ({ v, x: sx(v) })), yt.map((v) => ({ v, y: sy(v) })), options.xLabel, options.yLabel)
+  let body = axes(
+    x0,
+    y0,
+    x1,
+    y1,
+    ticks(xlo, xhi, 6).map((v) => ({ v, x: sx(v) })),
+    yt.map((v) => ({ v, y: sy(v) })),
+    options.xLabel,
+    options.yLabel
+  )
   series.forEach((s, i) => {
     const color = PALETTE[i % PALETTE.length]
-    const pts = thin([...s.points].filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)).sort((a, b) => a[0] - b[0]), MAX_LINE_POINTS)
+    const pts = thin(
+      [...s.points].filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)).sort((a, b) => a[0] - b[0]),
+      MAX_LINE_POINTS
+    )
     const d = pts.map(([x, y], j) => `${j ? "L" : "M"}${sx(x).toFixed(1)} ${sy(y).toFixed(1)}`).join(" ")
     body += `<path class="mark" d="${d}" fill="none" stroke="${color}" stroke-width="2" stroke-linejoin="round"><title>${html(s.name)}</title></path>`
-    if (pts.length <= 40) for (const [x, y] of pts) body += `<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="2.5" fill="${color}"><title>${html(`${s.name}: ${fmt(x)}, ${fmt(y)}`)}</title></circle>`
+    if (pts.length <= 40)
+      for (const [x, y] of pts) body += `<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="2.5" fill="${color}"><title>${html(`${s.name}: ${fmt(x)}, ${fmt(y)}`)}</title></circle>`
     if (series.length > 1 && i < 12) {
       const lx = x0 + (i % perRow) * 140
       const ly = 4 + Math.floor(i / perRow) * 16

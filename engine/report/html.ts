@@ -99,7 +99,9 @@ const sectionHtml = (s: NodeSection): string => {
         .map((p) => `<tr${p.changed ? ' class="changed"' : ""}><td><code>${html(p.name)}</code></td><td>${html(clip(p.value, 120))}</td><td>${html(clip(p.default, 120))}</td></tr>`)
         .join("")}</tbody></table>`
     : `<p class="empty">no params</p>`
-  const shards = log.shards.total ? `${num(log.shards.computed)} computed, ${num(log.shards.cached)} cached${log.shards.failed ? `, ${num(log.shards.failed)} failed` : ""} of ${num(log.shards.total)}` : "—"
+  const shards = log.shards.total
+    ? `${num(log.shards.computed)} computed, ${num(log.shards.cached)} cached${log.shards.failed ? `, ${num(log.shards.failed)} failed` : ""} of ${num(log.shards.total)}`
+    : "—"
   const retried = log.shardLog.filter((x) => x.attempts > 1).length
   const clusterJobs = [...new Set(log.shardLog.flatMap((x) => (x.job ? [x.job] : [])))]
   const stats = `<table><tbody>
@@ -151,7 +153,10 @@ export const renderHtml = (m: ReportModel, renderMs?: number): string => {
   const dag =
     r.nodes.length <= 80
       ? `<div class="dag-wrap">${dagSvg(r.nodes.map((n) => ({ name: n.node, kind: n.kind, status: n.status, inputs: m.inputsOf.get(n.node) ?? [] })))}</div>
-<div class="legend">${Object.entries(STATUS_COLORS).filter(([k]) => ["cached", "computed", "partial", "failed", "skipped"].includes(k)).map(([, c]) => `<span><i style="background:${c.fill};border-color:${c.stroke}"></i>${html(c.label)}</span>`).join("")}</div>`
+<div class="legend">${Object.entries(STATUS_COLORS)
+          .filter(([k]) => ["cached", "computed", "partial", "failed", "skipped"].includes(k))
+          .map(([, c]) => `<span><i style="background:${c.fill};border-color:${c.stroke}"></i>${html(c.label)}</span>`)
+          .join("")}</div>`
       : `<p class="note">${num(r.nodes.length)} nodes are too many to draw; see <code>dag graph ${html(r.pipeline)}</code>.</p>`
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

@@ -7,7 +7,22 @@
  */
 import * as os from "node:os"
 
-const UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tb: 1024 ** 4, tib: 1024 ** 4 }
+const UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+  t: 1024 ** 4,
+  tb: 1024 ** 4,
+  tib: 1024 ** 4,
+}
 
 /** Parses "4GB", "512M", "1.5GiB" or a number of bytes; undefined when it is not a size. */
 export const parseBytes = (spec: string | number): number | undefined => {
@@ -20,8 +35,7 @@ export const parseBytes = (spec: string | number): number | undefined => {
   return n > 0 ? n : undefined
 }
 
-export const formatBytes = (n: number): string =>
-  n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(1)} GiB` : n >= 1024 ** 2 ? `${Math.round(n / 1024 ** 2)} MiB` : `${Math.round(n / 1024)} KiB`
+export const formatBytes = (n: number): string => (n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(1)} GiB` : n >= 1024 ** 2 ? `${Math.round(n / 1024 ** 2)} MiB` : `${Math.round(n / 1024)} KiB`)
 
 /** The smallest share DuckDB is given: below this its own operators stop working well. */
 export const MIN_SHARE = 128 * 1024 ** 2
@@ -38,8 +52,7 @@ export const DEFAULT_SHARE = 160 * 1024 ** 2
  * Default budget: DEFAULT_SHARE per DuckDB instance, at most a quarter of the machine's memory (room
  * for Node.js heaps, the page cache and other users of a shared machine), at least MIN_SHARE each.
  */
-export const defaultBudget = (workers: number, totalMemory = os.totalmem()): number =>
-  Math.max(minimumBudget(workers), Math.min(Math.floor(totalMemory / 4), DEFAULT_SHARE * shares(workers)))
+export const defaultBudget = (workers: number, totalMemory = os.totalmem()): number => Math.max(minimumBudget(workers), Math.min(Math.floor(totalMemory / 4), DEFAULT_SHARE * shares(workers)))
 
 /**
  * Shares of the budget: one per worker thread and two for the main thread, whose instance runs the

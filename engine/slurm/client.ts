@@ -111,7 +111,10 @@ export const slurmCommands = (): Slurm => ({
       const states = parseStates(q.code === 0 ? q.stdout : "")
       if (jobIds.every((j) => states.has(j))) return states
       // Finished jobs leave squeue after MinJobAge; accounting (or the job-completion log) still knows them.
-      for (const args of [["-n", "-P", "-X", "-j", jobs, "-o", "JobID,State,NodeList"], ["-c", "-n", "-P", "-j", jobs, "-o", "JobID,State,NodeList"]]) {
+      for (const args of [
+        ["-n", "-P", "-X", "-j", jobs, "-o", "JobID,State,NodeList"],
+        ["-c", "-n", "-P", "-j", jobs, "-o", "JobID,State,NodeList"],
+      ]) {
         const a = yield* call("sacct", args)
         if (a.code !== 0) continue
         for (const [id, s] of parseStates(a.stdout)) if (!states.has(id)) states.set(id, s)

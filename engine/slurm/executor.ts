@@ -52,7 +52,14 @@ const stateOf = (states: ReadonlyMap<string, TaskState>, job: string): TaskState
 const failureText = (what: string, job: string, state: string, attempt: number, maxAttempts: number, log: string): string => {
   const tail = tailOf(log)
   const tried = state === "CANCELLED" ? "not retried: it was cancelled" : `attempt ${attempt} of ${maxAttempts}`
-  return `${what}: Slurm task ${job} ended ${state} (${tried}); stderr ${log}${tail ? `\n${tail.split("\n").map((l) => `  | ${l}`).join("\n")}` : " (empty)"}`
+  return `${what}: Slurm task ${job} ended ${state} (${tried}); stderr ${log}${
+    tail
+      ? `\n${tail
+          .split("\n")
+          .map((l) => `  | ${l}`)
+          .join("\n")}`
+      : " (empty)"
+  }`
 }
 
 export const slurmExecutor = (client: Slurm, o: SlurmExecutorOptions): RemoteExecutor => {
@@ -98,9 +105,9 @@ export const slurmExecutor = (client: Slurm, o: SlurmExecutorOptions): RemoteExe
       const submitted: Array<string> = []
       for (const group of chunk(chunk(indices, settings.shardsPerTask), cap)) {
         const script = writeScript(dir, batchScript({ node: req.node.name, run: req.run, nodeBin, dagBin, store: store.dir, runs: o.runs, setup: resources.setup ?? [], batches: group }))
-        const job = yield* client.submit(script, sbatchFlags({ node: req.node.name, logs, root: o.root, resources, tasks: group.length })).pipe(
-          Effect.tapError(() => client.cancel(submitted).pipe(Effect.ignore))
-        )
+        const job = yield* client
+          .submit(script, sbatchFlags({ node: req.node.name, logs, root: o.root, resources, tasks: group.length }))
+          .pipe(Effect.tapError(() => client.cancel(submitted).pipe(Effect.ignore)))
         submitted.push(job)
         recordJob(o.runs, req.run, { job, node: req.node.name, tasks: group.length, shards: group.reduce((a, b) => a + b.length, 0), attempt, at: new Date().toISOString() })
         group.forEach((batch, i) => {
@@ -129,7 +136,8 @@ export const slurmExecutor = (client: Slurm, o: SlurmExecutorOptions): RemoteExe
         ;(t.shards as Array<number>).push(s.index)
         byJob.set(i.job, t)
       }
-      for (const t of byJob.values()) recordJob(o.runs, req.run, { job: t.job, node: req.node.name, tasks: 1, shards: t.shards.length, attempt: t.attempt, at: new Date().toISOString(), attached: true })
+      for (const t of byJob.values())
+        recordJob(o.runs, req.run, { job: t.job, node: req.node.name, tasks: 1, shards: t.shards.length, attempt: t.attempt, at: new Date().toISOString(), attached: true })
       return [...byJob.values()]
     })
 
@@ -138,7 +146,9 @@ export const slurmExecutor = (client: Slurm, o: SlurmExecutorOptions): RemoteExe
       const byIndex = new Map(req.shards.map((s) => [s.index, s]))
       writeSpec({
         ...specBase(req),
-        shards: Object.fromEntries(req.shards.map((s) => [String(s.index), { key: s.key, struct: s.struct, inputs: s.inputs, ...(s.input ? { input: s.input } : {}), ...(s.unit ? { unit: s.unit } : {}) }])),
+        shards: Object.fromEntries(
+          req.shards.map((s) => [String(s.index), { key: s.key, struct: s.struct, inputs: s.inputs, ...(s.input ? { input: s.input } : {}), ...(s.unit ? { unit: s.unit } : {}) }])
+        ),
       })
       const outcomes = new Map<number, RemoteOutcome>()
       const collect = (indices: ReadonlyArray<number>, attempts: number) => {
@@ -284,4 +294,3 @@ export const slurmExecutor = (client: Slurm, o: SlurmExecutorOptions): RemoteExe
     runGlobal,
   }
 }
-

@@ -73,7 +73,12 @@ export const slurmSettings = (layers: ReadonlyArray<SlurmConfig | undefined>): S
 }
 
 const globToRegExp = (glob: string): RegExp =>
-  new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`)
+  new RegExp(
+    `^${glob
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replace(/\*/g, ".*")
+      .replace(/\?/g, ".")}$`
+  )
 
 /** A node's resources: the defaults, then every matching pattern in order (so `owm/extract` can refine `owm/*`). */
 export const resourcesFor = (settings: SlurmSettings, node: string): SlurmResources => {

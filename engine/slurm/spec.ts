@@ -8,7 +8,7 @@
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
-import type { ResolvedInput } from "../exec/global-context.js"
+import type { ResolvedInput } from "../exec/run-global.js"
 import type { SourceUnit } from "../node.js"
 import type { KeyStruct } from "../plan.js"
 import type { Manifest } from "../store/store.js"
@@ -131,7 +131,12 @@ export const tailOf = (file: string, lines = 15): string => {
       const len = Math.min(size, 16 * 1024)
       const buf = Buffer.alloc(len)
       fs.readSync(fd, buf, 0, len, size - len)
-      return buf.toString("utf8").split("\n").filter((l) => l.trim() !== "").slice(-lines).join("\n")
+      return buf
+        .toString("utf8")
+        .split("\n")
+        .filter((l) => l.trim() !== "")
+        .slice(-lines)
+        .join("\n")
     } finally {
       fs.closeSync(fd)
     }

@@ -12,7 +12,7 @@ import type { GlobalNode, MapNode, SourceNode } from "../node.js"
 import type { ResolvedParams } from "../params.js"
 import type { Pipeline } from "../pipeline.js"
 import { keyOf, keyStruct, type KeyStruct } from "../plan.js"
-import { inScratch, runGlobal } from "../exec/global-context.js"
+import { inScratch, runGlobal } from "../exec/run-global.js"
 import { runMapShard, runSourceShard, type ShardResult } from "../exec/shard.js"
 import { writeFileAtomic } from "../store/fsx.js"
 import type { Store } from "../store/store.js"
@@ -67,9 +67,7 @@ export const runTaskShards = async (
   const values = params.values.get(node.name)
   const job = currentJob()
   const inline: ShardCompute = async (_index, s, tmp) =>
-    node.kind === "map"
-      ? await runMapShard(node, values, await Effect.runPromise(store.verifyObject(s.input!, ".parquet")), tmp)
-      : await runSourceShard(node, values, s.unit!, tmp)
+    node.kind === "map" ? await runMapShard(node, values, await Effect.runPromise(store.verifyObject(s.input!, ".parquet")), tmp) : await runSourceShard(node, values, s.unit!, tmp)
   const compute = parallel.compute ?? inline
   let computed = 0
   let skipped = 0

@@ -123,12 +123,17 @@ const duckTypeFor = (m: DuckModule, t: ColumnType): Duck.DuckDBType => {
 const expectKind = (col: Column, v: unknown, rowNo: number): void => {
   const t = col.type.kind
   const ok =
-    t === "string" ? typeof v === "string"
-    : t === "double" ? typeof v === "number"
-    : t === "int" ? typeof v === "number" && Number.isInteger(v)
-    : t === "bool" ? typeof v === "boolean"
-    : t === "list" ? Array.isArray(v)
-    : typeof v === "object"
+    t === "string"
+      ? typeof v === "string"
+      : t === "double"
+        ? typeof v === "number"
+        : t === "int"
+          ? typeof v === "number" && Number.isInteger(v)
+          : t === "bool"
+            ? typeof v === "boolean"
+            : t === "list"
+              ? Array.isArray(v)
+              : typeof v === "object"
   if (!ok) {
     throw new RowTypeError(`row ${rowNo}: column "${col.name}" expects ${t}, got ${v === null ? "null" : typeof v} (${JSON.stringify(v)?.slice(0, 60)})`)
   }
@@ -167,10 +172,15 @@ const partBytes = (): number => {
 
 /** About how many bytes a value takes in a table (strings by length; the rest a fixed guess). */
 const approxBytes = (v: unknown): number =>
-  typeof v === "string" ? v.length + 16
-  : Array.isArray(v) ? (typeof v[0] === "number" ? 16 + 8 * v.length : 16 + v.reduce<number>((a, x) => a + approxBytes(x), 0))
-  : v && typeof v === "object" ? Object.values(v).reduce<number>((a, x) => a + approxBytes(x), 16)
-  : 8
+  typeof v === "string"
+    ? v.length + 16
+    : Array.isArray(v)
+      ? typeof v[0] === "number"
+        ? 16 + 8 * v.length
+        : 16 + v.reduce<number>((a, x) => a + approxBytes(x), 0)
+      : v && typeof v === "object"
+        ? Object.values(v).reduce<number>((a, x) => a + approxBytes(x), 16)
+        : 8
 
 /**
  * Lists of integers (token ids) are appended as their decimal text and cast back when the table is
@@ -323,10 +333,7 @@ export async function* readShardRows(file: string, columns: ReadonlyArray<Column
 }
 
 /** Runs a query and returns rows with BIGINTs as numbers (JSON-safe). */
-export const queryRows = async (
-  conn: Duck.DuckDBConnection,
-  sql: string
-): Promise<{ columns: ReadonlyArray<string>; rows: ReadonlyArray<Record<string, unknown>> }> => {
+export const queryRows = async (conn: Duck.DuckDBConnection, sql: string): Promise<{ columns: ReadonlyArray<string>; rows: ReadonlyArray<Record<string, unknown>> }> => {
   const reader = await conn.runAndReadAll(sql)
   const columns = reader.columnNames()
   const rows = reader.getRowObjectsJS().map((r) => {

@@ -21,8 +21,7 @@ const processTag = randomBytes(4).toString("hex")
 let tempCounter = 0
 export const HOST_TAG = os.hostname().replace(/[^a-zA-Z0-9]/g, "_")
 
-export const tempName = (dir: string, hint: string): string =>
-  path.join(dir, `${process.pid}@${HOST_TAG}-${processTag}${(++tempCounter).toString(36)}-${hint.replace(/[^a-zA-Z0-9._-]/g, "_")}`)
+export const tempName = (dir: string, hint: string): string => path.join(dir, `${process.pid}@${HOST_TAG}-${processTag}${(++tempCounter).toString(36)}-${hint.replace(/[^a-zA-Z0-9._-]/g, "_")}`)
 
 /** The pid of a temporary made on this host by tempName, or undefined (another host's, or not ours). */
 export const localTempOwner = (name: string): number | undefined => {

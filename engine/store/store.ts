@@ -195,9 +195,7 @@ export class Store {
         const actual = await digestFile(file)
         if (actual.hash !== hash) {
           const where = this.quarantineObject(hash, ext, `content hash is ${actual.hash.slice(0, 12)}, expected ${hash.slice(0, 12)}`)
-          throw new ObjectProblem(
-            `shard ${hash.slice(0, 12)} was corrupt (its bytes no longer match their content hash); it was moved to ${where} and the next run recomputes it`
-          )
+          throw new ObjectProblem(`shard ${hash.slice(0, 12)} was corrupt (its bytes no longer match their content hash); it was moved to ${where} and the next run recomputes it`)
         }
         writeCheck(file, actual)
         this.verified.set(file, stamp)
@@ -265,7 +263,7 @@ export class Store {
     }
     let mine = take()
     if (!mine) {
-      const [host, pid] = (fs.readFileSync(owner, "utf8").trim().split(" ") as [string?, string?])
+      const [host, pid] = fs.readFileSync(owner, "utf8").trim().split(" ") as [string?, string?]
       const stale = host === os.hostname() && !isPidAlive(Number(pid))
       if (stale) {
         fs.rmSync(owner, { force: true })
@@ -379,7 +377,12 @@ export class Store {
   /** Pipelines with an index (a finished run). */
   indexedPipelines(): ReadonlyArray<string> {
     const dir = path.join(this.dir, "index")
-    return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -".json".length)) : []
+    return fs.existsSync(dir)
+      ? fs
+          .readdirSync(dir)
+          .filter((f) => f.endsWith(".json"))
+          .map((f) => f.slice(0, -".json".length))
+      : []
   }
 
   async writeIndex(pipeline: string, records: Readonly<Record<string, NodeRecord>>): Promise<void> {
@@ -401,11 +404,9 @@ class ObjectProblem extends Error {}
 const statOrUndefined = (file: string): fs.Stats | undefined => fs.statSync(file, { throwIfNoEntry: false })
 
 /** Wraps a synchronous store call, turning filesystem errors into a StoreError that says what to do. */
-export const storeTry = <A>(where: string, f: () => A): Effect.Effect<A, StoreError> =>
-  Effect.try({ try: f, catch: (e) => storeErrorFrom(where, e) })
+export const storeTry = <A>(where: string, f: () => A): Effect.Effect<A, StoreError> => Effect.try({ try: f, catch: (e) => storeErrorFrom(where, e) })
 
-export const storeTryPromise = <A>(where: string, f: () => Promise<A>): Effect.Effect<A, StoreError> =>
-  Effect.tryPromise({ try: f, catch: (e) => storeErrorFrom(where, e) })
+export const storeTryPromise = <A>(where: string, f: () => Promise<A>): Effect.Effect<A, StoreError> => Effect.tryPromise({ try: f, catch: (e) => storeErrorFrom(where, e) })
 
 export class ArtifactStore extends Context.Tag("mathdag/ArtifactStore")<ArtifactStore, Store>() {
   static readonly layer = (dir: string) =>

@@ -27,10 +27,7 @@ export const arxivLoad = Node.source({
     trainShare: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 1)), { default: () => 0.99 }),
   }),
   output: ArxivDoc,
-  report: [
-    Cell.table("Papers per split", "SELECT split, count(*)::BIGINT AS papers, sum(strlen(text))::BIGINT AS bytes FROM self GROUP BY 1 ORDER BY 1"),
-    Cell.samples("Papers"),
-  ],
+  report: [Cell.table("Papers per split", "SELECT split, count(*)::BIGINT AS papers, sum(strlen(text))::BIGINT AS bytes FROM self GROUP BY 1 ORDER BY 1"), Cell.samples("Papers")],
   units: (p) => listFiles("arxiv/load", p.paths, cutJsonl),
   worker: true,
   read: async function* (unit, p, ctx) {

@@ -43,9 +43,13 @@ export const dedupOutputs = <A>(schema: Schema.Schema<A, any, never>) => ({
 /** The report cells every dedup node has. */
 export const dedupCells = [
   Cell.histogram("Cluster sizes", "SELECT size FROM (SELECT DISTINCT cluster, size FROM self_clusters)", { bins: 10, xLabel: "documents per cluster" }),
-  Cell.table("Duplicates side by side (least similar pairs first: where the threshold bites)", "SELECT first_text, second_text, similarity, first_id, second_id FROM self_examples ORDER BY similarity, first_id, second_id", {
-    limit: EXAMPLE_PAIRS,
-  }),
+  Cell.table(
+    "Duplicates side by side (least similar pairs first: where the threshold bites)",
+    "SELECT first_text, second_text, similarity, first_id, second_id FROM self_examples ORDER BY similarity, first_id, second_id",
+    {
+      limit: EXAMPLE_PAIRS,
+    }
+  ),
 ]
 
 /**
@@ -67,7 +71,9 @@ export const writeClusters = (
     yield* ctx.sql(`CREATE OR REPLACE TABLE lab AS SELECT doc, doc AS c FROM (SELECT a AS doc FROM edges UNION SELECT b FROM edges)`)
     yield* ctx.sql(`CREATE OR REPLACE TABLE und AS SELECT a AS x, b AS y FROM edges UNION ALL SELECT b, a FROM edges`)
     for (let round = 0; round < 1000; round++) {
-      yield* ctx.sql(`CREATE OR REPLACE TABLE lab2 AS SELECT l.doc, least(l.c, coalesce(min(n.c), l.c)) AS c FROM lab l LEFT JOIN und u ON u.x = l.doc LEFT JOIN lab n ON n.doc = u.y GROUP BY l.doc, l.c`)
+      yield* ctx.sql(
+        `CREATE OR REPLACE TABLE lab2 AS SELECT l.doc, least(l.c, coalesce(min(n.c), l.c)) AS c FROM lab l LEFT JOIN und u ON u.x = l.doc LEFT JOIN lab n ON n.doc = u.y GROUP BY l.doc, l.c`
+      )
       const [changed] = (yield* ctx.sql(`SELECT count(*)::BIGINT AS n FROM lab JOIN lab2 USING (doc) WHERE lab.c <> lab2.c`)) as Array<{ n: number }>
       yield* ctx.sql(`CREATE OR REPLACE TABLE lab AS SELECT * FROM lab2`)
       if (!changed || changed.n === 0) break
@@ -97,7 +103,10 @@ export const writeClusters = (
     const reads = shards
       .map(({ path, offset, n }) => ({ path, offset, rows: wanted.filter((d) => d >= offset && d < offset + n).map((d) => d - offset) }))
       .filter((s) => s.rows.length > 0)
-      .map((s) => `SELECT ${s.offset} + file_row_number AS doc, id, left(text, ${EXAMPLE_CHARS}) AS text FROM read_parquet(${sqlString(s.path)}, file_row_number = true) WHERE file_row_number IN (${s.rows.join(", ")})`)
+      .map(
+        (s) =>
+          `SELECT ${s.offset} + file_row_number AS doc, id, left(text, ${EXAMPLE_CHARS}) AS text FROM read_parquet(${sqlString(s.path)}, file_row_number = true) WHERE file_row_number IN (${s.rows.join(", ")})`
+      )
     if (reads.length > 0) {
       yield* ctx.outputs.examples.writeQuery(`WITH t AS (${reads.join(" UNION ALL ")})
         SELECT x.id AS first_id, y.id AS second_id, e.similarity::DOUBLE AS similarity, x.text AS first_text, y.text AS second_text
@@ -120,10 +129,11 @@ export const inInputOrder = (paths: ReadonlyArray<string>): string => {
     FROM read_parquet(${list}, filename = true, file_row_number = true) r JOIN starts s ON s.path = r.filename`
 }
 
-
 /** No rows, with the columns of the schema (and `doc`): what an empty input reads as. */
 const emptyOf = (schema: Schema.Schema<any, any, never>): string =>
-  `SELECT NULL::BIGINT AS doc, ${columnsOf(schema).map((c) => `NULL::${duckdbType(c.type)} AS ${quoteIdent(c.name)}`).join(", ")} WHERE false`
+  `SELECT NULL::BIGINT AS doc, ${columnsOf(schema)
+    .map((c) => `NULL::${duckdbType(c.type)} AS ${quoteIdent(c.name)}`)
+    .join(", ")} WHERE false`
 
 /**
  * The global half of every dedup method: per-document values (computed by a map node on worker
@@ -156,9 +166,7 @@ export const makeDedup = <A extends { readonly id: string; readonly text: string
         const paths = yield* ctx.inputs.docs.paths()
         const sigPaths = yield* ctx.inputs.sigs.paths()
         // no row passes through JS: DuckDB reads the shards itself
-        yield* ctx.sql(`CREATE OR REPLACE TABLE sig AS SELECT doc, ${def.sigColumns} FROM (${
-          sigPaths.length ? inInputOrder(sigPaths) : emptyOf(def.sigSchema)
-        })`)
+        yield* ctx.sql(`CREATE OR REPLACE TABLE sig AS SELECT doc, ${def.sigColumns} FROM (${sigPaths.length ? inInputOrder(sigPaths) : emptyOf(def.sigSchema)})`)
         yield* def.edges(ctx.sql, ctx.params, ctx.log)
         yield* writeClusters(ctx, paths, def.reason)
       }),

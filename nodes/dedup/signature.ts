@@ -76,9 +76,18 @@ export const minHasher = (permutations = 128, shingle = 5, seed = 1): MinHasher 
       // four permutations per pass over the shingles: each shingle hash is loaded once for four
       // multiply-adds, and the eight constants and four minima stay in registers
       for (; k + 4 <= permutations; k += 4) {
-        const a0 = a[k]!, a1 = a[k + 1]!, a2 = a[k + 2]!, a3 = a[k + 3]!
-        const b0 = b[k]!, b1 = b[k + 1]!, b2 = b[k + 2]!, b3 = b[k + 3]!
-        let m0 = 0xffffffff, m1 = 0xffffffff, m2 = 0xffffffff, m3 = 0xffffffff
+        const a0 = a[k]!,
+          a1 = a[k + 1]!,
+          a2 = a[k + 2]!,
+          a3 = a[k + 3]!
+        const b0 = b[k]!,
+          b1 = b[k + 1]!,
+          b2 = b[k + 2]!,
+          b3 = b[k + 3]!
+        let m0 = 0xffffffff,
+          m1 = 0xffffffff,
+          m2 = 0xffffffff,
+          m3 = 0xffffffff
         for (let i = 0; i < count; i++) {
           const x = xs[i]!
           const v0 = (Math.imul(a0, x) + b0) >>> 0

@@ -10,9 +10,7 @@ export const words = Node.map({
   description: "Per-document word counts.",
   input: TextDoc,
   output: WordCount,
-  report: [
-    Cell.table("Richest paragraphs", "SELECT id, count(*)::BIGINT AS distinct_words, sum(count)::BIGINT AS words FROM self GROUP BY id ORDER BY words DESC, id LIMIT 5"),
-  ],
+  report: [Cell.table("Richest paragraphs", "SELECT id, count(*)::BIGINT AS distinct_words, sum(count)::BIGINT AS words FROM self GROUP BY id ORDER BY words DESC, id LIMIT 5")],
   row: (doc) => {
     const counts = new Map<string, number>()
     for (const w of doc.text.toLowerCase().match(/[\p{L}\p{N}']+/gu) ?? []) counts.set(w, (counts.get(w) ?? 0) + 1)

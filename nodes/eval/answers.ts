@@ -25,18 +25,68 @@ export const lastBoxed = (text: string): string | undefined => {
   return undefined
 }
 
-const UNIT_WORDS = ["square", "ways", "integers", "dollars", "mph", "inches", "ft", "hours", "km", "units", "\\ldots", "sue", "points", "feet", "minutes", "digits", "cents", "degrees", "cm", "gm", "pounds", "meters", "meals", "edges", "students", "childrentickets", "multiples", "\\text{s}", "\\text{.}", "\\text{\ns}", "\\text{}^2", "\\text{}^3", "\\text{\n}", "\\text{}", "\\mbox{m}", "\\mbox{cm}"]
+const UNIT_WORDS = [
+  "square",
+  "ways",
+  "integers",
+  "dollars",
+  "mph",
+  "inches",
+  "ft",
+  "hours",
+  "km",
+  "units",
+  "\\ldots",
+  "sue",
+  "points",
+  "feet",
+  "minutes",
+  "digits",
+  "cents",
+  "degrees",
+  "cm",
+  "gm",
+  "pounds",
+  "meters",
+  "meals",
+  "edges",
+  "students",
+  "childrentickets",
+  "multiples",
+  "\\text{s}",
+  "\\text{.}",
+  "\\text{\ns}",
+  "\\text{}^2",
+  "\\text{}^3",
+  "\\text{\n}",
+  "\\text{}",
+  "\\mbox{m}",
+  "\\mbox{cm}",
+]
 
 /** Minerva-style normalisation of a final answer. */
 export const normalizeMath = (answer: string): string => {
   let a = answer.split("=").at(-1)!.trim()
-  a = a.replace(/\\text\{\s*([^{}]*)\}/g, "$1").replace(/\\textbf\{([^{}]*)\}/g, "$1").replace(/\\mbox\{([^{}]*)\}/g, "$1")
+  a = a
+    .replace(/\\text\{\s*([^{}]*)\}/g, "$1")
+    .replace(/\\textbf\{([^{}]*)\}/g, "$1")
+    .replace(/\\mbox\{([^{}]*)\}/g, "$1")
   a = a.replace(/\\overline\{([^{}]*)\}/g, "$1")
   for (const unit of UNIT_WORDS) a = a.replaceAll(unit, "")
-  a = a.replace(/\^\{?\\circ\}?/g, "").replace(/\\%|%/g, "").replace(/\\\$|\$/g, "")
-  a = a.replace(/\\[dt]frac/g, "\\frac").replace(/\\left|\\right/g, "").replace(/\\!|\\,|\\;|\\ /g, "")
+  a = a
+    .replace(/\^\{?\\circ\}?/g, "")
+    .replace(/\\%|%/g, "")
+    .replace(/\\\$|\$/g, "")
+  a = a
+    .replace(/\\[dt]frac/g, "\\frac")
+    .replace(/\\left|\\right/g, "")
+    .replace(/\\!|\\,|\\;|\\ /g, "")
   // \frac12 → \frac{1}{2}, \frac1{2} → \frac{1}{2}, \sqrt2 → \sqrt{2}
-  a = a.replace(/\\frac(\d)(\d)/g, "\\frac{$1}{$2}").replace(/\\frac(\d)\{/g, "\\frac{$1}{").replace(/\\frac\{([^{}]*)\}(\d)/g, "\\frac{$1}{$2}").replace(/\\sqrt(\d+)/g, "\\sqrt{$1}")
+  a = a
+    .replace(/\\frac(\d)(\d)/g, "\\frac{$1}{$2}")
+    .replace(/\\frac(\d)\{/g, "\\frac{$1}{")
+    .replace(/\\frac\{([^{}]*)\}(\d)/g, "\\frac{$1}{$2}")
+    .replace(/\\sqrt(\d+)/g, "\\sqrt{$1}")
   a = a.replace(/\s+/g, "").replace(/\.$/, "")
   // 1,000 → 1000 (a comma between digit groups only)
   if (/^-?\d{1,3}(,\d{3})+(\.\d+)?$/.test(a)) a = a.replaceAll(",", "")

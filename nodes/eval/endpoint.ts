@@ -11,7 +11,11 @@
  * not be cached. Otherwise the endpoint answered, badly (garbage), or refused us (HTTP 4xx).
  */
 export class EndpointError extends Error {
-  constructor(message: string, readonly transient: boolean, readonly status?: number) {
+  constructor(
+    message: string,
+    readonly transient: boolean,
+    readonly status?: number
+  ) {
     super(message)
   }
 }
@@ -93,7 +97,8 @@ export const scoreRemote = async (
     const part = windows.slice(i, i + batch)
     const body = await postCompletions(endpoint, { model, prompt: part, max_tokens: 0, echo: true, logprobs: 0 }, opts)
     const choices = (body as { choices?: Array<{ logprobs?: { token_logprobs?: Array<number | null> } }> }).choices
-    if (!Array.isArray(choices) || choices.length !== part.length) throw new EndpointError(`endpoint returned garbage (${Array.isArray(choices) ? choices.length : "no"} choices for ${part.length} prompts)`, false)
+    if (!Array.isArray(choices) || choices.length !== part.length)
+      throw new EndpointError(`endpoint returned garbage (${Array.isArray(choices) ? choices.length : "no"} choices for ${part.length} prompts)`, false)
     choices.forEach((c, j) => {
       const lps = c?.logprobs?.token_logprobs
       if (!Array.isArray(lps) || lps.length !== part[j]!.length) throw new EndpointError("endpoint returned garbage (no logprobs.token_logprobs for every prompt token)", false)

@@ -28,7 +28,10 @@ export const Prediction = Schema.Struct({
 export const EvalSummary = Schema.Struct({ test_set: Schema.String, model: Schema.String, examples: Schema.Int, k: Schema.Int, accuracy: Schema.Number })
 
 const MATH_SHOTS = [
-  ["What is the sum of the roots of $x^2 - 7x + 10 = 0$?", "By Vieta's formulas the roots of $x^2 + bx + c$ sum to $-b$, so here they sum to $7$.\nFinal Answer: The final answer is $7$. I hope it is correct."],
+  [
+    "What is the sum of the roots of $x^2 - 7x + 10 = 0$?",
+    "By Vieta's formulas the roots of $x^2 + bx + c$ sum to $-b$, so here they sum to $7$.\nFinal Answer: The final answer is $7$. I hope it is correct.",
+  ],
   ["Simplify $\\frac{12}{18}$.", "Both numbers are divisible by $6$: $\\frac{12}{18} = \\frac{2}{3}$.\nFinal Answer: The final answer is $\\frac{2}{3}$. I hope it is correct."],
   ["How many positive divisors does $36$ have?", "$36 = 2^2 \\cdot 3^2$, so it has $(2+1)(2+1) = 9$ divisors.\nFinal Answer: The final answer is $9$. I hope it is correct."],
   ["If $3x + 4 = 19$, what is $x$?", "Subtracting $4$ gives $3x = 15$, so $x = 5$.\nFinal Answer: The final answer is $5$. I hope it is correct."],
@@ -51,8 +54,12 @@ type Kind = "MATH" | "GSM8k"
 
 export const promptFor = (kind: Kind, question: string, shots: number): string =>
   kind === "MATH"
-    ? MATH_SHOTS.slice(0, shots).map(([q, a]) => `Problem:\n${q}\n\nSolution:\n${a}\n\n`).join("") + `Problem:\n${question}\n\nSolution:\n`
-    : GSM_SHOTS.slice(0, shots).map(([q, a]) => `Question: ${q}\nAnswer: ${a}\n\n`).join("") + `Question: ${question}\nAnswer:`
+    ? MATH_SHOTS.slice(0, shots)
+        .map(([q, a]) => `Problem:\n${q}\n\nSolution:\n${a}\n\n`)
+        .join("") + `Problem:\n${question}\n\nSolution:\n`
+    : GSM_SHOTS.slice(0, shots)
+        .map(([q, a]) => `Question: ${q}\nAnswer: ${a}\n\n`)
+        .join("") + `Question: ${question}\nAnswer:`
 
 export const answerOf = (kind: Kind, completion: string): string | undefined => {
   const a = kind === "MATH" ? mathAnswerOf(completion) : gsmAnswerOf(completion)
@@ -120,76 +127,82 @@ export const evalMath = Node.global({
     Cell.table("Predictions", "SELECT test_set, id, gold, majority, correct FROM self_predictions ORDER BY test_set, id", { limit: 20 }),
   ],
   run: (ctx) =>
-    Effect.scoped(Effect.gen(function* () {
-      const p = ctx.params
-      const sets = yield* Effect.try({
-        try: () => parseTestSets(p.testSets).map((s) => ({ ...s, kind: (/gsm/i.test(s.name) ? "GSM8k" : "MATH") as Kind })),
-        catch: (e) => new NodeRunError({ node: "eval/math", message: `param testSets: ${(e as Error).message}`, transient: false }),
-      })
-      const remote = p.endpoint !== ""
-      const apiKey = remote ? process.env[p.apiKeyEnv] : undefined
-      const local: EvalModel | undefined = remote ? undefined : yield* openEvalModel("eval/math", ctx.inputs, p, p.seed)
-      const modelName = remote ? `${p.model || "(default)"} at ${p.endpoint}` : local!.name
-      const predictions: Array<Schema.Schema.Type<typeof Prediction>> = []
-      const summary: Array<Schema.Schema.Type<typeof EvalSummary>> = []
-      let unevaluated = 0
-      let inARow = 0
-      for (const set of sets) {
-        if (!fs.existsSync(set.file)) return yield* Effect.fail(new NodeRunError({ node: "eval/math", message: `test set ${set.name}: ${set.file} does not exist; set eval/math.testSets=NAME=PATH,…`, transient: false }))
-        const examples = readExamples(set.kind, set.file, p.limit, (r) => ctx.drop(r, 1))
-        let correct = 0
-        for (const [i, ex] of examples.entries()) {
-          ctx.progress({ done: i, total: examples.length, unit: `${set.name} examples`, note: `${correct} correct` })
-          const prompt = promptFor(set.kind, ex.question, p.shots)
-          let completions: Array<string> = []
-          const generation = { maxTokens: p.maxNewTokens, temperature: p.k > 1 ? p.temperature : 0, stop: set.kind === "MATH" ? ["\n\nProblem:"] : ["\n\nQuestion:"] }
-          if (remote) {
-            const r = yield* Effect.promise(() =>
-              completeRemote(p.endpoint, p.model, prompt, p.k, { ...generation, timeoutMs: p.timeoutMs, apiKey }).then(
-                (c) => ({ ok: true as const, c }),
-                (e: Error) => ({ ok: false as const, e })
+    Effect.scoped(
+      Effect.gen(function* () {
+        const p = ctx.params
+        const sets = yield* Effect.try({
+          try: () => parseTestSets(p.testSets).map((s) => ({ ...s, kind: (/gsm/i.test(s.name) ? "GSM8k" : "MATH") as Kind })),
+          catch: (e) => new NodeRunError({ node: "eval/math", message: `param testSets: ${(e as Error).message}`, transient: false }),
+        })
+        const remote = p.endpoint !== ""
+        const apiKey = remote ? process.env[p.apiKeyEnv] : undefined
+        const local: EvalModel | undefined = remote ? undefined : yield* openEvalModel("eval/math", ctx.inputs, p, p.seed)
+        const modelName = remote ? `${p.model || "(default)"} at ${p.endpoint}` : local!.name
+        const predictions: Array<Schema.Schema.Type<typeof Prediction>> = []
+        const summary: Array<Schema.Schema.Type<typeof EvalSummary>> = []
+        let unevaluated = 0
+        let inARow = 0
+        for (const set of sets) {
+          if (!fs.existsSync(set.file))
+            return yield* Effect.fail(new NodeRunError({ node: "eval/math", message: `test set ${set.name}: ${set.file} does not exist; set eval/math.testSets=NAME=PATH,…`, transient: false }))
+          const examples = readExamples(set.kind, set.file, p.limit, (r) => ctx.drop(r, 1))
+          let correct = 0
+          for (const [i, ex] of examples.entries()) {
+            ctx.progress({ done: i, total: examples.length, unit: `${set.name} examples`, note: `${correct} correct` })
+            const prompt = promptFor(set.kind, ex.question, p.shots)
+            let completions: Array<string> = []
+            const generation = { maxTokens: p.maxNewTokens, temperature: p.k > 1 ? p.temperature : 0, stop: set.kind === "MATH" ? ["\n\nProblem:"] : ["\n\nQuestion:"] }
+            if (remote) {
+              const r = yield* Effect.promise(() =>
+                completeRemote(p.endpoint, p.model, prompt, p.k, { ...generation, timeoutMs: p.timeoutMs, apiKey }).then(
+                  (c) => ({ ok: true as const, c }),
+                  (e: Error) => ({ ok: false as const, e })
+                )
               )
-            )
-            if (!r.ok) {
-              const e = r.e as EndpointError
-              if (e.transient) {
-                unevaluated++
-                // a down endpoint fails the node quickly instead of timing out on every example
-                if (++inARow >= 3) break
+              if (!r.ok) {
+                const e = r.e as EndpointError
+                if (e.transient) {
+                  unevaluated++
+                  // a down endpoint fails the node quickly instead of timing out on every example
+                  if (++inARow >= 3) break
+                  continue
+                }
+                if (e.status === 401 || e.status === 403 || e.status === 404) {
+                  return yield* Effect.fail(
+                    new NodeRunError({ node: "eval/math", message: `${e.message} at ${p.endpoint}: check eval/math.endpoint, eval/math.model and the key in $${p.apiKeyEnv}`, transient: false })
+                  )
+                }
+                ctx.drop(`${set.name}: ${r.e.message}`, 1, { id: ex.id })
                 continue
               }
-              if (e.status === 401 || e.status === 403 || e.status === 404) {
-                return yield* Effect.fail(
-                  new NodeRunError({ node: "eval/math", message: `${e.message} at ${p.endpoint}: check eval/math.endpoint, eval/math.model and the key in $${p.apiKeyEnv}`, transient: false })
-                )
-              }
-              ctx.drop(`${set.name}: ${r.e.message}`, 1, { id: ex.id })
-              continue
+              inARow = 0
+              completions = r.c
+            } else {
+              completions = yield* Effect.tryPromise({
+                try: () => local!.complete(prompt, p.k, generation),
+                catch: (e) => new NodeRunError({ node: "eval/math", message: `${local!.name}: ${(e as Error).message}`, transient: false }),
+              })
             }
-            inARow = 0
-            completions = r.c
-          } else {
-            completions = yield* Effect.tryPromise({ try: () => local!.complete(prompt, p.k, generation), catch: (e) => new NodeRunError({ node: "eval/math", message: `${local!.name}: ${(e as Error).message}`, transient: false }) })
+            const answers = completions.map((c) => answerOf(set.kind, c))
+            const maj = majority(answers)
+            const ok = maj !== undefined && maj === ex.gold
+            if (ok) correct++
+            predictions.push({ test_set: set.name, id: ex.id, gold: ex.gold, answers: answers.map((a) => a ?? null), majority: maj ?? null, correct: ok })
           }
-          const answers = completions.map((c) => answerOf(set.kind, c))
-          const maj = majority(answers)
-          const ok = maj !== undefined && maj === ex.gold
-          if (ok) correct++
-          predictions.push({ test_set: set.name, id: ex.id, gold: ex.gold, answers: answers.map((a) => a ?? null), majority: maj ?? null, correct: ok })
+          if (unevaluated > 0) {
+            return yield* Effect.fail(
+              new NodeRunError({
+                node: "eval/math",
+                message: `${unevaluated} example(s) of ${set.name} could not be evaluated: the endpoint ${p.endpoint} is unreachable or overloaded${inARow >= 3 ? " (stopped after 3 failures in a row)" : ""}; nothing was cached — run again when it answers`,
+                transient: true,
+              })
+            )
+          }
+          summary.push({ test_set: set.name, model: modelName, examples: examples.length, k: p.k, accuracy: examples.length ? correct / examples.length : 0 })
+          ctx.log(`${set.name}: ${correct}/${examples.length} correct (maj@${p.k}, ${modelName})`)
         }
-        if (unevaluated > 0) {
-          return yield* Effect.fail(
-            new NodeRunError({
-              node: "eval/math",
-              message: `${unevaluated} example(s) of ${set.name} could not be evaluated: the endpoint ${p.endpoint} is unreachable or overloaded${inARow >= 3 ? " (stopped after 3 failures in a row)" : ""}; nothing was cached — run again when it answers`,
-              transient: true,
-            })
-          )
-        }
-        summary.push({ test_set: set.name, model: modelName, examples: examples.length, k: p.k, accuracy: examples.length ? correct / examples.length : 0 })
-        ctx.log(`${set.name}: ${correct}/${examples.length} correct (maj@${p.k}, ${modelName})`)
-      }
-      yield* ctx.outputs.predictions.write(predictions)
-      yield* ctx.outputs.summary.write(summary)
-    })),
+        yield* ctx.outputs.predictions.write(predictions)
+        yield* ctx.outputs.summary.write(summary)
+      })
+    ),
 })

@@ -60,7 +60,10 @@ const failure = (node: string, message: string) => new NodeRunError({ node, mess
 const tinyLmModel = (node: string, file: string, seed: number): Effect.Effect<EvalModel, NodeRunError, Scope.Scope> =>
   Effect.gen(function* () {
     const bytes = fs.readFileSync(file)
-    if (bytes.length === 0) return yield* Effect.fail(failure(node, "train/tiny-lm is disabled in this run, so there is no TensorFlow.js model to evaluate; set train/tiny-lm.enabled=true, or evaluate the PyTorch model (--profile torch)"))
+    if (bytes.length === 0)
+      return yield* Effect.fail(
+        failure(node, "train/tiny-lm is disabled in this run, so there is no TensorFlow.js model to evaluate; set train/tiny-lm.enabled=true, or evaluate the PyTorch model (--profile torch)")
+      )
     const ckpt = yield* Effect.try({ try: () => decodeCheckpoint(bytes), catch: (e) => failure(node, `the tiny-LM model does not decode: ${(e as Error).message}`) })
     const { tf } = yield* Effect.promise(() => loadTf("auto"))
     const model = yield* Effect.acquireRelease(
@@ -120,7 +123,21 @@ const serveTorch = (node: string, python: string, args: ReadonlyArray<string>): 
         err = (err + chunk).slice(-8000)
       })
       child.on("error", (e) => settle(Effect.fail(failure(node, `could not start ${python}: ${e.message}`))))
-      child.on("exit", (code) => settle(Effect.fail(failure(node, `the PyTorch model server exited (${code}) before serving: ${err.trim().split("\n").filter((l) => l.trim()).slice(-3).join(" | ")}`))))
+      child.on("exit", (code) =>
+        settle(
+          Effect.fail(
+            failure(
+              node,
+              `the PyTorch model server exited (${code}) before serving: ${err
+                .trim()
+                .split("\n")
+                .filter((l) => l.trim())
+                .slice(-3)
+                .join(" | ")}`
+            )
+          )
+        )
+      )
       return Effect.sync(() => void child.kill("SIGKILL"))
     }),
     ({ child }) =>
@@ -135,16 +152,35 @@ const serveTorch = (node: string, python: string, args: ReadonlyArray<string>): 
       )
   ).pipe(Effect.map(({ port, device }) => ({ port, device })))
 
-const torchModel = (node: string, files: { model: string; config: string; tokenizer: string }, p: { python: string; device: string }, seed: number): Effect.Effect<EvalModel, NodeRunError, Scope.Scope> =>
+const torchModel = (
+  node: string,
+  files: { model: string; config: string; tokenizer: string },
+  p: { python: string; device: string },
+  seed: number
+): Effect.Effect<EvalModel, NodeRunError, Scope.Scope> =>
   Effect.gen(function* () {
     const config = yield* Effect.try({
       try: () => JSON.parse(fs.readFileSync(files.config, "utf8")) as { max_position_embeddings?: number },
       catch: (e) => failure(node, `train/torch's config.json does not parse: ${(e as Error).message}`),
     })
-    if (!config.max_position_embeddings) return yield* Effect.fail(failure(node, "train/torch is disabled in this run, so there is no PyTorch model to evaluate; use --profile torch (or train/torch.enabled=true)"))
+    if (!config.max_position_embeddings)
+      return yield* Effect.fail(failure(node, "train/torch is disabled in this run, so there is no PyTorch model to evaluate; use --profile torch (or train/torch.enabled=true)"))
     const resolved = resolvePython(p.python)
     if (!("python" in resolved)) return yield* Effect.fail(failure(node, resolved.problem))
-    const { port, device } = yield* serveTorch(node, resolved.python, ["--model", files.model, "--config", files.config, "--tokenizer", files.tokenizer, "--port", "0", "--device", p.device, "--name", "train/torch"])
+    const { port, device } = yield* serveTorch(node, resolved.python, [
+      "--model",
+      files.model,
+      "--config",
+      files.config,
+      "--tokenizer",
+      files.tokenizer,
+      "--port",
+      "0",
+      "--device",
+      p.device,
+      "--name",
+      "train/torch",
+    ])
     const endpoint = `http://127.0.0.1:${port}/v1`
     const tokenizer = llamaTokenizer()
     let calls = 0

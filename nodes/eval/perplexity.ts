@@ -37,27 +37,37 @@ export const makeEvalPerplexity = <K extends string>(name: string, subsets: Read
     externals: modelExternals,
     report: [Cell.table("Held-out perplexity per subset", "SELECT subset, model, documents, tokens, round(nll, 4) AS mean_nll, round(perplexity, 2) AS perplexity FROM self ORDER BY subset")],
     run: (ctx) =>
-      Effect.scoped(Effect.gen(function* () {
-        const model = yield* openEvalModel(name, ctx.inputs, ctx.params)
-        const rows: Array<Schema.Schema.Type<typeof PerplexityRow>> = []
-        for (const [i, subset] of subsets.entries()) {
-          ctx.progress({ done: i, total: subsets.length, unit: "subsets", note: subset })
-          const docs = (yield* ctx.sql(`SELECT tokens FROM ${quoteIdent(subset)} WHERE split IN (${ctx.params.split.split(",").map((x) => `'${x.trim().replaceAll("'", "''")}'`).join(", ")}) AND n_tokens > 1 ORDER BY id`)) as Array<{ tokens: Array<number> }>
-          const windows: Array<Array<number>> = []
-          let budget = ctx.params.maxTokens
-          let used = 0
-          for (const d of docs) {
-            if (budget <= 0) break
-            used++
-            const ids = d.tokens.slice(0, budget + 1)
-            budget -= ids.length - 1
-            // windows of context + 1 ids overlapping by one: every id after the first is predicted once
-            for (let i = 0; i + 1 < ids.length; i += model.window - 1) windows.push(ids.slice(i, i + model.window))
+      Effect.scoped(
+        Effect.gen(function* () {
+          const model = yield* openEvalModel(name, ctx.inputs, ctx.params)
+          const rows: Array<Schema.Schema.Type<typeof PerplexityRow>> = []
+          for (const [i, subset] of subsets.entries()) {
+            ctx.progress({ done: i, total: subsets.length, unit: "subsets", note: subset })
+            const docs = (yield* ctx.sql(
+              `SELECT tokens FROM ${quoteIdent(subset)} WHERE split IN (${ctx.params.split
+                .split(",")
+                .map((x) => `'${x.trim().replaceAll("'", "''")}'`)
+                .join(", ")}) AND n_tokens > 1 ORDER BY id`
+            )) as Array<{ tokens: Array<number> }>
+            const windows: Array<Array<number>> = []
+            let budget = ctx.params.maxTokens
+            let used = 0
+            for (const d of docs) {
+              if (budget <= 0) break
+              used++
+              const ids = d.tokens.slice(0, budget + 1)
+              budget -= ids.length - 1
+              // windows of context + 1 ids overlapping by one: every id after the first is predicted once
+              for (let i = 0; i + 1 < ids.length; i += model.window - 1) windows.push(ids.slice(i, i + model.window))
+            }
+            const { nll, tokens } = yield* Effect.tryPromise({
+              try: () => model.nll(windows),
+              catch: (e) => new NodeRunError({ node: name, message: `scoring ${subset}: ${(e as Error).message}`, transient: false }),
+            })
+            if (tokens === 0) ctx.drop(`no ${ctx.params.split} tokens in subset ${subset}`, 1)
+            rows.push({ subset, model: model.name, documents: used, tokens, nll: tokens ? nll / tokens : null, perplexity: tokens ? Math.exp(nll / tokens) : null })
           }
-          const { nll, tokens } = yield* Effect.tryPromise({ try: () => model.nll(windows), catch: (e) => new NodeRunError({ node: name, message: `scoring ${subset}: ${(e as Error).message}`, transient: false }) })
-          if (tokens === 0) ctx.drop(`no ${ctx.params.split} tokens in subset ${subset}`, 1)
-          rows.push({ subset, model: model.name, documents: used, tokens, nll: tokens ? nll / tokens : null, perplexity: tokens ? Math.exp(nll / tokens) : null })
-        }
-        yield* ctx.outputs.perplexity.write(rows)
-      })),
+          yield* ctx.outputs.perplexity.write(rows)
+        })
+      ),
   })

@@ -26,8 +26,7 @@ export const parseHubRef = (entry: string): HubRef | undefined => {
 }
 
 /** A relative path with no `..`, `.` or empty segment, no backslash or NUL: it cannot leave the folder it is joined to. */
-export const isSafeRelative = (p: string): boolean =>
-  p.length > 0 && !p.startsWith("/") && !/[\\\u0000]/.test(p) && p.split("/").every((seg) => seg !== "" && seg !== "." && seg !== "..")
+export const isSafeRelative = (p: string): boolean => p.length > 0 && !p.startsWith("/") && !/[\\\u0000]/.test(p) && p.split("/").every((seg) => seg !== "" && seg !== "." && seg !== "..")
 
 /** `*` matches within a path segment, `**` across segments, `?` one character. */
 export const globToRegExp = (glob: string): RegExp =>
@@ -47,11 +46,13 @@ type HubModule = typeof import("@huggingface/hub")
 let hubModule: HubModule | undefined
 // Loaded lazily (only when an hf:// entry is used) through require: the CLI bundle runs from V8's
 // code cache, where dynamic import() is not available.
-const hub = async (): Promise<HubModule> =>
-  (hubModule ??= createRequire(typeof __filename !== "undefined" ? __filename : import.meta.url)("@huggingface/hub") as HubModule)
+const hub = async (): Promise<HubModule> => (hubModule ??= createRequire(typeof __filename !== "undefined" ? __filename : import.meta.url)("@huggingface/hub") as HubModule)
 
 export class HubError extends Error {
-  constructor(message: string, readonly transient: boolean) {
+  constructor(
+    message: string,
+    readonly transient: boolean
+  ) {
     super(message)
   }
 }

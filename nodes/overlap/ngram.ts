@@ -93,7 +93,9 @@ export const makeOverlap = <A extends { readonly id: string; readonly text: stri
         const examples: Array<TestExample> = []
         const sets = yield* Effect.try({ try: () => parseTestSets(ctx.params.testSets), catch: (e) => e as Error }).pipe(Effect.orDie)
         for (const { name: set, file } of sets) {
-          const loaded = yield* Effect.try({ try: () => readTestSet(set, file, (reason) => ctx.drop(reason)), catch: (e) => new Error(`test set ${set} (${file}): ${(e as Error).message}`) }).pipe(Effect.orDie)
+          const loaded = yield* Effect.try({ try: () => readTestSet(set, file, (reason) => ctx.drop(reason)), catch: (e) => new Error(`test set ${set} (${file}): ${(e as Error).message}`) }).pipe(
+            Effect.orDie
+          )
           examples.push(...loaded)
         }
         // n-gram → the test examples (set, id, field) containing it

@@ -27,7 +27,10 @@ export const extract = Node.map({
     markdownHeadings: Schema.optionalWith(Schema.Boolean, { default: () => true }),
   }),
   report: [
-    Cell.bar("Where the math came from", "SELECT src AS source, count(*)::BIGINT AS documents FROM (SELECT unnest(math_sources) AS src FROM self) GROUP BY 1 ORDER BY 2 DESC", { x: "source", y: "documents" }),
+    Cell.bar("Where the math came from", "SELECT src AS source, count(*)::BIGINT AS documents FROM (SELECT unnest(math_sources) AS src FROM self) GROUP BY 1 ORDER BY 2 DESC", {
+      x: "source",
+      y: "documents",
+    }),
     Cell.histogram("Extracted text length", "SELECT length(text) AS chars FROM self", { bins: 20, xLabel: "characters" }),
     Cell.table("Sample documents (math as raw LaTeX)", "SELECT url, substr(text, 1, 400) AS text FROM self WHERE math_found LIMIT 3"),
   ],

@@ -34,10 +34,15 @@ export const filter = Node.map({
   }),
   report: [Cell.samples("Kept documents"), Cell.histogram("Text length of kept documents", "SELECT length(text) AS chars FROM self", { bins: 20, xLabel: "characters" })],
   row: (doc, p) =>
-    p.bannedUrlSubstrings.some((s) => doc.url.includes(s)) ? Node.Drop("banned-url")
-    : hasNewcommandDump(doc.text) ? Node.Drop("newcommand-lines")
-    : doc.text.length < p.minChars ? Node.Drop("too-short")
-    : accentedShare(doc.text) > p.maxAccentedShare ? Node.Drop("accented")
-    : doc.math_score !== undefined && doc.math_score !== null && doc.math_score < p.minMathScore ? Node.Drop("math-score")
-    : Node.Keep(doc),
+    p.bannedUrlSubstrings.some((s) => doc.url.includes(s))
+      ? Node.Drop("banned-url")
+      : hasNewcommandDump(doc.text)
+        ? Node.Drop("newcommand-lines")
+        : doc.text.length < p.minChars
+          ? Node.Drop("too-short")
+          : accentedShare(doc.text) > p.maxAccentedShare
+            ? Node.Drop("accented")
+            : doc.math_score !== undefined && doc.math_score !== null && doc.math_score < p.minMathScore
+              ? Node.Drop("math-score")
+              : Node.Keep(doc),
 })

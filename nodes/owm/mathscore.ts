@@ -19,8 +19,7 @@ export type Scorer = (text: string) => number
 
 let bundled: MathScoreModel | undefined
 /** The shipped model, loaded once per thread. */
-export const bundledModel = (): MathScoreModel =>
-  (bundled ??= JSON.parse(fs.readFileSync(path.join(packageRoot(), "nodes/owm/data/mathscore-model.json"), "utf8")) as MathScoreModel)
+export const bundledModel = (): MathScoreModel => (bundled ??= JSON.parse(fs.readFileSync(path.join(packageRoot(), "nodes/owm/data/mathscore-model.json"), "utf8")) as MathScoreModel)
 
 const fastTextScorer = async (file: string, label: string): Promise<Scorer> => {
   const ft = await loadFastText(file)

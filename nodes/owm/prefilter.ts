@@ -13,7 +13,40 @@ import { predict } from "./mathscore/model.js"
 
 export const MATH_MARKERS = ["MathJax", "mathjax", "<math", "math-container", "katex.min.css", "latex.php", "codecogs", "tex.cgi", 'class="tex"', "class='tex'"]
 
-export const LATEX_COMMANDS = ["\\frac", "\\alpha", "\\beta", "\\gamma", "\\delta", "\\epsilon", "\\theta", "\\lambda", "\\sigma", "\\omega", "\\pi", "\\sum", "\\int", "\\sqrt", "\\begin", "\\end", "\\left", "\\right", "\\cdot", "\\mathbb", "\\mathrm", "\\infty", "\\partial", "\\leq", "\\geq", "\\neq", "\\times", "\\prod", "\\lim", "\\log", "\\mathbf", "\\over"]
+export const LATEX_COMMANDS = [
+  "\\frac",
+  "\\alpha",
+  "\\beta",
+  "\\gamma",
+  "\\delta",
+  "\\epsilon",
+  "\\theta",
+  "\\lambda",
+  "\\sigma",
+  "\\omega",
+  "\\pi",
+  "\\sum",
+  "\\int",
+  "\\sqrt",
+  "\\begin",
+  "\\end",
+  "\\left",
+  "\\right",
+  "\\cdot",
+  "\\mathbb",
+  "\\mathrm",
+  "\\infty",
+  "\\partial",
+  "\\leq",
+  "\\geq",
+  "\\neq",
+  "\\times",
+  "\\prod",
+  "\\lim",
+  "\\log",
+  "\\mathbf",
+  "\\over",
+]
 
 const BACKSLASH_WORD = /\\[a-z]{2,}/
 

@@ -99,7 +99,13 @@ export const warc = Node.source({
   output: WebPage,
   units: (p) =>
     Effect.gen(function* () {
-      const entries = expandLists(p.paths.split(",").map((s) => s.trim()).filter(Boolean), p)
+      const entries = expandLists(
+        p.paths
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean),
+        p
+      )
       const local = entries.filter((e) => !isUrl(e))
       const urls = entries.filter(isUrl)
       const files = local.length ? yield* listFiles("owm/warc", local.join(","), cutWarc) : []

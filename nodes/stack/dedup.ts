@@ -27,16 +27,18 @@ export const chunkDedup = Node.global({
   rowsPerShard: 50_000,
   params: Schema.Struct({ chunkSize: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 2048 }) }),
   run: (ctx) =>
-    ctx.outputs.kept.write(
-      (async function* () {
-        const seen = new Set<string>()
-        for await (const file of ctx.inputs.files.rows()) {
-          const hashes = chunkHashes(file.text, ctx.params.chunkSize)
-          const dup = hashes.some((h) => seen.has(h))
-          for (const h of hashes) seen.add(h)
-          if (dup) ctx.drop("duplicate-chunk", 1, { id: file.id })
-          else yield file
-        }
-      })()
-    ).pipe(Effect.asVoid),
+    ctx.outputs.kept
+      .write(
+        (async function* () {
+          const seen = new Set<string>()
+          for await (const file of ctx.inputs.files.rows()) {
+            const hashes = chunkHashes(file.text, ctx.params.chunkSize)
+            const dup = hashes.some((h) => seen.has(h))
+            for (const h of hashes) seen.add(h)
+            if (dup) ctx.drop("duplicate-chunk", 1, { id: file.id })
+            else yield file
+          }
+        })()
+      )
+      .pipe(Effect.asVoid),
 })

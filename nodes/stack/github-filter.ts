@@ -71,7 +71,14 @@ export const githubFilter = Node.map({
   }),
   report: [Cell.bar("Formal files kept per language", "SELECT lang, count(*)::BIGINT AS files FROM self GROUP BY 1 ORDER BY 2 DESC", { x: "lang", y: "files" })],
   externals: (p) => [p.removeTheoremsFrom],
-  setup: async (p) => (p.removeTheoremsFrom ? fs.readFileSync(p.removeTheoremsFrom, "utf8").split("\n").map((l) => l.trim()).filter(Boolean) : []),
+  setup: async (p) =>
+    p.removeTheoremsFrom
+      ? fs
+          .readFileSync(p.removeTheoremsFrom, "utf8")
+          .split("\n")
+          .map((l) => l.trim())
+          .filter(Boolean)
+      : [],
   row: (file, _p, names) => {
     const reason = githubRule(file)
     if (reason) return Node.Drop(`${file.lang.toLowerCase()}: ${reason}`)

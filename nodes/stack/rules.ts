@@ -46,8 +46,27 @@ const python = (f: StackFile, v: Variant): string | null => {
 }
 
 /** Upstream's list misses a comma, so two entries are one concatenated string. */
-export const C_INCLUDES_FAITHFUL = ["#include <fftw.h>", "#include <fftw3.h>" + "#include <rfftw.h>", "#include <gsl", "#include <cblas.h>", "#include <blas.h>", "#include <lapacke.h>", "#include <nlopt.h>", "#include <petsc.h>"]
-export const C_INCLUDES_FIXED = ["#include <fftw.h>", "#include <fftw3.h>", "#include <rfftw.h>", "#include <gsl", "#include <cblas.h>", "#include <blas.h>", "#include <lapacke.h>", "#include <nlopt.h>", "#include <petsc.h>"]
+export const C_INCLUDES_FAITHFUL = [
+  "#include <fftw.h>",
+  "#include <fftw3.h>" + "#include <rfftw.h>",
+  "#include <gsl",
+  "#include <cblas.h>",
+  "#include <blas.h>",
+  "#include <lapacke.h>",
+  "#include <nlopt.h>",
+  "#include <petsc.h>",
+]
+export const C_INCLUDES_FIXED = [
+  "#include <fftw.h>",
+  "#include <fftw3.h>",
+  "#include <rfftw.h>",
+  "#include <gsl",
+  "#include <cblas.h>",
+  "#include <blas.h>",
+  "#include <lapacke.h>",
+  "#include <nlopt.h>",
+  "#include <petsc.h>",
+]
 
 const CPP_INCLUDES = ["adept_arrays.h", "adept.h", "<alglib", "<boost", "<armadillo", "<blitz", "<Eigen", "<deal.II", "<dlib", "<NTL", "<mtl"]
 

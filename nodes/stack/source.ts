@@ -23,61 +23,72 @@ const GITHUB_SELECT = "SELECT text AS content, lang, path, repo, regexp_extract(
 
 const reader = (file: string) => (/\.jsonl?(\.gz)?$/i.test(file) ? `read_json(${sqlString(file)}, format = 'newline_delimited')` : `read_parquet(${sqlString(file)})`)
 
-export const codeSource = (name: string, defaultPaths: string, description: string) => Node.source({
-  name,
-  version: 1,
-  description,
-  params: Schema.Struct({ paths: Schema.optionalWith(Schema.String, { default: () => defaultPaths }) }),
-  output: CodeFile,
-  units: (p) => listFiles(name, p.paths, (u) => (/\.jsonl?$/i.test(u.file as string) ? cutJsonl(u) : cutParquet(u))),
-  worker: true,
-  read: async function* (unit, _p, ctx) {
-    const file = await localFile(unit)
-    if (fs.statSync(file).size === 0) {
-      // upstream divides by zero on empty inputs; here an empty file is counted and skipped
-      ctx.drop("empty-file", { file: fileIdOf(unit) })
-      return
-    }
-    if (/\.jsonl?(\.gz)?$/i.test(file)) {
-      // JSON Lines are read here, line by line, so one bad line is counted instead of failing the file.
-      yield* readJsonLines(file, ctx, lineRangeOf(unit))
-      return
-    }
-    const conn = await connect()
-    try {
-      const described = await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${reader(file)}`).catch((e: Error) => {
-        throw new Error(`cannot read it as ${/\.jsonl?/.test(file) ? "JSON Lines" : "Parquet"} (${e.message.split("\n")[0]})`)
-      })
-      const have = new Set(described.getRowObjectsJS().map((r) => String(r.column_name)))
-      const stackMissing = STACK_COLUMNS.filter((c) => !have.has(c))
-      const githubMissing = GITHUB_COLUMNS.filter((c) => !have.has(c))
-      if (stackMissing.length && githubMissing.length) {
-        const [layout, missing] = have.has("content") ? ["The Stack", stackMissing] : ["GitHub records", githubMissing]
-        throw new Error(`missing column${missing.length > 1 ? "s" : ""} ${missing.join(", ")} for the layout of ${layout} (The Stack: ${STACK_COLUMNS.join(", ")}; GitHub records: ${GITHUB_COLUMNS.join(", ")})`)
+export const codeSource = (name: string, defaultPaths: string, description: string) =>
+  Node.source({
+    name,
+    version: 1,
+    description,
+    params: Schema.Struct({ paths: Schema.optionalWith(Schema.String, { default: () => defaultPaths }) }),
+    output: CodeFile,
+    units: (p) => listFiles(name, p.paths, (u) => (/\.jsonl?$/i.test(u.file as string) ? cutJsonl(u) : cutParquet(u))),
+    worker: true,
+    read: async function* (unit, _p, ctx) {
+      const file = await localFile(unit)
+      if (fs.statSync(file).size === 0) {
+        // upstream divides by zero on empty inputs; here an empty file is counted and skipped
+        ctx.drop("empty-file", { file: fileIdOf(unit) })
+        return
       }
-      // a cut unit reads its row groups only (file_row_number filters prune the others)
-      const rows = typeof unit.rowStart === "number" && typeof unit.rowEnd === "number" ? ` WHERE file_row_number >= ${unit.rowStart} AND file_row_number < ${unit.rowEnd}` : ""
-      const from = rows ? `read_parquet(${sqlString(file)}, file_row_number = true)${rows}` : reader(file)
-      const result = await conn.stream(`${stackMissing.length === 0 ? STACK_SELECT : GITHUB_SELECT} FROM ${from}`)
-      for await (const rows of result.yieldRowObjectJs()) {
-        for (const r of rows) {
-          if (typeof r.content !== "string") {
-            ctx.drop("no-content", { repo: r.repo, path: r.path })
-            continue
-          }
-          // a 0-byte file would pass the filters (density 0); the reference code fails on it, so the corpus cannot hold it
-          if (r.content.trim().length === 0) {
-            ctx.drop("empty", { repo: r.repo, path: r.path })
-            continue
-          }
-          yield { id: `${r.repo}/${r.path}`, text: r.content, lang: String(r.lang ?? ""), repo: String(r.repo ?? ""), path: String(r.path ?? ""), ext: String(r.ext ?? ""), size: Number(r.size ?? 0) }
+      if (/\.jsonl?(\.gz)?$/i.test(file)) {
+        // JSON Lines are read here, line by line, so one bad line is counted instead of failing the file.
+        yield* readJsonLines(file, ctx, lineRangeOf(unit))
+        return
+      }
+      const conn = await connect()
+      try {
+        const described = await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${reader(file)}`).catch((e: Error) => {
+          throw new Error(`cannot read it as ${/\.jsonl?/.test(file) ? "JSON Lines" : "Parquet"} (${e.message.split("\n")[0]})`)
+        })
+        const have = new Set(described.getRowObjectsJS().map((r) => String(r.column_name)))
+        const stackMissing = STACK_COLUMNS.filter((c) => !have.has(c))
+        const githubMissing = GITHUB_COLUMNS.filter((c) => !have.has(c))
+        if (stackMissing.length && githubMissing.length) {
+          const [layout, missing] = have.has("content") ? ["The Stack", stackMissing] : ["GitHub records", githubMissing]
+          throw new Error(
+            `missing column${missing.length > 1 ? "s" : ""} ${missing.join(", ")} for the layout of ${layout} (The Stack: ${STACK_COLUMNS.join(", ")}; GitHub records: ${GITHUB_COLUMNS.join(", ")})`
+          )
         }
+        // a cut unit reads its row groups only (file_row_number filters prune the others)
+        const rows = typeof unit.rowStart === "number" && typeof unit.rowEnd === "number" ? ` WHERE file_row_number >= ${unit.rowStart} AND file_row_number < ${unit.rowEnd}` : ""
+        const from = rows ? `read_parquet(${sqlString(file)}, file_row_number = true)${rows}` : reader(file)
+        const result = await conn.stream(`${stackMissing.length === 0 ? STACK_SELECT : GITHUB_SELECT} FROM ${from}`)
+        for await (const rows of result.yieldRowObjectJs()) {
+          for (const r of rows) {
+            if (typeof r.content !== "string") {
+              ctx.drop("no-content", { repo: r.repo, path: r.path })
+              continue
+            }
+            // a 0-byte file would pass the filters (density 0); the reference code fails on it, so the corpus cannot hold it
+            if (r.content.trim().length === 0) {
+              ctx.drop("empty", { repo: r.repo, path: r.path })
+              continue
+            }
+            yield {
+              id: `${r.repo}/${r.path}`,
+              text: r.content,
+              lang: String(r.lang ?? ""),
+              repo: String(r.repo ?? ""),
+              path: String(r.path ?? ""),
+              ext: String(r.ext ?? ""),
+              size: Number(r.size ?? 0),
+            }
+          }
+        }
+      } finally {
+        conn.closeSync()
       }
-    } finally {
-      conn.closeSync()
-    }
-  },
-})
+    },
+  })
 
 async function* readJsonLines(file: string, ctx: { drop: (reason: string, sample?: unknown) => void }, range: LineRange | undefined): AsyncGenerator<CodeFileRow> {
   for await (const { index, row: r } of jsonLines(file, ctx.drop, range)) {
@@ -96,4 +107,3 @@ async function* readJsonLines(file: string, ctx: { drop: (reason: string, sample
 
 export const stackSource = codeSource("stack/source", "samples/stack/the-stack-*.parquet", "The Stack rows (Parquet or JSONL) → code files.")
 export const githubSource = codeSource("stack/github-source", "samples/stack/github-*.jsonl", "GitHub formal-math records (JSONL or Parquet) → code files.")
-

@@ -76,7 +76,10 @@ export class LlamaTokenizer {
   private prev = new Int32Array(0)
   private readonly heap = new PairHeap()
 
-  constructor(readonly vocab: LlamaVocab = llamaVocab(), private readonly cacheLimit = 200_000) {
+  constructor(
+    readonly vocab: LlamaVocab = llamaVocab(),
+    private readonly cacheLimit = 200_000
+  ) {
     this.vocabSize = vocab.pieces.length
     this.maxPieceLength = vocab.pieces.reduce((m, p) => (p.startsWith("<") && p.endsWith(">") ? m : Math.max(m, p.length)), 1)
     vocab.pieces.forEach((p, i) => {
@@ -323,7 +326,13 @@ export const llamaTokenizerJson = (vocab: LlamaVocab = llamaVocab()): Record<str
     truncation: null,
     padding: null,
     added_tokens: [special(UNK), special(BOS), special(EOS)],
-    normalizer: { type: "Sequence", normalizers: [{ type: "Prepend", prepend: SPACE }, { type: "Replace", pattern: { String: " " }, content: SPACE }] },
+    normalizer: {
+      type: "Sequence",
+      normalizers: [
+        { type: "Prepend", prepend: SPACE },
+        { type: "Replace", pattern: { String: " " }, content: SPACE },
+      ],
+    },
     pre_tokenizer: null,
     post_processor: {
       type: "TemplateProcessing",
@@ -331,7 +340,10 @@ export const llamaTokenizerJson = (vocab: LlamaVocab = llamaVocab()): Record<str
       pair: [bos, { Sequence: { id: "A", type_id: 0 } }, bos, { Sequence: { id: "B", type_id: 1 } }],
       special_tokens: { "<s>": { id: "<s>", ids: [BOS], tokens: ["<s>"] } },
     },
-    decoder: { type: "Sequence", decoders: [{ type: "Replace", pattern: { String: SPACE }, content: " " }, { type: "ByteFallback" }, { type: "Fuse" }, { type: "Strip", content: " ", start: 1, stop: 0 }] },
+    decoder: {
+      type: "Sequence",
+      decoders: [{ type: "Replace", pattern: { String: SPACE }, content: " " }, { type: "ByteFallback" }, { type: "Fuse" }, { type: "Strip", content: " ", start: 1, stop: 0 }],
+    },
     model: { type: "BPE", dropout: null, unk_token: "<unk>", continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: true, byte_fallback: true, vocab: Object.fromEntries(ids), merges },
   }
 }

@@ -77,7 +77,10 @@ export const makeMix = <K extends string>(name: string, subsets: ReadonlyArray<K
       totalTokens: Schema.optionalWith(Schema.Int.pipe(Schema.nonNegative()), { default: () => 0 }),
     }),
     report: [
-      Cell.table("Tokens per subset and the mixture, planned vs achieved", "SELECT subset, weight, documents, tokens, mixed_tokens, round(planned_share, 4) AS planned_share, round(achieved_share, 4) AS achieved_share, round(epochs, 2) AS epochs FROM self_mixture ORDER BY subset"),
+      Cell.table(
+        "Tokens per subset and the mixture, planned vs achieved",
+        "SELECT subset, weight, documents, tokens, mixed_tokens, round(planned_share, 4) AS planned_share, round(achieved_share, 4) AS achieved_share, round(epochs, 2) AS epochs FROM self_mixture ORDER BY subset"
+      ),
       Cell.bar("Achieved token share", "SELECT subset, achieved_share FROM self_mixture ORDER BY subset", { x: "subset", y: "achieved_share", yLabel: "share of training tokens" }),
     ],
     run: (ctx) =>
@@ -96,9 +99,15 @@ export const makeMix = <K extends string>(name: string, subsets: ReadonlyArray<K
         const located = subsets.filter((s) => shardsOf.get(s)!.length > 0)
         yield* ctx.sql(`CREATE TABLE docs (subset VARCHAR, id VARCHAR, n_tokens BIGINT, shard VARCHAR, "row" BIGINT)`)
         for (const s of located) {
-          yield* ctx.sql(`INSERT INTO docs SELECT subset, id, n_tokens, filename, file_row_number FROM read_parquet([${shardsOf.get(s)!.map(sqlString).join(", ")}], filename = true, file_row_number = true) WHERE split = 'train' AND n_tokens > 0`)
+          yield* ctx.sql(
+            `INSERT INTO docs SELECT subset, id, n_tokens, filename, file_row_number FROM read_parquet([${shardsOf.get(s)!.map(sqlString).join(", ")}], filename = true, file_row_number = true) WHERE split = 'train' AND n_tokens > 0`
+          )
         }
-        const counts = (yield* ctx.sql(`SELECT subset, count(*)::BIGINT AS documents, sum(n_tokens)::BIGINT AS tokens FROM docs GROUP BY 1`)) as Array<{ subset: string; documents: number; tokens: number }>
+        const counts = (yield* ctx.sql(`SELECT subset, count(*)::BIGINT AS documents, sum(n_tokens)::BIGINT AS tokens FROM docs GROUP BY 1`)) as Array<{
+          subset: string
+          documents: number
+          tokens: number
+        }>
         const tokensOf = new Map(counts.map((c) => [c.subset, c]))
         const active = subsets.filter((s) => (weightOf.get(s) ?? 0) > 0 && (tokensOf.get(s)?.tokens ?? 0) > 0)
         for (const s of subsets) {

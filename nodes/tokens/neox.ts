@@ -15,7 +15,7 @@ export const DTYPE = { uint16: { code: 8, size: 2 }, int32: { code: 4, size: 4 }
 export const dtypeFor = (vocabSize: number) => (vocabSize < 65_500 ? DTYPE.uint16 : DTYPE.int32)
 
 const writeAll = (fd: number, buf: Buffer) => {
-  for (let off = 0; off < buf.length; ) off += fs.writeSync(fd, buf, off)
+  for (let off = 0; off < buf.length;) off += fs.writeSync(fd, buf, off)
 }
 
 /** Writes the documents (arrays of ids); returns the document and token counts. */
@@ -122,9 +122,13 @@ export const exportNeox = async (
     const prefix = `${out}/${(g.subset ?? name).replace(/[^A-Za-z0-9_.-]+/g, "-")}_text_document`
     const filter = g.subset === undefined ? where : `${where ? `${where} AND` : "WHERE"} subset = '${g.subset.replaceAll("'", "''")}'`
     const rows = await stream(`SELECT tokens FROM ${source} ${filter} ${orderBy}`)
-    const counts = await writeIndexedDataset(prefix, (async function* () {
-      for await (const r of rows) yield r.tokens as ReadonlyArray<number>
-    })(), vocabSize)
+    const counts = await writeIndexedDataset(
+      prefix,
+      (async function* () {
+        for await (const r of rows) yield r.tokens as ReadonlyArray<number>
+      })(),
+      vocabSize
+    )
     written.push({ prefix, ...counts, weight: Number(g.weight) })
   }
   const yaml = [
@@ -258,7 +262,8 @@ steps_per_print: 10
  * token dataset as gpt-neox indexed datasets, data-config.yml and llemma-7b.yml.
  */
 export const neoxFormat: ExportFormat = {
-  description: "gpt-neox indexed datasets (.bin/.idx per subset), data-config.yml and a gpt-neox training config for a Llemma-7B-shaped model (llemma-7b.yml), from an output with a `tokens` column (tokens/pack)",
+  description:
+    "gpt-neox indexed datasets (.bin/.idx per subset), data-config.yml and a gpt-neox training config for a Llemma-7B-shaped model (llemma-7b.yml), from an output with a `tokens` column (tokens/pack)",
   // tokens/pack: its `documents` in packing order, not the windows (gpt-neox packs for itself)
   outputs: (names) => (names.includes("documents") ? ["documents"] : names),
   write: async (d) => {

@@ -129,7 +129,9 @@ const forEachBucket = <E>(
       const step = Math.ceil((hi - lo) / FAN_OUT)
       const dir = tempName(scratchDir(), "pack-buckets")
       yield* Effect.gen(function* () {
-        yield* sql(`COPY (SELECT *, (bucket - ${lo}) // ${step} AS part FROM ${source} WHERE bucket >= ${lo} AND bucket < ${hi}) TO ${sqlString(dir)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, PARTITION_BY (part))`)
+        yield* sql(
+          `COPY (SELECT *, (bucket - ${lo}) // ${step} AS part FROM ${source} WHERE bucket >= ${lo} AND bucket < ${hi}) TO ${sqlString(dir)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, PARTITION_BY (part))`
+        )
         for (let p = 0; lo + p * step < hi; p++) {
           const part = path.join(dir, `part=${p}`)
           if (fs.existsSync(part)) yield* split(`read_parquet(${sqlString(path.join(part, "*.parquet"))})`, lo + p * step, Math.min(hi, lo + (p + 1) * step))

@@ -109,8 +109,19 @@ export class TinyLM {
    */
   private readonly mm: (a: Tensor, b: Tensor) => Tensor
 
-  constructor(readonly tf: Tf, readonly config: ModelConfig, weights?: Record<string, { shape: Array<number>; data: Float32Array }>, seed = 1) {
-    const swap = (t: Tensor) => (t.rank === 2 ? tf.transpose(t) : tf.transpose(t, [...t.shape.keys()].map((i, _, all) => (i === all.length - 2 ? all.length - 1 : i === all.length - 1 ? all.length - 2 : i))))
+  constructor(
+    readonly tf: Tf,
+    readonly config: ModelConfig,
+    weights?: Record<string, { shape: Array<number>; data: Float32Array }>,
+    seed = 1
+  ) {
+    const swap = (t: Tensor) =>
+      t.rank === 2
+        ? tf.transpose(t)
+        : tf.transpose(
+            t,
+            [...t.shape.keys()].map((i, _, all) => (i === all.length - 2 ? all.length - 1 : i === all.length - 1 ? all.length - 2 : i))
+          )
     this.mm = tf.customGrad((a, b, save) => {
       ;(save as (ts: Array<Tensor>) => void)([a as Tensor, b as Tensor])
       return {
@@ -239,7 +250,9 @@ export interface Checkpoint {
 /** One file: a u32 header length, a JSON header (config, vocabulary, shapes), then float32 data. */
 export const encodeCheckpoint = (c: Checkpoint): Buffer => {
   const names = Object.keys(c.weights).sort()
-  const header = Buffer.from(JSON.stringify({ format: "mathdag-tinylm-1", config: c.config, vocabIds: c.vocabIds, step: c.step, meta: c.meta, tensors: names.map((n) => ({ name: n, shape: c.weights[n]!.shape })) }))
+  const header = Buffer.from(
+    JSON.stringify({ format: "mathdag-tinylm-1", config: c.config, vocabIds: c.vocabIds, step: c.step, meta: c.meta, tensors: names.map((n) => ({ name: n, shape: c.weights[n]!.shape })) })
+  )
   const parts = [Buffer.alloc(4), header, ...names.map((n) => Buffer.from(c.weights[n]!.data.buffer, c.weights[n]!.data.byteOffset, c.weights[n]!.data.byteLength))]
   parts[0]!.writeUInt32LE(header.length, 0)
   return Buffer.concat(parts)
@@ -247,7 +260,14 @@ export const encodeCheckpoint = (c: Checkpoint): Buffer => {
 
 export const decodeCheckpoint = (buf: Buffer): Checkpoint => {
   const len = buf.readUInt32LE(0)
-  const header = JSON.parse(buf.subarray(4, 4 + len).toString("utf8")) as { format: string; config: ModelConfig; vocabIds: Array<number>; step: number; meta: Record<string, unknown>; tensors: Array<{ name: string; shape: Array<number> }> }
+  const header = JSON.parse(buf.subarray(4, 4 + len).toString("utf8")) as {
+    format: string
+    config: ModelConfig
+    vocabIds: Array<number>
+    step: number
+    meta: Record<string, unknown>
+    tensors: Array<{ name: string; shape: Array<number> }>
+  }
   if (header.format !== "mathdag-tinylm-1") throw new Error(`not a tiny-LM checkpoint (format ${header.format})`)
   let off = 4 + len
   const weights: Record<string, { shape: Array<number>; data: Float32Array }> = {}

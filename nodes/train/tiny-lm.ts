@@ -81,7 +81,10 @@ export const trainLoop = async (opts: {
   if (!vocabIds) {
     const freq = new Map<number, number>()
     for (const w of opts.windows) for (const id of w) freq.set(id, (freq.get(id) ?? 0) + 1)
-    vocabIds = [...freq].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, p.vocab - 1).map(([id]) => id)
+    vocabIds = [...freq]
+      .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+      .slice(0, p.vocab - 1)
+      .map(([id]) => id)
   }
   const cv = compactVocab(vocabIds)
   const config = opts.resume?.config ?? { layers: p.layers, heads: p.heads, width: p.width, context, vocab: cv.size }
@@ -131,7 +134,11 @@ export const trainLoop = async (opts: {
       }
       const batch = Array.from({ length: p.batch }, () => compact[nextWindow()]!)
       const lossTensor = tf.tidy(() => {
-        const x = tf.tensor2d(batch.flatMap((w) => Array.from(w)), [p.batch, context + 1], "int32")
+        const x = tf.tensor2d(
+          batch.flatMap((w) => Array.from(w)),
+          [p.batch, context + 1],
+          "int32"
+        )
         return optimizer.minimize(() => model.loss(x) as never, true) as unknown as import("@tensorflow/tfjs").Scalar
       })
       const loss = (await lossTensor.data())[0]!
@@ -211,7 +218,9 @@ export const tinyLm = Node.global({
         for await (const row of ctx.inputs.sequences.rows()) windows.push(row.tokens as Array<number>)
       })
       if (windows.length === 0) {
-        return yield* Effect.fail(new NodeRunError({ node: "train/tiny-lm", message: "no packed windows to train on: the corpus is shorter than one window; lower tokens/pack.seqLength or add data", transient: false }))
+        return yield* Effect.fail(
+          new NodeRunError({ node: "train/tiny-lm", message: "no packed windows to train on: the corpus is shorter than one window; lower tokens/pack.seqLength or add data", transient: false })
+        )
       }
       const ckptFile = path.join(ctx.scratch, CHECKPOINT)
       const resume = resumable(ckptFile, ctx.key, ctx.log)

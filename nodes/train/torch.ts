@@ -143,7 +143,13 @@ const runScript = (python: string, args: ReadonlyArray<string>, onEvent: (e: Rec
     child.on("error", (e) => resume(Effect.fail(new NodeRunError({ node: "train/torch", message: `could not start ${python}: ${e.message}; ${INSTALL}`, transient: false }))))
     child.on("exit", (code, signal) => {
       if (code === 0) return resume(Effect.succeed({ lastStep, stderr }))
-      const why = stderr.trim().split("\n").filter((l) => l.trim() !== "").slice(-3).join(" | ") || `exit code ${code ?? signal}`
+      const why =
+        stderr
+          .trim()
+          .split("\n")
+          .filter((l) => l.trim() !== "")
+          .slice(-3)
+          .join(" | ") || `exit code ${code ?? signal}`
       resume(Effect.fail(new NodeRunError({ node: "train/torch", message: `the PyTorch trainer failed after step ${lastStep}: ${why}`, transient: false })))
     })
     // Interrupted: the script finishes its step, writes a checkpoint and exits; killed if it hangs.
@@ -208,7 +214,9 @@ export const torchTrain = Node.global({
         return w
       })
       if (width < 2) {
-        return yield* Effect.fail(new NodeRunError({ node: "train/torch", message: "no packed windows to train on: the corpus is shorter than one window; lower tokens/pack.seqLength or add data", transient: false }))
+        return yield* Effect.fail(
+          new NodeRunError({ node: "train/torch", message: "no packed windows to train on: the corpus is shorter than one window; lower tokens/pack.seqLength or add data", transient: false })
+        )
       }
       const out = path.join(ctx.scratch, "model")
       const args = [
@@ -242,22 +250,34 @@ export const torchTrain = Node.global({
       yield* runScript(resolved.python, args, (e) => {
         if (e.event === "start") {
           device = String(e.device)
-          ctx.log(`PyTorch ${String(e.torch)} on ${device}: ${Number(e.parameters).toLocaleString("en-US")} parameters, ${String(e.windows)} windows of ${width - 1} tokens${Number(e.start_step) > 0 ? `, from step ${String(e.start_step)}` : ""}`)
+          ctx.log(
+            `PyTorch ${String(e.torch)} on ${device}: ${Number(e.parameters).toLocaleString("en-US")} parameters, ${String(e.windows)} windows of ${width - 1} tokens${Number(e.start_step) > 0 ? `, from step ${String(e.start_step)}` : ""}`
+          )
         } else if (e.event === "step") {
           const step = Number(e.step)
           ctx.progress({ done: step, total: p.steps, unit: "steps", note: `loss ${Number(e.loss).toFixed(3)} · ${Number(e.tokens_per_s).toFixed(0)} tokens/s on ${String(e.device)}` })
-          if (step === 1 || step % 10 === 0 || step === p.steps) ctx.log(`step ${step}/${p.steps} loss ${Number(e.loss).toFixed(4)} lr ${Number(e.lr).toExponential(2)} (${Number(e.tokens_per_s).toFixed(0)} tokens/s, ${String(e.device)})`)
+          if (step === 1 || step % 10 === 0 || step === p.steps)
+            ctx.log(`step ${step}/${p.steps} loss ${Number(e.loss).toFixed(4)} lr ${Number(e.lr).toExponential(2)} (${Number(e.tokens_per_s).toFixed(0)} tokens/s, ${String(e.device)})`)
         } else if (e.event === "note") ctx.log(String(e.message))
         else if (e.event === "done") done = e
       })
       const losses = (JSON.parse(fs.readFileSync(path.join(out, "losses.json"), "utf8")) as Array<[number, number]>).map(([step, loss]) => ({ step, loss }))
-      ctx.log(`done: ${Number(done.tokens).toLocaleString("en-US")} tokens in ${Number(done.seconds).toFixed(1)} s (${Number(done.tokens_per_s).toFixed(0)} tokens/s on ${device}), final loss ${Number(done.loss).toFixed(4)}`)
+      ctx.log(
+        `done: ${Number(done.tokens).toLocaleString("en-US")} tokens in ${Number(done.seconds).toFixed(1)} s (${Number(done.tokens_per_s).toFixed(0)} tokens/s on ${device}), final loss ${Number(done.loss).toFixed(4)}`
+      )
       yield* ctx.outputs.model.write(async (file) => fs.copyFileSync(path.join(out, "model.safetensors"), file))
       yield* ctx.outputs.config.write(async (file) => fs.copyFileSync(path.join(out, "config.json"), file))
       yield* ctx.outputs.tokenizer.write(async (file) => fs.writeFileSync(file, JSON.stringify(llamaTokenizerJson())))
       yield* ctx.outputs.loss.write(losses)
       yield* ctx.outputs.summary.write([
-        { device: device === "cuda" ? "cuda" : "cpu", steps: p.steps, tokens: p.steps * p.batch * p.accumulate * (width - 1), final_loss: losses.at(-1)?.loss ?? null, parameters: Number(done.parameters), seq_len: width - 1 },
+        {
+          device: device === "cuda" ? "cuda" : "cpu",
+          steps: p.steps,
+          tokens: p.steps * p.batch * p.accumulate * (width - 1),
+          final_loss: losses.at(-1)?.loss ?? null,
+          parameters: Number(done.parameters),
+          seq_len: width - 1,
+        },
       ])
     }),
 })

@@ -27,7 +27,7 @@ export const jsonlLayout = (file: string, target: number): JsonlLayout => {
   let lines = 0
   let last = -1
   try {
-    for (let pos = 0; pos < size; ) {
+    for (let pos = 0; pos < size;) {
       const n = fs.readSync(fd, buf, 0, Math.min(buf.length, size - pos), pos)
       if (n <= 0) break
       for (let i = buf.indexOf(10, 0); i >= 0 && i < n; i = buf.indexOf(10, i + 1)) {
@@ -57,4 +57,3 @@ export const cutJsonl = (unit: SourceUnit): Array<SourceUnit> => {
   const layout = cachedLayout(file, `jsonl:${target}`, () => jsonlLayout(file, target))
   return unitsFromCuts(unit, layout.cuts, layout.hashes, (i) => ({ firstLine: layout.firstLines[i]!, fileLines: layout.lines }))
 }
-

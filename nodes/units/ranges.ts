@@ -35,7 +35,7 @@ export const hashRanges = (file: string, offsets: ReadonlyArray<number>): Array<
   try {
     for (let i = 0; i + 1 < offsets.length; i++) {
       const h = createHash("sha256")
-      for (let pos = offsets[i]!; pos < offsets[i + 1]!; ) {
+      for (let pos = offsets[i]!; pos < offsets[i + 1]!;) {
         const n = fs.readSync(fd, buf, 0, Math.min(buf.length, offsets[i + 1]! - pos), pos)
         if (n <= 0) throw new Error(`${file} ended at byte ${pos} while it was being cut into shards (did it change?)`)
         h.update(buf.subarray(0, n))
@@ -53,31 +53,27 @@ export const hashRanges = (file: string, offsets: ReadonlyArray<number>): Array<
  * The units of one file unit, given its cut points (ascending offsets from 0 to the size).
  * `extra(i)` adds per-range facts (a JSON Lines range's first line) that also enter its identity.
  */
-export const unitsFromCuts = (
-  unit: SourceUnit,
-  cuts: ReadonlyArray<number>,
-  hashes: ReadonlyArray<string>,
-  extra: (i: number) => Readonly<Record<string, number>> = () => ({})
-): Array<SourceUnit> => {
+export const unitsFromCuts = (unit: SourceUnit, cuts: ReadonlyArray<number>, hashes: ReadonlyArray<string>, extra: (i: number) => Readonly<Record<string, number>> = () => ({})): Array<SourceUnit> => {
   const file = unit.file as string
   const size = cuts[cuts.length - 1]!
   if (cuts.length <= 2) return [{ ...unit, fileId: unit.id, start: 0, end: size, ...extra(0) }]
   return hashes.map((hash, i) => {
     const facts = extra(i)
-    const suffix = Object.entries(facts).map(([k, v]) => `:${k}=${v}`).join("")
+    const suffix = Object.entries(facts)
+      .map(([k, v]) => `:${k}=${v}`)
+      .join("")
     return { id: `${unit.id}#bytes=${cuts[i]}-${cuts[i + 1]}`, fingerprint: `${hash}${suffix}`, file, fileId: unit.id, start: cuts[i]!, end: cuts[i + 1]!, ...facts }
   })
 }
 
 /** Reads [start, end) of a file as a stream; never past `end`, so a file that grows is not followed. */
-export const readRange = (r: FileRange): fs.ReadStream =>
-  fs.createReadStream(r.file, { start: r.start, end: Math.max(r.start, r.end - 1), highWaterMark: 1 << 20 })
+export const readRange = (r: FileRange): fs.ReadStream => fs.createReadStream(r.file, { start: r.start, end: Math.max(r.start, r.end - 1), highWaterMark: 1 << 20 })
 
 /** Cut points for targets k·target: `next(t)` gives the first record start at or after t (or undefined). */
 export const cutsAt = (size: number, target: number, next: (t: number) => number | undefined): Array<number> => {
   const cuts = [0]
   if (size > target) {
-    for (let t = target; t < size; ) {
+    for (let t = target; t < size;) {
       const c = next(t)
       if (c === undefined || c >= size) break
       if (c > cuts[cuts.length - 1]!) cuts.push(c)

@@ -52,21 +52,23 @@ const isRecordMember = (buf: Buffer, i: number): boolean => {
   }
 }
 
-const nextMember = (fd: number, size: number) => (t: number): number | undefined => {
-  for (let pos = t; pos < size; pos += WINDOW) {
-    // windows overlap by a header's worth, so a member whose header straddles two windows is seen
-    const buf = readAt(fd, pos, WINDOW + 4096)
-    for (let i = buf.indexOf(0x1f); i >= 0 && i < WINDOW; i = buf.indexOf(0x1f, i + 1)) {
-      if (isRecordMember(buf, i)) return pos + i
+const nextMember =
+  (fd: number, size: number) =>
+  (t: number): number | undefined => {
+    for (let pos = t; pos < size; pos += WINDOW) {
+      // windows overlap by a header's worth, so a member whose header straddles two windows is seen
+      const buf = readAt(fd, pos, WINDOW + 4096)
+      for (let i = buf.indexOf(0x1f); i >= 0 && i < WINDOW; i = buf.indexOf(0x1f, i + 1)) {
+        if (isRecordMember(buf, i)) return pos + i
+      }
     }
+    return undefined
   }
-  return undefined
-}
 
 /** Offsets of record starts in a plain WARC, walking headers; stops (no more cuts) at anything malformed. */
 const plainRecordStarts = (fd: number, size: number): Array<number> => {
   const starts: Array<number> = []
-  for (let pos = 0; pos < size; ) {
+  for (let pos = 0; pos < size;) {
     let head = readAt(fd, pos, 8192)
     while (head[0] === 0x0d || head[0] === 0x0a) {
       pos++

@@ -26,20 +26,36 @@ describe("owm/langid", () => {
 
   // Debian's fasttext CLI trains a tiny model (`.ci/run` installs it); skipped where it is missing.
   const hasFasttext = spawnSync("fasttext", [], { encoding: "utf8" }).error === undefined
-  it.skipIf(!hasFasttext)("loads a user's fastText model from modelPath (trained here with the fasttext CLI)", async () => {
-    const dir = tempDir("fasttext")
-    const lines: Array<string> = []
-    const en = ["the function is continuous on the closed interval", "we prove the theorem by induction on n", "the sum of two even numbers is even", "every bounded sequence has a convergent subsequence"]
-    const de = ["die funktion ist stetig auf dem intervall", "wir beweisen den satz durch induktion", "die summe zweier gerader zahlen ist gerade", "jede beschränkte folge hat eine konvergente teilfolge"]
-    for (let i = 0; i < 20; i++) for (const s of en) lines.push(`__label__en ${s}`)
-    for (let i = 0; i < 20; i++) for (const s of de) lines.push(`__label__de ${s}`)
-    fs.writeFileSync(path.join(dir, "train.txt"), lines.join("\n"))
-    const r = spawnSync("fasttext", ["supervised", "-input", path.join(dir, "train.txt"), "-output", path.join(dir, "model"), "-epoch", "25", "-minCount", "1", "-thread", "1", "-seed", "1"], { encoding: "utf8" })
-    expect(r.status, r.stderr).toBe(0)
-    const p = { ...params, modelPath: path.join(dir, "model.bin") }
-    const model = await langid.setup!(p)
-    const kept = langid.row(doc("we prove the sum is even by induction"), p, model)
-    expect(kept._tag).toBe("Keep")
-    expect(langid.row(doc("wir beweisen die summe durch induktion"), p, model)).toEqual({ _tag: "Drop", reason: "not-en" })
-  }, 60_000)
+  it.skipIf(!hasFasttext)(
+    "loads a user's fastText model from modelPath (trained here with the fasttext CLI)",
+    async () => {
+      const dir = tempDir("fasttext")
+      const lines: Array<string> = []
+      const en = [
+        "the function is continuous on the closed interval",
+        "we prove the theorem by induction on n",
+        "the sum of two even numbers is even",
+        "every bounded sequence has a convergent subsequence",
+      ]
+      const de = [
+        "die funktion ist stetig auf dem intervall",
+        "wir beweisen den satz durch induktion",
+        "die summe zweier gerader zahlen ist gerade",
+        "jede beschränkte folge hat eine konvergente teilfolge",
+      ]
+      for (let i = 0; i < 20; i++) for (const s of en) lines.push(`__label__en ${s}`)
+      for (let i = 0; i < 20; i++) for (const s of de) lines.push(`__label__de ${s}`)
+      fs.writeFileSync(path.join(dir, "train.txt"), lines.join("\n"))
+      const r = spawnSync("fasttext", ["supervised", "-input", path.join(dir, "train.txt"), "-output", path.join(dir, "model"), "-epoch", "25", "-minCount", "1", "-thread", "1", "-seed", "1"], {
+        encoding: "utf8",
+      })
+      expect(r.status, r.stderr).toBe(0)
+      const p = { ...params, modelPath: path.join(dir, "model.bin") }
+      const model = await langid.setup!(p)
+      const kept = langid.row(doc("we prove the sum is even by induction"), p, model)
+      expect(kept._tag).toBe("Keep")
+      expect(langid.row(doc("wir beweisen die summe durch induktion"), p, model)).toEqual({ _tag: "Drop", reason: "not-en" })
+    },
+    60_000
+  )
 })

@@ -62,4 +62,3 @@ describe("ARPA", () => {
     expect(perplexityNode.row(doc("A prime number is a whole number."), { ...p, maxPerplexity: 1.5 }, model)).toEqual({ _tag: "Drop", reason: "perplexity" })
   })
 })
-

@@ -45,18 +45,29 @@ describe("owm/mathscore", () => {
 
   // Debian's fasttext CLI trains the user model (`.ci/run` installs it); skipped where it is missing.
   const hasFasttext = spawnSync("fasttext", [], { encoding: "utf8" }).error === undefined
-  it.skipIf(!hasFasttext)("loads a user's fastText classifier (trained here with the fasttext CLI)", async () => {
-    const dir = tempDir("mathscore-ft")
-    const math = ["let x be a real number and f a continuous function", "the integral of f over the interval converges", "prove the sum of the series by induction on n", "the matrix is invertible iff its determinant is nonzero"]
-    const other = ["the train leaves the station at nine", "bake the bread until the crust is brown", "the team won the match on sunday", "free delivery on orders over fifty pounds"]
-    const lines = [...Array.from({ length: 25 }, () => math.map((t) => `__label__math ${t}`)).flat(), ...Array.from({ length: 25 }, () => other.map((t) => `__label__other ${t}`)).flat()]
-    fs.writeFileSync(path.join(dir, "train.txt"), lines.join("\n"))
-    const r = spawnSync("fasttext", ["supervised", "-input", path.join(dir, "train.txt"), "-output", path.join(dir, "math"), "-epoch", "25", "-minCount", "1", "-thread", "1", "-seed", "1"], { encoding: "utf8" })
-    expect(r.status, r.stderr).toBe(0)
-    const p = { withMathThreshold: 0.15, withoutMathThreshold: 0.8, modelPath: path.join(dir, "math.bin"), positiveLabel: "__label__math" }
-    const score = await mathscore.setup!(p)
-    expect(score("prove that the integral of the continuous function converges")).toBeGreaterThan(0.5)
-    expect(score("the bread and the train on sunday")).toBeLessThan(0.5)
-    expect(mathscore.row(doc("bake the bread on sunday", false), p, score)).toEqual({ _tag: "Drop", reason: "low-math-score" })
-  }, 60_000)
+  it.skipIf(!hasFasttext)(
+    "loads a user's fastText classifier (trained here with the fasttext CLI)",
+    async () => {
+      const dir = tempDir("mathscore-ft")
+      const math = [
+        "let x be a real number and f a continuous function",
+        "the integral of f over the interval converges",
+        "prove the sum of the series by induction on n",
+        "the matrix is invertible iff its determinant is nonzero",
+      ]
+      const other = ["the train leaves the station at nine", "bake the bread until the crust is brown", "the team won the match on sunday", "free delivery on orders over fifty pounds"]
+      const lines = [...Array.from({ length: 25 }, () => math.map((t) => `__label__math ${t}`)).flat(), ...Array.from({ length: 25 }, () => other.map((t) => `__label__other ${t}`)).flat()]
+      fs.writeFileSync(path.join(dir, "train.txt"), lines.join("\n"))
+      const r = spawnSync("fasttext", ["supervised", "-input", path.join(dir, "train.txt"), "-output", path.join(dir, "math"), "-epoch", "25", "-minCount", "1", "-thread", "1", "-seed", "1"], {
+        encoding: "utf8",
+      })
+      expect(r.status, r.stderr).toBe(0)
+      const p = { withMathThreshold: 0.15, withoutMathThreshold: 0.8, modelPath: path.join(dir, "math.bin"), positiveLabel: "__label__math" }
+      const score = await mathscore.setup!(p)
+      expect(score("prove that the integral of the continuous function converges")).toBeGreaterThan(0.5)
+      expect(score("the bread and the train on sunday")).toBeLessThan(0.5)
+      expect(mathscore.row(doc("bake the bread on sunday", false), p, score)).toEqual({ _tag: "Drop", reason: "low-math-score" })
+    },
+    60_000
+  )
 })

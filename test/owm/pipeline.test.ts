@@ -9,7 +9,10 @@ import { ROOT, dag, dagAsync, nodeOf, sandbox, summary } from "../helpers.js"
 
 const warcRecord = (url: string, body: Buffer, type = "text/html", id = url) => {
   const httpBlock = Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: ${type}\r\nContent-Length: ${body.length}\r\n\r\n`), body])
-  const head = `WARC/1.0\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:${id.replace(/[^a-z0-9]/gi, "").padEnd(32, "0").slice(0, 32)}>\r\nWARC-Target-URI: ${url}\r\nContent-Type: application/http; msgtype=response\r\nContent-Length: ${httpBlock.length}\r\n\r\n`
+  const head = `WARC/1.0\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:${id
+    .replace(/[^a-z0-9]/gi, "")
+    .padEnd(32, "0")
+    .slice(0, 32)}>\r\nWARC-Target-URI: ${url}\r\nContent-Type: application/http; msgtype=response\r\nContent-Length: ${httpBlock.length}\r\n\r\n`
   return gzipSync(Buffer.concat([Buffer.from(head), httpBlock, Buffer.from("\r\n\r\n")]))
 }
 
@@ -39,7 +42,9 @@ describe("proof-pile-2 (OpenWebMath branch) on the embedded sample", () => {
     expect(byUrl("basel").text).toContain("$$\\frac{\\pi^{2}}{6}$$")
     expect(byUrl("limits").text).toContain("$\\lim_{x\\to0}\\frac{\\sin x}{x}=1$")
     expect(byUrl("thread/42").text).toContain("$\\int_0^1 x^n dx = \\frac{1}{n+1}$")
-    expect(new Set(r.flatMap((x) => x.math_sources))).toEqual(new Set(["delimiters", "mathml-annotation", "mathml", "latex-php", "img-src", "script-math-tex", "asciimath", "math-container", "tex-data-expr", "environment"]))
+    expect(new Set(r.flatMap((x) => x.math_sources))).toEqual(
+      new Set(["delimiters", "mathml-annotation", "mathml", "latex-php", "img-src", "script-math-tex", "asciimath", "math-container", "tex-data-expr", "environment"])
+    )
   })
 
   it("the report shows the funnel and the hostile page only as text", () => {
@@ -92,7 +97,21 @@ describe("owm/warc on bad input", () => {
     const box = sandbox("warcurl")
     const list = path.join(box.dir, "warc.paths")
     fs.writeFileSync(list, "crawl/ok.warc.gz\ncrawl/missing.warc.gz\ncrawl/slow.warc.gz\n")
-    const child = dagAsync(box, ["run", "proof-pile-2", "--select", "owm/warc", "--param", `owm/warc.paths=${list}`, "--param", `owm/warc.baseUrl=${base}/`, "--param", "owm/warc.timeoutMs=400", "--param", "owm/warc.retries=1", "--json"])
+    const child = dagAsync(box, [
+      "run",
+      "proof-pile-2",
+      "--select",
+      "owm/warc",
+      "--param",
+      `owm/warc.paths=${list}`,
+      "--param",
+      `owm/warc.baseUrl=${base}/`,
+      "--param",
+      "owm/warc.timeoutMs=400",
+      "--param",
+      "owm/warc.retries=1",
+      "--json",
+    ])
     let out = ""
     child.stdout.on("data", (d) => (out += d))
     const code = await new Promise<number | null>((r) => child.on("exit", r))

@@ -26,25 +26,39 @@ describe("math sources", () => {
     expect(r.mathSources).toEqual(["mathml"])
   })
   it("KaTeX keeps the annotation and drops the glyph HTML", () => {
-    const html = page(`<p>${LONG} <span class="katex"><span class="katex-mathml"><math><semantics><mrow><mi>y</mi></mrow><annotation encoding="application/x-tex">y_1</annotation></semantics></math></span><span class="katex-html" aria-hidden="true"><span class="mord">y1GLYPH</span></span></span></p>`)
+    const html = page(
+      `<p>${LONG} <span class="katex"><span class="katex-mathml"><math><semantics><mrow><mi>y</mi></mrow><annotation encoding="application/x-tex">y_1</annotation></semantics></math></span><span class="katex-html" aria-hidden="true"><span class="mord">y1GLYPH</span></span></span></p>`
+    )
     const r = text(html)
     expect(r.text).toContain("$y_1$")
     expect(r.text).not.toContain("GLYPH")
   })
   it("MathJax scripts (tex, display, asciimath) and previews", () => {
-    const r = text(page(`<p>${LONG} <span class="MathJax_Preview">PREVIEW</span><script type="math/tex">a+b</script> and <script type="math/tex; mode=display">c=d</script> and <script type="math/asciimath">x^2</script></p>`))
+    const r = text(
+      page(
+        `<p>${LONG} <span class="MathJax_Preview">PREVIEW</span><script type="math/tex">a+b</script> and <script type="math/tex; mode=display">c=d</script> and <script type="math/asciimath">x^2</script></p>`
+      )
+    )
     expect(r.text).toContain("$a+b$")
     expect(r.text).toContain("$$c=d$$")
     expect(r.text).toContain("{x}^{{2}}")
     expect(r.text).not.toContain("PREVIEW")
   })
   it("images: latex class alt, latex.php alt, codecogs and mimetex src queries", () => {
-    const r = text(page(`<p>${LONG} <img class="latex" alt="\\beta"> <img src="https://s0.wp.com/latex.php?latex=%5Cgamma" alt="\\gamma"> <img src="https://latex.codecogs.com/png.latex?%5Cdelta%5E2"> <img src="/cgi-bin/mimetex.cgi?\\epsilon_0"> <img src="cat.png" alt="a cat"></p>`))
+    const r = text(
+      page(
+        `<p>${LONG} <img class="latex" alt="\\beta"> <img src="https://s0.wp.com/latex.php?latex=%5Cgamma" alt="\\gamma"> <img src="https://latex.codecogs.com/png.latex?%5Cdelta%5E2"> <img src="/cgi-bin/mimetex.cgi?\\epsilon_0"> <img src="cat.png" alt="a cat"></p>`
+      )
+    )
     for (const m of ["$\\beta$", "$\\gamma$", "$\\delta^2$", "$\\epsilon_0$"]) expect(r.text).toContain(m)
     expect(r.text).not.toContain("a cat")
   })
   it(".math-container, .wp-katex-eq, .tex[data-expr], .texerror", () => {
-    const r = text(page(`<p>${LONG} <span class="math-container">$\\zeta(3)$</span> <span class="wp-katex-eq" data-display="false">\\eta</span> <span class="tex" data-expr="\\iota"></span> <span class="texerror">\\kappa</span></p>`))
+    const r = text(
+      page(
+        `<p>${LONG} <span class="math-container">$\\zeta(3)$</span> <span class="wp-katex-eq" data-display="false">\\eta</span> <span class="tex" data-expr="\\iota"></span> <span class="texerror">\\kappa</span></p>`
+      )
+    )
     for (const m of ["$\\zeta(3)$", "$\\eta$", "$\\iota$", "$\\kappa$"]) expect(r.text).toContain(m)
   })
   it("delimited math uses the page's configuration; $ only when configured; literal dollars are escaped", () => {
@@ -60,7 +74,11 @@ describe("math sources", () => {
     expect(pageDelimiters([`MathJax = { tex: { inlineMath: [['$', '$']], displayMath: [['$$','$$']] } }`])).toContainEqual({ left: "$", right: "$", display: false })
     expect(pageDelimiters([`renderMathInElement(document.body, { delimiters: [ {left: "@@", right: "@@", display: true} ] })`])).toEqual([{ left: "@@", right: "@@", display: true }])
     const ds = delimitersFor([{ left: "$", right: "$", display: false }])
-    expect(splitMath("a $x$ and $$y$$ and \\$z", ds).filter((s) => s.kind === "math").map((s) => (s as { latex: string }).latex)).toEqual(["x", "y"])
+    expect(
+      splitMath("a $x$ and $$y$$ and \\$z", ds)
+        .filter((s) => s.kind === "math")
+        .map((s) => (s as { latex: string }).latex)
+    ).toEqual(["x", "y"])
   })
 })
 
@@ -76,8 +94,10 @@ describe("boilerplate and structure", () => {
     expect(removeBoilerplate(lines, phrases, { ratioThreshold: 0.18, absoluteThreshold: 10, endThreshold: 0 }).map((l) => l.text)).toEqual([lines[0]!.text, lines[2]!.text])
   })
   it("removes banned selectors, nav and link clusters; keeps code fenced and tables as plain rows", () => {
-    const r = text(page(`<div class="nav">NAVIGATION</div><div id="sidebar">SIDEBAR</div><ul><li><a href="/a">Alpha link</a></li><li><a href="/b">Beta link</a></li><li><a href="/c">Gamma link</a></li></ul>
-<p>${LONG}</p><pre>def f(x):\n    return x * 2</pre><table><tr><th>n</th><th>n^2</th><th>n^3</th></tr><tr><td>2</td><td>4</td><td>8</td></tr></table><p>${LONG}</p>`))
+    const r = text(
+      page(`<div class="nav">NAVIGATION</div><div id="sidebar">SIDEBAR</div><ul><li><a href="/a">Alpha link</a></li><li><a href="/b">Beta link</a></li><li><a href="/c">Gamma link</a></li></ul>
+<p>${LONG}</p><pre>def f(x):\n    return x * 2</pre><table><tr><th>n</th><th>n^2</th><th>n^3</th></tr><tr><td>2</td><td>4</td><td>8</td></tr></table><p>${LONG}</p>`)
+    )
     expect(r.text).not.toMatch(/NAVIGATION|SIDEBAR|Alpha link/)
     expect(r.text).toContain("```\ndef f(x):\n    return x * 2\n```")
     expect(r.text).toContain("n | n^2 | n^3\n2 | 4 | 8")

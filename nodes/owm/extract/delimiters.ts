@@ -34,7 +34,10 @@ export const pageDelimiters = (scripts: ReadonlyArray<string>): Array<Delimiter>
   const found: Array<Delimiter> = []
   for (const src of scripts) {
     if (!/MathJax|renderMathInElement|katex|tex2jax/i.test(src)) continue
-    for (const [key, display] of [["inlineMath", false], ["displayMath", true]] as const) {
+    for (const [key, display] of [
+      ["inlineMath", false],
+      ["displayMath", true],
+    ] as const) {
       const re = new RegExp(`${key}\\s*:\\s*(\\[(?:[^\\[\\]]|\\[[^\\[\\]]*\\])*\\])`, "g")
       for (const m of src.matchAll(re)) for (const [left, right] of pairsIn(m[1]!)) found.push({ left, right, display })
     }

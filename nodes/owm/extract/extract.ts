@@ -27,16 +27,65 @@ export interface ExtractOptions {
 }
 
 export type ExtractResult =
-  | { readonly ok: true; readonly text: string; readonly title: string; readonly mathFound: boolean; readonly mathSources: ReadonlyArray<string> }
-  | { readonly ok: false; readonly reason: string }
+  { readonly ok: true; readonly text: string; readonly title: string; readonly mathFound: boolean; readonly mathSources: ReadonlyArray<string> } | { readonly ok: false; readonly reason: string }
 
-const SKIP = new Set(["script", "style", "noscript", "template", "head", "iframe", "object", "embed", "canvas", "svg", "input", "select", "textarea", "button", "form", "nav", "aside", "footer", "video", "audio", "map", "dialog"])
-const BLOCK = new Set(["p", "div", "section", "article", "main", "header", "blockquote", "ul", "ol", "dl", "dt", "dd", "figure", "figcaption", "table", "tbody", "thead", "tfoot", "address", "details", "summary", "center", "body", "html"])
+const SKIP = new Set([
+  "script",
+  "style",
+  "noscript",
+  "template",
+  "head",
+  "iframe",
+  "object",
+  "embed",
+  "canvas",
+  "svg",
+  "input",
+  "select",
+  "textarea",
+  "button",
+  "form",
+  "nav",
+  "aside",
+  "footer",
+  "video",
+  "audio",
+  "map",
+  "dialog",
+])
+const BLOCK = new Set([
+  "p",
+  "div",
+  "section",
+  "article",
+  "main",
+  "header",
+  "blockquote",
+  "ul",
+  "ol",
+  "dl",
+  "dt",
+  "dd",
+  "figure",
+  "figcaption",
+  "table",
+  "tbody",
+  "thead",
+  "tfoot",
+  "address",
+  "details",
+  "summary",
+  "center",
+  "body",
+  "html",
+])
 const HEADINGS: Record<string, number> = { h1: 1, h2: 2, h3: 3, h4: 4, h5: 5, h6: 6 }
 
 // The package is CommonJS with a `default` export; bundlers and Node disagree on the interop.
 type AsciiMath = (s: string) => string
-const asciimath: AsciiMath = ((m: { default?: unknown }) => (typeof m.default === "function" ? (m.default as AsciiMath) : (m.default as { default: AsciiMath }).default))(asciimathModule as { default?: unknown })
+const asciimath: AsciiMath = ((m: { default?: unknown }) => (typeof m.default === "function" ? (m.default as AsciiMath) : (m.default as { default: AsciiMath }).default))(
+  asciimathModule as { default?: unknown }
+)
 
 const classes = (el: Element): ReadonlyArray<string> => (el.attribs.class ? el.attribs.class.split(/\s+/) : [])
 const hasClass = (el: Element, c: string) => classes(el).includes(c)
@@ -104,14 +153,22 @@ const mathOf = (el: Element): MathHit | null | undefined => {
   }
   const cls = classes(el)
   if (cls.length === 0) return undefined
-  if (cls.includes("katex-html") || cls.includes("MathJax_Preview") || cls.includes("MathJax") || cls.includes("MathJax_Display") || cls.includes("MathJax_SVG") || cls.includes("MathJax_CHTML")) return null
+  if (cls.includes("katex-html") || cls.includes("MathJax_Preview") || cls.includes("MathJax") || cls.includes("MathJax_Display") || cls.includes("MathJax_SVG") || cls.includes("MathJax_CHTML"))
+    return null
   if (cls.includes("texerror")) return { latex: textContent(el).trim(), display: false, source: "texerror" }
   if (cls.includes("tex") && el.attribs["data-expr"]) return { latex: el.attribs["data-expr"].trim(), display: false, source: "tex-data-expr" }
   if (cls.includes("wp-katex-eq")) return { latex: textContent(el).trim(), display: el.attribs["data-display"] === "true", source: "wp-katex-eq" }
   if (cls.includes("math-container")) {
     const raw = textContent(el).trim()
     const display = /^\$\$[\s\S]*\$\$$/.test(raw) || /^\\\[/.test(raw)
-    return { latex: raw.replace(/^(\$\$|\$|\\\[|\\\()/, "").replace(/(\$\$|\$|\\\]|\\\))$/, "").trim(), display, source: "math-container" }
+    return {
+      latex: raw
+        .replace(/^(\$\$|\$|\\\[|\\\()/, "")
+        .replace(/(\$\$|\$|\\\]|\\\))$/, "")
+        .trim(),
+      display,
+      source: "math-container",
+    }
   }
   return undefined
 }

@@ -51,12 +51,7 @@ let schemaCounter = 0
  * fails or is interrupted, so the next attempt of the same key resumes from it; removed once it
  * succeeds.
  */
-export const inScratch = <A, E>(
-  store: Store,
-  key: string,
-  log: (message: string) => void,
-  use: (work: GlobalWork) => Effect.Effect<A, E>
-): Effect.Effect<A, E> =>
+export const inScratch = <A, E>(store: Store, key: string, log: (message: string) => void, use: (work: GlobalWork) => Effect.Effect<A, E>): Effect.Effect<A, E> =>
   Effect.suspend(() => {
     const claim = store.claimScratch(key)
     if (claim.note) log(claim.note)
@@ -141,7 +136,13 @@ export const runGlobal = (
         writer: {
           write: (rows: Iterable<unknown> | AsyncIterable<unknown>) =>
             Effect.gen(function* () {
-              const it = (Symbol.asyncIterator in rows ? rows : (async function* () { yield* rows as Iterable<unknown> })()) as AsyncIterable<unknown>
+              const it = (
+                Symbol.asyncIterator in rows
+                  ? rows
+                  : (async function* () {
+                      yield* rows as Iterable<unknown>
+                    })()
+              ) as AsyncIterable<unknown>
               const iterator = it[Symbol.asyncIterator]()
               while (true) {
                 const next = yield* Effect.tryPromise({ try: () => iterator.next(), catch: (e) => fail(node.name, (e as Error).message, e) })
@@ -159,7 +160,8 @@ export const runGlobal = (
               const c = yield* connection
               const tmp = store.tempPath(`${name}.parquet`)
               const select = `SELECT ${columns.map((col) => `CAST(${quoteIdent(col.name)} AS ${duckdbType(col.type)}) AS ${quoteIdent(col.name)}`).join(", ")} FROM (${query})`
-              const run = (sql: string) => Effect.tryPromise({ try: async () => (await c.run(sql)).rowsChanged, catch: (e) => fail(node.name, `query for output ${name} failed: ${(e as Error).message}`, e) })
+              const run = (sql: string) =>
+                Effect.tryPromise({ try: async () => (await c.run(sql)).rowsChanged, catch: (e) => fail(node.name, `query for output ${name} failed: ${(e as Error).message}`, e) })
               // Small row groups: DuckDB's Parquet writer holds a whole row group in memory.
               const rows = yield* run(`COPY (${select}) TO ${sqlString(tmp)} (${SHARD_FORMAT}, ROW_GROUP_SIZE ${QUERY_ROW_GROUP})`)
               if (rows === 0) return fs.rmSync(tmp, { force: true })
@@ -186,7 +188,10 @@ export const runGlobal = (
         Effect.gen(function* () {
           const tmp = store.tempPath(`${name}.${port.extension}`)
           yield* Effect.tryPromise({ try: () => fill(tmp), catch: (e) => fail(node.name, `writing file ${name}: ${(e as Error).message}`, e) })
-          const { hash, bytes } = yield* Effect.tryPromise({ try: () => store.commitObject(tmp, `.${port.extension}`), catch: (e) => fail(node.name, `committing ${name}: ${(e as Error).message}`, e) })
+          const { hash, bytes } = yield* Effect.tryPromise({
+            try: () => store.commitObject(tmp, `.${port.extension}`),
+            catch: (e) => fail(node.name, `committing ${name}: ${(e as Error).message}`, e),
+          })
           files[name] = { kind: "file", extension: port.extension, hash, bytes, ...(port.fileName ? { fileName: port.fileName } : {}) }
         }),
     })
@@ -242,7 +247,9 @@ export const runGlobal = (
           const c = yield* connection
           return yield* Effect.tryPromise({
             try: async () => {
-              const ddl = Object.entries(columns).map(([k, t]) => `${quoteIdent(k)} ${t}`).join(", ")
+              const ddl = Object.entries(columns)
+                .map(([k, t]) => `${quoteIdent(k)} ${t}`)
+                .join(", ")
               await c.run(`CREATE OR REPLACE TABLE ${quoteIdent(name)} (${ddl})`)
               const appender = await c.createAppender(name, schema)
               let n = 0

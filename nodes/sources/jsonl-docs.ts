@@ -1,4 +1,4 @@
-/** docs: any corpus as JSON Lines with `id` and `text` (or `content`), local or hf://, for the overlap pipeline. */
+/** docs: any corpus as JSON Lines with `id` and `text` (or `content`), local or hf://: a generic source (the overlap and dedup pipelines read their corpus with it). */
 import { Schema } from "effect"
 import * as Node from "../../engine/node.js"
 import { fileIdOf, lineRangeOf, listFiles, localFile } from "../files.js"

@@ -62,6 +62,27 @@ export const keyStruct = (node: AnyNode, params: unknown, inputs: Readonly<Recor
 
 export const keyOf = (s: KeyStruct): string => hashStruct(s)
 
+// The key formulas, in one place: the runner, `dag why`/--dry-run and Slurm tasks all build keys here.
+
+/** How a source unit enters keys: its id and content fingerprint. */
+const unitRef = (u: { readonly id: string; readonly fingerprint: string }): string => `${u.id}@${u.fingerprint}`
+
+/** A node's key struct: a source's units, or the artifact ids its inputs read (missing: none yet). */
+export const nodeKeyStruct = (
+  node: AnyNode,
+  params: unknown,
+  from: { readonly units: ReadonlyArray<{ readonly id: string; readonly fingerprint: string }> } | { readonly inputs: Readonly<Record<string, string | undefined>> },
+  runtime: Readonly<Record<string, string>>
+): KeyStruct => keyStruct(node, params, "units" in from ? { units: from.units.map(unitRef) } : Object.fromEntries(Object.entries(from.inputs).map(([k, id]) => [k, id ? [id] : []])), runtime)
+
+/** One shard's key struct: a source's unit, or the input shard (by content hash) a map node reads. */
+export const shardKeyStruct = (
+  node: AnyNode,
+  params: unknown,
+  from: { readonly unit: { readonly id: string; readonly fingerprint: string } } | { readonly inputShard: string },
+  runtime: Readonly<Record<string, string>>
+): KeyStruct => keyStruct(node, params, "unit" in from ? { unit: [unitRef(from.unit)] } : { in: [from.inputShard] }, runtime)
+
 // ---------------------------------------------------------------- staleness
 
 export type CauseCategory = "CODE" | "PARAMS" | "DATA" | "DEPENDENCIES" | "NEW" | "FORCED" | "MISSING"

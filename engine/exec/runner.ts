@@ -13,7 +13,7 @@ import type { AnyNode, GlobalNode, MapNode, SourceNode, SourceUnit, StepProgress
 import type { ResolvedParams } from "../params.js"
 import type { Pipeline, PipelineNode } from "../pipeline.js"
 import { ancestorsOf, topoOrder } from "../pipeline.js"
-import { diffKeys, keyOf, keyStruct, type Cause as StaleCause, type KeyStruct } from "../plan.js"
+import { diffKeys, keyOf, nodeKeyStruct, shardKeyStruct, type Cause as StaleCause, type KeyStruct } from "../plan.js"
 import { packageRoot } from "../paths.js"
 import {
   ArtifactStore,
@@ -116,10 +116,8 @@ const runtimeOf = (env: Env, node: AnyNode): Readonly<Record<string, string>> =>
 
 const nodeStruct = (env: Env, node: AnyNode, inputs: Outputs, units?: ReadonlyArray<SourceUnit>): KeyStruct => {
   const params = env.req.params.encoded.get(node.name)
-  const ins: Record<string, ReadonlyArray<string>> = node.kind === "source"
-    ? { units: (units ?? []).map((u) => `${u.id}@${u.fingerprint}`) }
-    : Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, [v.id]]))
-  return keyStruct(node, params, ins, runtimeOf(env, node))
+  const from = node.kind === "source" ? { units: units ?? [] } : { inputs: Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.id])) }
+  return nodeKeyStruct(node, params, from, runtimeOf(env, node))
 }
 
 const resolveRecord = (env: Env, record: NodeRecord | undefined): Outputs | undefined => {
@@ -484,7 +482,7 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
         node,
         log,
         units ?? [],
-        (u) => ({ struct: keyStruct(node, env.req.params.encoded.get(node.name), { unit: [`${u.id}@${u.fingerprint}`] }, runtimeOf(env, node)), inputs: [u.id] }),
+        (u) => ({ struct: shardKeyStruct(node, env.req.params.encoded.get(node.name), { unit: u }, runtimeOf(env, node)), inputs: [u.id] }),
         (u, tmp) => (node.worker ? env.executor : inline).runSourceShard({ pipeline: env.req.pipeline.name, node, params, unit: u, tmpPath: tmp }),
         forced,
         node.worker ? env.executor.slots : env.req.concurrency,
@@ -503,7 +501,7 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
         mapNode,
         log,
         input.shards,
-        (s) => ({ struct: keyStruct(node, env.req.params.encoded.get(node.name), { in: [s.hash] }, runtimeOf(env, node)), inputs: [s.hash] }),
+        (s) => ({ struct: shardKeyStruct(node, env.req.params.encoded.get(node.name), { inputShard: s.hash }, runtimeOf(env, node)), inputs: [s.hash] }),
         (s, tmp) =>
           Effect.gen(function* () {
             const inputPath = yield* env.store.verifyObject(s.hash, ".parquet")

@@ -8,7 +8,7 @@ import type { NodeRunError } from "../errors.js"
 import type { ResolvedParams } from "../params.js"
 import type { Pipeline } from "../pipeline.js"
 import { ancestorsOf, topoOrder } from "../pipeline.js"
-import { diffKeys, keyOf, keyStruct, type Cause, type KeyStruct } from "../plan.js"
+import { diffKeys, keyOf, nodeKeyStruct, shardKeyStruct, type Cause, type KeyStruct } from "../plan.js"
 import { externalFacts } from "../externals.js"
 import type { DatasetManifest, NodeRecord, Store } from "../store/store.js"
 
@@ -53,25 +53,21 @@ export const planPipeline = (
         const total = stored?.shards.length
         plan = { node: node.name, kind: node.kind, status: "stale", causes: dedupe(causes), ...(stored ? { stored } : {}), ...(total !== undefined ? { staleShards: { stale: total, total } } : {}) }
       } else {
-        let inputs: Record<string, ReadonlyArray<string>>
+        let struct: KeyStruct
         let shardStructs: ReadonlyArray<KeyStruct> = []
         if (node.kind === "source") {
           const units = yield* node.units(params.values.get(node.name))
-          inputs = { units: units.map((u) => `${u.id}@${u.fingerprint}`) }
-          shardStructs = units.map((u) => keyStruct(node, encoded, { unit: [`${u.id}@${u.fingerprint}`] }, nodeRuntime))
+          struct = nodeKeyStruct(node, encoded, { units }, nodeRuntime)
+          shardStructs = units.map((unit) => shardKeyStruct(node, encoded, { unit }, nodeRuntime))
         } else {
-          inputs = {}
-          for (const [name, w] of Object.entries(pn.inputs)) {
-            const id = outputsOf.get(w.node)?.[w.output]
-            inputs[name] = id ? [id] : []
-          }
+          const inputs = Object.fromEntries(Object.entries(pn.inputs).map(([name, w]) => [name, outputsOf.get(w.node)?.[w.output]]))
+          struct = nodeKeyStruct(node, encoded, { inputs }, nodeRuntime)
           if (node.kind === "map") {
-            const id = inputs.in?.[0]
+            const id = inputs.in
             const m = id ? (store.getArtifact(id) as DatasetManifest | undefined) : undefined
-            shardStructs = (m?.shards ?? []).map((s) => keyStruct(node, encoded, { in: [s.hash] }, nodeRuntime))
+            shardStructs = (m?.shards ?? []).map((s) => shardKeyStruct(node, encoded, { inputShard: s.hash }, nodeRuntime))
           }
         }
-        const struct = keyStruct(node, encoded, inputs, nodeRuntime)
         const key = keyOf(struct)
         const record = store.getNodeRecord(key)
         const present = record !== undefined && Object.values(record.outputs).every((id) => store.artifactPresent(id))

@@ -16,7 +16,8 @@ const ParamsByNode = Schema.Record({ key: Schema.String, value: Schema.Record({ 
 const PositiveInt = Schema.Int.pipe(Schema.positive())
 /** A size: bytes, or a string such as "4GB", "512MB", "64MiB". */
 const Size = Schema.Union(PositiveInt, Schema.String.pipe(Schema.filter((s) => parseBytes(s) !== undefined, { message: () => 'expected a size such as "4GB", "512MB" or a number of bytes' })))
-export const ExecutorName = Schema.Literal("local", "slurm")
+/** An executor's name (engine/exec/executors.ts): local, slurm, or one an extension registers; checked when a run starts. */
+export const ExecutorName = Schema.String.pipe(Schema.nonEmptyString())
 export type ExecutorName = Schema.Schema.Type<typeof ExecutorName>
 
 export const Profile = Schema.Struct({
@@ -125,7 +126,6 @@ export const settingsFor = (config: Config, root: string, profileName: string | 
   const overlay = slurmOverlay()
   if (Either.isLeft(overlay)) return Either.left(overlay.left)
   const executor = process.env.DAG_EXECUTOR ?? p.executor ?? config.executor
-  if (executor !== "local" && executor !== "slurm") return Either.left(new ConfigError({ message: `DAG_EXECUTOR=${executor}: expected local or slurm` }))
   const workers = p.workers ?? config.workers
   const memorySpec = process.env[MEMORY_ENV] ?? p.memory ?? config.memory
   const memory = memorySpec === undefined ? defaultBudget(workers) : parseBytes(memorySpec)

@@ -3,9 +3,11 @@
  * knowing it. Listed in dag.config.ts (`extensions: [...]`):
  *
  *   - `commands`: extra verbs (`dag tokenize`), as @effect/cli commands;
- *   - `exportFormats`: extra `dag export --format NAME` writers for datasets (gpt-neox files).
+ *   - `exportFormats`: extra `dag export --format NAME` writers for datasets (gpt-neox files);
+ *   - `executors`: other places shards can run (`dag run --executor NAME`).
  */
 import type { Command } from "@effect/cli"
+import type { Executor } from "./exec/executors.js"
 
 /** A dataset being exported: its rows through DuckDB, and where to write. */
 export interface DatasetExport {
@@ -33,6 +35,8 @@ export interface Extension {
   readonly name: string
   readonly commands?: ReadonlyArray<Command.Command<any, never, any, any>>
   readonly exportFormats?: Readonly<Record<string, ExportFormat>>
+  /** where shards can run besides local and slurm (`dag run --executor NAME`) */
+  readonly executors?: ReadonlyArray<Executor>
 }
 
 export const defineExtension = (e: Extension): Extension => e

@@ -127,6 +127,9 @@ describe("bad input", () => {
     expect(dag(box, ["run", "proof-pile2"]).stderr).toMatch(/no pipeline "proof-pile2"; did you mean "proof-pile-2"\? Available: /)
     expect(dag(box, ["run", "demo", "--select", "demo/x"]).stderr).toMatch(/no node "demo\/x" in pipeline demo/)
     expect(dag(box, ["status", "--run", "nope"]).stderr).toMatch(/no run "nope"/)
+    const ex = dag(box, ["run", "demo", "--executor", "slrum"])
+    expect(ex.code).toBe(2)
+    expect(ex.stderr).toMatch(/unknown executor "slrum"; did you mean "slurm"\? Executors: local, slurm/)
   })
   it("input files that match nothing fail the source with a hint and exit 2 (bad input), not a crash", () => {
     const r = dag(box, ["run", "demo", "--param", `demo/read.paths=${box.dir}/none/*.txt`])

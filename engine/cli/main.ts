@@ -17,7 +17,7 @@ import { reportCommand } from "./report.js"
 import { runCommand } from "./run.js"
 import { cancelCommand, execShardCommand } from "./slurm.js"
 import { sqlCommand } from "./sql.js"
-import { projectExtensions } from "./extensions.js"
+import { projectExtensions, registerExtensionExecutors } from "./extensions.js"
 import { redactUrlCredentials } from "../store/fsx.js"
 import { installCrashHandlers } from "../crash.js"
 import { printable } from "./format.js"
@@ -43,6 +43,7 @@ const dag = Command.make("dag").pipe(
 )
 
 installCrashHandlers()
+registerExtensionExecutors()
 
 const cli = Command.run(dag, { name: "dag", version: "0.1.0" })
 

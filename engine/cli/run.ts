@@ -2,13 +2,12 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Layer, Option } from "effect"
 import * as path from "node:path"
-import { NotFoundError } from "../errors.js"
+import { InputError, NotFoundError } from "../errors.js"
 import { onCrash } from "../crash.js"
 import { Journal, RunJournal, emptyNodeLog, newRecord, newRunId, type NodeLog } from "../journal.js"
-import { ShardExecutor } from "../exec/pool.js"
+import { executorNames, findExecutor } from "../exec/executors.js"
 import { RemoteShards } from "../exec/remote.js"
-import { slurmCommands } from "../slurm/client.js"
-import { slurmExecutor } from "../slurm/executor.js"
+import { suggest } from "../suggest.js"
 import { ProgressBar } from "../exec/progress.js"
 import { runPipeline, runtimeFacts } from "../exec/runner.js"
 import { describePlan, planPipeline } from "../exec/staleness.js"
@@ -49,10 +48,7 @@ export const runCommand = Command.make(
     dryRun: Options.boolean("dry-run").pipe(Options.withDescription("print the plan and the reason for each node; run nothing")),
     verify: Options.boolean("verify").pipe(Options.withDescription("hash every cached shard before trusting it (slower)")),
     profile: Options.text("profile").pipe(Options.optional, Options.withDescription("config profile (sample, full, ci, slurm, …)")),
-    executor: Options.choice("executor", ["local", "slurm"]).pipe(
-      Options.optional,
-      Options.withDescription("where shards run: local worker threads, or Slurm array jobs against the shared store (default: the profile's)")
-    ),
+    executor: Options.text("executor").pipe(Options.optional, Options.withDescription("where shards run: local worker threads, or Slurm array jobs against the shared store (default: the profile's)")),
     json: Options.boolean("json").pipe(Options.withDescription("print a JSON summary as the last line of stdout")),
     memory: Options.text("memory").pipe(
       Options.optional,
@@ -90,6 +86,11 @@ export const runCommand = Command.make(
       }
 
       const executor = Option.getOrElse(o.executor, () => settings.executor)
+      const runner = findExecutor(executor)
+      if (!runner) {
+        const hint = suggest(executor, executorNames())
+        return yield* Effect.fail(new InputError({ message: `unknown executor "${executor}"${hint ? `; did you mean "${hint}"?` : ""} Executors: ${executorNames().join(", ")}` }))
+      }
       const runId = newRunId()
       const record = newRecord({
         executor,
@@ -114,10 +115,8 @@ export const runCommand = Command.make(
         Layer.succeed(ArtifactStore, store),
         Layer.succeed(RunJournal, journal),
         ProgressBar.auto(),
-        executor === "slurm" ? ShardExecutor.inline(1) : ShardExecutor.local(settings.workers),
-        executor === "slurm"
-          ? Layer.succeed(RemoteShards, slurmExecutor(slurmCommands(), { settings: settings.slurm, store, runs: settings.runs, root: settings.root, profile: settings.profile, overrides: o.param }))
-          : Layer.empty
+        runner.shards({ settings, store, overrides: o.param }),
+        runner.remote ? Layer.succeed(RemoteShards, runner.remote({ settings, store, overrides: o.param })) : Layer.empty
       )
       const started = Date.now()
       const result = yield* runPipeline(
@@ -134,7 +133,8 @@ export const runCommand = Command.make(
             journal.finish("interrupted")
             process.exitCode = 130
             process.stderr.write(`\nrun ${runId} interrupted — committed shards are kept; run the same command again to resume\n`)
-            if (executor === "slurm") process.stderr.write(`Slurm jobs it submitted keep running (a rerun re-attaches to them); stop them with \`dag cancel ${runId}\`\n`)
+            const note = runner.interruptedNote?.(runId)
+            if (note) process.stderr.write(`${note}\n`)
           })
         )
       )

@@ -120,6 +120,108 @@ export class Journal {
     return n
   }
 
+  // ------------------------------------------------------------ what happens to a node
+  // The runner reports through these; the record's shape (counters, shard log, events) is kept here.
+
+  /** The node starts computing: counters and shard log start empty. */
+  nodeStarted(name: string): void {
+    const n = this.node(name)
+    n.status = "running"
+    n.startedAt = new Date().toISOString()
+    n.shards = { total: 0, cached: 0, computed: 0, failed: 0 }
+    n.shardLog = []
+  }
+
+  /** Its cache key and, when it recomputes, why. */
+  nodeKeyed(name: string, key: string, causes: Array<Cause> = []): void {
+    const n = this.node(name)
+    n.key = key
+    n.causes = causes
+  }
+
+  shardsPlanned(name: string, total: number): void {
+    this.node(name).shards.total = total
+  }
+
+  /** One shard's outcome: its counter, its line in the shard log, and (unless cached) an event. */
+  shard(name: string, entry: ShardLog): void {
+    const n = this.node(name)
+    n.shards[entry.status]++
+    n.shardLog.push(entry)
+    if (entry.status === "computed") this.event("shard", { node: name, ...entry })
+    else if (entry.status === "failed") this.event("shard-failed", { node: name, index: entry.index, error: entry.error, attempts: entry.attempts })
+  }
+
+  /** A global node computed: it counts as its one shard (a cluster's run also logged where, with `shard`). */
+  globalComputed(name: string): void {
+    this.node(name).shards.computed = 1
+  }
+
+  /** Shards finish in any order; the log reads in shard order. */
+  shardsDone(name: string): void {
+    this.node(name).shardLog.sort((a, b) => a.index - b.index)
+  }
+
+  /** A line the node logged (ctx.log): an event, and the last `keep` kept on the node. */
+  nodeMessage(name: string, message: string, keep: number): void {
+    this.event("log", { node: name, message })
+    const kept = (this.node(name).messages ??= [])
+    kept.push(message)
+    if (kept.length > keep) kept.shift()
+  }
+
+  /** The node's outputs came from the store (its key was found). */
+  nodeCached(
+    name: string,
+    r: {
+      readonly key: string
+      readonly outputs: Record<string, string>
+      readonly shards: number
+      readonly rows: NodeLog["rows"]
+      readonly dropped: Record<string, number>
+      readonly droppedSamples: Record<string, ReadonlyArray<unknown>>
+      readonly ms: number
+    }
+  ): void {
+    const n = this.node(name)
+    Object.assign(n, { status: "cached", key: r.key, causes: [], outputs: r.outputs, rows: r.rows, dropped: r.dropped, droppedSamples: r.droppedSamples, ms: r.ms })
+    n.shards = { total: r.shards, cached: r.shards, computed: 0, failed: 0 }
+  }
+
+  /** The node committed its outputs; its status follows from its shard counters. */
+  nodeFinished(
+    name: string,
+    r: {
+      readonly outputs: Record<string, string>
+      readonly rows: NodeLog["rows"]
+      readonly dropped: Record<string, number>
+      readonly droppedSamples: Record<string, ReadonlyArray<unknown>>
+      readonly ms: number
+    }
+  ): NodeStatus {
+    const n = this.node(name)
+    const status: NodeStatus = n.shards.cached > 0 && n.shards.computed > 0 ? "partial" : n.shards.computed === 0 && n.shards.total > 0 ? "cached" : "computed"
+    Object.assign(n, { status, ...r })
+    return status
+  }
+
+  /** The node's work is over, whatever its outcome. */
+  nodeEnded(name: string): void {
+    this.node(name).endedAt = new Date().toISOString()
+  }
+
+  /** A problem worth keeping on the node (a shard moved aside and recomputed), not a failure. */
+  nodeError(name: string, message: string): void {
+    this.node(name).errors.push(message)
+  }
+
+  /** The node failed, or was skipped because an upstream node failed. */
+  nodeFailed(name: string, status: "failed" | "skipped", error: string): void {
+    const n = this.node(name)
+    n.status = status
+    n.errors.push(error)
+  }
+
   /** Appends an event; `quiet` events (run start) do not trigger a snapshot of run.json. */
   event(type: string, data: Record<string, unknown>, options: { readonly quiet?: boolean } = {}): void {
     this.guard(() => fs.appendFileSync(path.join(this.dir, "events.jsonl"), redactUrlCredentials(JSON.stringify({ t: new Date().toISOString(), type, ...data })) + "\n"))

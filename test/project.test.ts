@@ -3,11 +3,22 @@
  * API; the CLI finds the project from any folder inside it and its pipelines by their files; the
  * project's own code is part of its nodes' cache keys; the engine imports nothing of the app.
  */
-import { spawnSync } from "node:child_process"
+import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { BIN, ROOT, tempDir } from "./helpers.js"
+
+/** Runs a command without blocking the test worker (a long synchronous spawn starves vitest's RPC). */
+const exec = (command: string, args: ReadonlyArray<string>, cwd: string, env: NodeJS.ProcessEnv = process.env) =>
+  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (d) => (stdout += d))
+    child.stderr.on("data", (d) => (stderr += d))
+    child.on("exit", (code) => resolve({ code: code ?? -1, stdout, stderr }))
+  })
 
 const dagIn = (cwd: string, args: ReadonlyArray<string>) => {
   const env: NodeJS.ProcessEnv = { ...process.env, CI: "true" }
@@ -15,15 +26,14 @@ const dagIn = (cwd: string, args: ReadonlyArray<string>) => {
   delete env.DAG_RUNS
   delete env.DAG_NO_REBUILD
   delete env.DAG_ROOT
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, env, encoding: "utf8", timeout: 180_000 })
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }
+  return exec(process.execPath, [BIN, ...args], cwd, env)
 }
 const statuses = (stdout: string) => Object.fromEntries((JSON.parse(stdout.trim().split("\n").at(-1)!) as { nodes: Array<{ node: string; status: string }> }).nodes.map((n) => [n.node, n.status]))
 
 describe("a project of one's own (dag init)", () => {
-  it("runs at once, is all cached the second time, works from a subfolder, and recomputes what its own code changes", () => {
+  it("runs at once, is all cached the second time, works from a subfolder, and recomputes what its own code changes", async () => {
     const dir = path.join(tempDir("project"), "my-corpus")
-    const init = dagIn(path.dirname(dir), ["init", dir])
+    const init = await dagIn(path.dirname(dir), ["init", dir])
     expect(init.code, init.stderr).toBe(0)
     for (const f of ["package.json", "dag.config.ts", "pipelines/example.ts", "nodes/example.ts", "schemas/line.ts", "tsconfig.json", "README.md"])
       expect(fs.existsSync(path.join(dir, f)), f).toBe(true)
@@ -33,19 +43,16 @@ describe("a project of one's own (dag init)", () => {
     expect(sources).toMatch(/from "mathdag"/)
 
     // and it type-checks against the package's public types (offline: Node's types from this checkout)
-    const tsc = spawnSync(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", dir, "--typeRoots", path.join(ROOT, "node_modules", "@types")], {
-      encoding: "utf8",
-      timeout: 120_000,
-    })
-    expect(tsc.status, tsc.stdout + tsc.stderr).toBe(0)
+    const tsc = await exec(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", dir, "--typeRoots", path.join(ROOT, "node_modules", "@types")], dir)
+    expect(tsc.code, tsc.stdout + tsc.stderr).toBe(0)
 
-    const first = dagIn(dir, ["run", "example", "--json"])
+    const first = await dagIn(dir, ["run", "example", "--json"])
     expect(first.code, first.stderr).toBe(0)
     expect(statuses(first.stdout)).toEqual({ "example/lines": "computed", "example/clean": "computed", "example/words": "computed" })
-    const second = dagIn(path.join(dir, "data"), ["run", "example", "--json"]) // from a subfolder
+    const second = await dagIn(path.join(dir, "data"), ["run", "example", "--json"]) // from a subfolder
     expect(second.code, second.stderr).toBe(0)
     expect(Object.values(statuses(second.stdout))).toEqual(["cached", "cached", "cached"])
-    const sql = dagIn(dir, ["sql", "select n from example_words where word = 'a'", "--format", "json"])
+    const sql = await dagIn(dir, ["sql", "select n from example_words where word = 'a'", "--format", "json"])
     expect(JSON.parse(sql.stdout)).toEqual([{ n: 6 }])
     expect(fs.existsSync(path.join(dir, ".dag"))).toBe(true) // the store is the project's
 
@@ -60,18 +67,18 @@ describe("a project of one's own (dag init)", () => {
         .replace('import { Line } from "../schemas/line.js"', 'import { Line } from "../schemas/line.js"\nimport { normalise } from "./text.js"')
         .replace("text: row.text.toLowerCase()", "text: normalise(row.text)")
     )
-    const third = dagIn(dir, ["run", "example", "--json"])
+    const third = await dagIn(dir, ["run", "example", "--json"])
     expect(third.code, third.stderr).toBe(0)
     expect(statuses(third.stdout)["example/clean"]).toBe("computed") // its code changed
     fs.writeFileSync(path.join(dir, "nodes", "text.ts"), "export const normalise = (s: string) => s.toUpperCase()\n")
-    const fourth = dagIn(dir, ["run", "example", "--json"])
+    const fourth = await dagIn(dir, ["run", "example", "--json"])
     expect(statuses(fourth.stdout)).toMatchObject({ "example/clean": "computed", "example/words": "computed" })
     // the new code ran: upper-cased lines hold no [a-z] words
-    expect(JSON.parse(dagIn(dir, ["sql", "select count(*) as n from example_words", "--format", "json"]).stdout)).toEqual([{ n: 0 }])
+    expect(JSON.parse((await dagIn(dir, ["sql", "select count(*) as n from example_words", "--format", "json"])).stdout)).toEqual([{ n: 0 }])
     // what is not code the nodes import changes nothing
     fs.appendFileSync(path.join(dir, "README.md"), "\nnotes\n")
-    expect(Object.values(statuses(dagIn(dir, ["run", "example", "--json"]).stdout))).toEqual(["cached", "cached", "cached"])
-    const why = dagIn(dir, ["why", "example/clean"])
+    expect(Object.values(statuses((await dagIn(dir, ["run", "example", "--json"])).stdout))).toEqual(["cached", "cached", "cached"])
+    const why = await dagIn(dir, ["why", "example/clean"])
     expect(why.stdout).toMatch(/up to date/)
 
     // a new file in pipelines/ is a new pipeline: no registry to edit
@@ -79,21 +86,21 @@ describe("a project of one's own (dag init)", () => {
       path.join(dir, "pipelines", "second.ts"),
       'import { Pipeline } from "mathdag"\nimport { lines } from "../nodes/example.js"\n\nexport default Pipeline.make("second", (p) => ({ lines: p.add(lines) }))\n'
     )
-    const fifth = dagIn(dir, ["run", "second", "--json"])
+    const fifth = await dagIn(dir, ["run", "second", "--json"])
     expect(fifth.code, fifth.stderr).toBe(0)
     expect(statuses(fifth.stdout)).toEqual({ "example/lines": "cached" })
     // a typo is met with the nearest name
-    const typo = dagIn(dir, ["run", "exmaple"])
+    const typo = await dagIn(dir, ["run", "exmaple"])
     expect(typo.code).toBe(2)
     expect(typo.stderr).toMatch(/no pipeline "exmaple"; did you mean "example"\?/)
   }, 300_000)
 
-  it("outside any project, commands say how to make one (exit 2); init refuses an existing project", () => {
+  it("outside any project, commands say how to make one (exit 2); init refuses an existing project", async () => {
     const dir = tempDir("no-project")
-    const r = dagIn(dir, ["run", "example"])
+    const r = await dagIn(dir, ["run", "example"])
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/no dag\.config\.ts in .* or any folder above it: .*`dag init`/)
-    const again = dagIn(ROOT, ["init", ROOT])
+    const again = await dagIn(ROOT, ["init", ROOT])
     expect(again.code).toBe(2)
     expect(again.stderr).toMatch(/already has a dag\.config file/)
   }, 120_000)

@@ -167,7 +167,6 @@ const retrying = <A, E extends { readonly _tag: string }>(env: Env, attempts: { 
 const runShards = <T>(
   env: Env,
   node: SourceNode | MapNode,
-  log: NodeLog,
   items: ReadonlyArray<T>,
   describe: (item: T) => { struct: KeyStruct; inputs: ReadonlyArray<string> },
   compute: (item: T, tmpPath: string) => Effect.Effect<ShardResult, NodeRunError | CorruptShardError>,
@@ -182,7 +181,7 @@ const runShards = <T>(
     const droppedSamples: Record<string, Array<unknown>> = {}
     let rowsIn = 0
     env.progress.start(node.name, items.length)
-    log.shards.total = items.length
+    env.journal.shardsPlanned(node.name, items.length)
     /** Takes a committed shard record (a cache hit, or a shard a cluster task committed) into the node's output. */
     const useRecord = (index: number, inputs: ReadonlyArray<string>, rec: ShardRecord, status: "cached" | "computed", attempts: number, ms: number) => {
       entries[index] = { index, key: rec.key, hash: rec.shard.hash, rows: rec.shard.rows, inputs }
@@ -203,12 +202,7 @@ const runShards = <T>(
         host: rec.host,
         ...(rec.job ? { job: rec.job } : {}),
       }
-      log.shardLog.push(entry)
-      if (status === "cached") log.shards.cached++
-      else {
-        log.shards.computed++
-        env.journal.event("shard", { node: node.name, ...entry })
-      }
+      env.journal.shard(node.name, entry)
       env.progress.advance(node.name, rec.shard.rows)
     }
     if (env.remote) {
@@ -237,8 +231,7 @@ const runShards = <T>(
         const failed = outcomes.filter((x) => !x.ok)
         for (const f of failed) {
           if (f.ok) continue
-          log.shards.failed++
-          log.shardLog.push({
+          env.journal.shard(node.name, {
             index: f.index,
             key: missByIndex.get(f.index)!.key,
             status: "failed",
@@ -251,7 +244,6 @@ const runShards = <T>(
             error: f.error,
             ...(f.log ? { log: f.log } : {}),
           })
-          env.journal.event("shard-failed", { node: node.name, index: f.index, error: f.error, attempts: f.attempts })
         }
         if (failed.length > 0) {
           const first = failed[0]!
@@ -261,7 +253,7 @@ const runShards = <T>(
           )
         }
       }
-      log.shardLog.sort((a, b) => a.index - b.index)
+      env.journal.shardsDone(node.name)
       return { manifest: outputManifest(node, shards), lineage: entries, rowsIn, dropped, droppedSamples }
     }
     // Every shard runs to its end even when a sibling fails: committed shards are reused next time.
@@ -280,10 +272,7 @@ const runShards = <T>(
             Effect.tapError((e) =>
               Effect.sync(() => {
                 fs.rmSync(tmpPath, { force: true })
-                log.shards.failed++
-                const error = e.message
-                log.shardLog.push({ index, key, status: "failed", ms: Date.now() - started, rowsIn: 0, rowsOut: 0, inputs, attempts: attempts.n, host, error })
-                env.journal.event("shard-failed", { node: node.name, index, error, attempts: attempts.n })
+                env.journal.shard(node.name, { index, key, status: "failed", ms: Date.now() - started, rowsIn: 0, rowsOut: 0, inputs, attempts: attempts.n, host, error: e.message })
               })
             ),
             Effect.onInterrupt(() => Effect.sync(() => fs.rmSync(tmpPath, { force: true })))
@@ -311,10 +300,19 @@ const runShards = <T>(
           rowsIn += result.rowsIn
           addDrops(dropped, result.dropped)
           addSamples(droppedSamples, result.droppedSamples)
-          log.shards.computed++
-          const entry: ShardLog = { index, key, status: "computed", ms, rowsIn: result.rowsIn, rowsOut: result.rowsOut, hash: shard.hash, inputs, attempts: attempts.n, host, thread: result.thread }
-          log.shardLog.push(entry)
-          env.journal.event("shard", { node: node.name, ...entry })
+          env.journal.shard(node.name, {
+            index,
+            key,
+            status: "computed",
+            ms,
+            rowsIn: result.rowsIn,
+            rowsOut: result.rowsOut,
+            hash: shard.hash,
+            inputs,
+            attempts: attempts.n,
+            host,
+            thread: result.thread,
+          })
           env.progress.advance(node.name, result.rowsOut)
         }).pipe(Effect.either),
       { concurrency: Math.max(1, slots) }
@@ -327,22 +325,20 @@ const runShards = <T>(
         new NodeRunError({ node: node.name, message: failures.length > 1 ? `${failures.length} of ${items.length} shards failed; first: ${first.message}` : first.message, transient: false })
       )
     }
-    log.shardLog.sort((a, b) => a.index - b.index)
+    env.journal.shardsDone(node.name)
     return { manifest: outputManifest(node, shards), lineage: entries, rowsIn, dropped, droppedSamples }
   })
 
-const markCached = (node: AnyNode, log: NodeLog, rec: NodeRecord, started: number) => {
-  log.status = "cached"
-  log.key = rec.key
-  log.causes = []
-  log.outputs = rec.outputs as Record<string, string>
-  const total = node.kind === "global" ? 1 : rec.shards.length
-  log.shards = { total, cached: total, computed: 0, failed: 0 }
-  log.rows = { in: rec.rowsIn, out: rec.rowsOut }
-  log.dropped = rec.dropped as Record<string, number>
-  log.droppedSamples = (rec.droppedSamples ?? {}) as Record<string, ReadonlyArray<unknown>>
-  log.ms = Date.now() - started
-}
+const markCached = (env: Env, node: AnyNode, rec: NodeRecord, started: number) =>
+  env.journal.nodeCached(node.name, {
+    key: rec.key,
+    outputs: rec.outputs as Record<string, string>,
+    shards: node.kind === "global" ? 1 : rec.shards.length,
+    rows: { in: rec.rowsIn, out: rec.rowsOut },
+    dropped: rec.dropped as Record<string, number>,
+    droppedSamples: (rec.droppedSamples ?? {}) as Record<string, ReadonlyArray<unknown>>,
+    ms: Date.now() - started,
+  })
 
 const sameValue = (a: unknown, b: unknown): boolean => {
   if (a === b) return true
@@ -392,7 +388,7 @@ const settleCached = (env: Env, order: ReadonlyArray<PipelineNode>, index: Reado
     const record = indexed && sameStruct(indexed.struct, struct) ? indexed : env.store.getNodeRecord(keyOf(struct))
     const outputs = resolveRecord(env, record)
     if (!record || !outputs) continue
-    markCached(node, env.journal.node(node.name), record, started)
+    markCached(env, node, record, started)
     settled.set(node.name, { status: "cached", outputs, record })
   }
   return settled
@@ -414,25 +410,21 @@ const attributeUpstream = (env: Env, pn: PipelineNode, cause: StaleCause): Stale
 const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect<NodeOutcome, DagError> =>
   Effect.gen(function* () {
     const node = pn.node
-    const log = env.journal.node(node.name)
     const started = Date.now()
-    log.status = "running"
-    log.startedAt = new Date().toISOString()
-    log.shards = { total: 0, cached: 0, computed: 0, failed: 0 }
-    log.shardLog = []
+    env.journal.nodeStarted(node.name)
     const params = env.req.params.values.get(node.name)
     const forced = env.req.force.includes(node.name)
 
     const units = node.kind === "source" ? yield* node.units(params) : undefined
     const struct = nodeStruct(env, node, inputs, units)
     const key = keyOf(struct)
-    log.key = key
+    env.journal.nodeKeyed(node.name, key)
 
     if (!forced) {
       const record = env.store.getNodeRecord(key)
       const cached = resolveRecord(env, record)
       if (record && cached && (!env.req.verify || (yield* verifyAll(env, cached)))) {
-        markCached(node, log, record, started)
+        markCached(env, node, record, started)
         env.journal.event("node", { node: node.name, status: "cached", key })
         return { status: "cached", outputs: cached, record } satisfies NodeOutcome
       }
@@ -441,7 +433,11 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
     const previous = env.store.getRef(node.name)
     const causes: Array<StaleCause> = forced ? [{ category: "FORCED", detail: "--force" }] : [...diffKeys(previous?.struct, struct)]
     if (!forced && causes.length === 0) causes.push({ category: "MISSING", detail: "a committed output was missing or corrupt" })
-    log.causes = causes.map((c) => attributeUpstream(env, pn, c))
+    env.journal.nodeKeyed(
+      node.name,
+      key,
+      causes.map((c) => attributeUpstream(env, pn, c))
+    )
     env.journal.event("node-start", { node: node.name, key, causes })
 
     let outputs: Record<string, Manifest>
@@ -452,19 +448,25 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
     if (node.kind === "global") {
       const inputRows = Object.values(inputs).reduce((a, i) => a + (i.manifest.kind === "dataset" ? i.manifest.rows : 0), 0)
       env.progress.start(node.name, 1)
-      log.shards.total = 1
+      env.journal.shardsPlanned(node.name, 1)
       const attempts = { n: 0 }
-      const say = (m: string) => {
-        env.journal.event("log", { node: node.name, message: m })
-        const kept = (log.messages ??= [])
-        kept.push(m)
-        if (kept.length > MESSAGES_KEPT) kept.shift()
-      }
+      const say = (m: string) => env.journal.nodeMessage(node.name, m, MESSAGES_KEPT)
       let r: GlobalRunResult
       if (env.remote) {
         const remote = yield* env.remote.runGlobal({ run: env.runId, pipeline: env.req.pipeline.name, node, key, struct, inputs, log: say })
         // which host and job ran the node
-        log.shardLog.push({ index: 0, key, status: "computed", ms: Date.now() - started, rowsIn: inputRows, rowsOut: remote.rowsOut, inputs: [], attempts: 1, host: remote.host, job: remote.job })
+        env.journal.shard(node.name, {
+          index: 0,
+          key,
+          status: "computed",
+          ms: Date.now() - started,
+          rowsIn: inputRows,
+          rowsOut: remote.rowsOut,
+          inputs: [],
+          attempts: 1,
+          host: remote.host,
+          job: remote.job,
+        })
         r = remote
       } else {
         const progress = (p: StepProgress) => env.progress.step?.(node.name, p)
@@ -474,13 +476,12 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
       dropped = r.dropped
       droppedSamples = r.droppedSamples
       rowsIn = inputRows
-      log.shards.computed = 1
+      env.journal.globalComputed(node.name)
       env.progress.advance(node.name, r.rowsOut)
     } else if (node.kind === "source") {
       const r = yield* runShards(
         env,
         node,
-        log,
         units ?? [],
         (u) => ({ struct: shardKeyStruct(node, env.req.params.encoded.get(node.name), { unit: u }, runtimeOf(env, node)), inputs: [u.id] }),
         (u, tmp) => (node.worker ? env.executor : inline).runSourceShard({ pipeline: env.req.pipeline.name, node, params, unit: u, tmpPath: tmp }),
@@ -499,7 +500,6 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
       const r = yield* runShards(
         env,
         mapNode,
-        log,
         input.shards,
         (s) => ({ struct: shardKeyStruct(node, env.req.params.encoded.get(node.name), { inputShard: s.hash }, runtimeOf(env, node)), inputs: [s.hash] }),
         (s, tmp) =>
@@ -543,20 +543,15 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
       at: new Date().toISOString(),
     }
     yield* storeTryPromise("keys/", () => env.store.putNodeRecord(record))
-    const status: NodeLog["status"] = log.shards.cached > 0 && log.shards.computed > 0 ? "partial" : log.shards.computed === 0 && log.shards.total > 0 ? "cached" : "computed"
-    log.status = status
-    log.outputs = record.outputs as Record<string, string>
-    log.rows = { in: rowsIn, out: rowsOut }
-    log.dropped = dropped
-    log.droppedSamples = droppedSamples
-    log.ms = ms
-    env.journal.event("node", { node: node.name, status, key, ms, rows: log.rows, dropped })
+    const rows = { in: rowsIn, out: rowsOut }
+    const status = env.journal.nodeFinished(node.name, { outputs: record.outputs as Record<string, string>, rows, dropped, droppedSamples, ms })
+    env.journal.event("node", { node: node.name, status, key, ms, rows, dropped })
     return { status, outputs: resolved, record } satisfies NodeOutcome
   }).pipe(
     Effect.ensuring(
       Effect.sync(() => {
         env.progress.end(pn.node.name)
-        env.journal.node(pn.node.name).endedAt = new Date().toISOString()
+        env.journal.nodeEnded(pn.node.name)
       })
     )
   )
@@ -614,7 +609,7 @@ export const runPipeline = (req: RunRequest, runId: string) =>
         Effect.catchTag("CorruptShardError", (e) =>
           Effect.gen(function* () {
             journal.event("corrupt-shard", { node: pn.node.name, hash: e.hash, message: e.message })
-            journal.node(pn.node.name).errors.push(e.message)
+            journal.nodeError(pn.node.name, e.message)
             if (repairs >= 2) return yield* Effect.fail(e)
             const fresh: Record<string, ResolvedInput> = {}
             for (const [name, wire] of Object.entries(pn.inputs)) {
@@ -635,11 +630,9 @@ export const runPipeline = (req: RunRequest, runId: string) =>
 
     const runOne = (pn: PipelineNode) =>
       Effect.gen(function* () {
-        const log = journal.node(pn.node.name)
         const inputs = yield* upstreamInputs(pn).pipe(Effect.either)
         if (inputs._tag === "Left") {
-          log.status = "skipped"
-          log.errors.push(`upstream ${inputs.left.node} failed`)
+          journal.nodeFailed(pn.node.name, "skipped", `upstream ${inputs.left.node} failed`)
           yield* Deferred.fail(done.get(pn.node.name)!, new UpstreamFailed(pn.node.name))
           return
         }
@@ -651,8 +644,7 @@ export const runPipeline = (req: RunRequest, runId: string) =>
           yield* Deferred.succeed(done.get(pn.node.name)!, exit.value)
         } else {
           if (Cause.isInterruptedOnly(exit.cause)) {
-            log.status = "failed"
-            log.errors.push("interrupted")
+            journal.nodeFailed(pn.node.name, "failed", "interrupted")
             yield* Deferred.interrupt(done.get(pn.node.name)!)
             return yield* Effect.interrupt
           }
@@ -661,9 +653,8 @@ export const runPipeline = (req: RunRequest, runId: string) =>
             onNone: () => Cause.pretty(exit.cause),
             onSome: (e) => (e as { message?: string }).message ?? String(e),
           })
-          log.status = "failed"
           failedNodes.add(pn.node.name)
-          log.errors.push(withDiskAdvice(failure ?? "failed"))
+          journal.nodeFailed(pn.node.name, "failed", withDiskAdvice(failure ?? "failed"))
           journal.event("node-failed", { node: pn.node.name, error: failure })
           yield* Deferred.fail(done.get(pn.node.name)!, new UpstreamFailed(pn.node.name))
         }

@@ -27,13 +27,12 @@ function stale() {
     try { st = fs.statSync(f) } catch { return true }
     if (st.mtimeMs > built) return true
   }
-  // a new file under the package's own source folders (the bundle may import it once rebuilt)
   return false
 }
 
 function ensureBuilt() {
   if (!stale()) return
-  if (!fs.existsSync(path.join(PACKAGE_ROOT, "node_modules", "esbuild")) && !canResolve("esbuild")) {
+  if (!canResolve("esbuild")) {
     if (fs.existsSync(bundle)) return
     console.error("mathdag: the CLI is not built and esbuild is not installed; run `npm ci` (or `npm run build`) in " + PACKAGE_ROOT)
     process.exit(2)

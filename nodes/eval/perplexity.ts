@@ -43,11 +43,13 @@ export const makeEvalPerplexity = <K extends string>(name: string, subsets: Read
           const rows: Array<Schema.Schema.Type<typeof PerplexityRow>> = []
           for (const [i, subset] of subsets.entries()) {
             ctx.progress({ done: i, total: subsets.length, unit: "subsets", note: subset })
+            const splits = ctx.params.split
+              .split(",")
+              .map((x) => `'${x.trim().replaceAll("'", "''")}'`)
+              .join(", ")
+            // only the documents the token budget reaches leave DuckDB: memory follows maxTokens, not the subset's size
             const docs = (yield* ctx.sql(
-              `SELECT tokens FROM ${quoteIdent(subset)} WHERE split IN (${ctx.params.split
-                .split(",")
-                .map((x) => `'${x.trim().replaceAll("'", "''")}'`)
-                .join(", ")}) AND n_tokens > 1 ORDER BY id`
+              `SELECT tokens FROM (SELECT id, tokens, coalesce(sum(n_tokens - 1) OVER (ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before FROM ${quoteIdent(subset)} WHERE split IN (${splits}) AND n_tokens > 1) WHERE before < ${ctx.params.maxTokens} ORDER BY id`
             )) as Array<{ tokens: Array<number> }>
             const windows: Array<Array<number>> = []
             let budget = ctx.params.maxTokens

@@ -195,13 +195,26 @@ def lr_at(step, args):
 
 
 def load_windows(path, seq_len):
+    """The windows, memory-mapped: pages are read as batches touch them, so memory does not grow with the corpus."""
     size = os.path.getsize(path)
     width = seq_len + 1
     if size % (4 * width) != 0:
         raise SystemExit(f"error: {path} holds {size} bytes, not a whole number of windows of {width} int32 ids")
+    if size == 0:
+        return torch.zeros((0, width), dtype=torch.int32)
+    # shared=True maps the file (MAP_SHARED) instead of reading it; nothing here writes to it
+    return torch.from_file(path, shared=True, size=size // 4, dtype=torch.int32).view(-1, width)
+
+
+def max_id(path, chunk_bytes=1 << 22):
+    """The largest id in the file, read 4 MiB at a time (through the map, every page would stay resident)."""
+    largest = -1
     with open(path, "rb") as f:
-        data = torch.frombuffer(bytearray(f.read()), dtype=torch.int32)
-    return data.view(-1, width).long()
+        while True:
+            raw = f.read(chunk_bytes)
+            if not raw:
+                return largest
+            largest = max(largest, int(torch.frombuffer(bytearray(raw), dtype=torch.int32).max()))
 
 
 def save_checkpoint(path, model, opt, step, key, generator, losses):
@@ -223,8 +236,9 @@ def train(args):
     windows = load_windows(args.windows, args.seq_len)
     if windows.shape[0] == 0:
         raise SystemExit("error: no windows to train on")
-    if int(windows.max()) >= args.vocab:
-        raise SystemExit(f"error: token id {int(windows.max())} is outside the vocabulary of {args.vocab}")
+    largest = max_id(args.windows)
+    if largest >= args.vocab:
+        raise SystemExit(f"error: token id {largest} is outside the vocabulary of {args.vocab}")
     cfg = hf_config(args)
     model = Llama(cfg).to(device)
     decay = [p for p in model.parameters() if p.dim() >= 2]
@@ -277,7 +291,7 @@ def train(args):
         total = 0.0
         for _ in range(args.accumulate):
             idx = torch.randint(0, n, (args.batch,), generator=generator)
-            batch = windows[idx].to(device, non_blocking=True)
+            batch = windows[idx].long().to(device, non_blocking=True)
             x, y = batch[:, :-1], batch[:, 1:]
             if amp:
                 with amp:

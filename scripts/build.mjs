@@ -29,8 +29,19 @@ const projectPlugin = {
       return file ? { path: file } : { errors: [{ text: `"${a.path}" is not part of mathdag's public API (mathdag, mathdag/nodes/<group>)` }] }
     })
     // a project's own `effect` would be a second runtime: every import of it gets the engine's
-    build.onResolve({ filter: /^effect(\/.*)?$/ }, (a) => (a.resolveDir.startsWith(packageRoot) && !a.resolveDir.includes("node_modules") ? undefined : build.resolve(a.path, { kind: a.kind, resolveDir: packageRoot })))
+    // (the redirected lookup is marked so it does not come back here: when mathdag is itself installed
+    // under node_modules, every resolveDir is under one)
+    build.onResolve({ filter: /^effect(\/.*)?$/ }, (a) => {
+      if (a.pluginData?.engineEffect || isPackageSource(a.resolveDir)) return undefined
+      return build.resolve(a.path, { kind: a.kind, resolveDir: packageRoot, pluginData: { engineEffect: true } })
+    })
   },
+}
+
+/** A folder of the package's own sources (not one of its dependencies). */
+function isPackageSource(dir) {
+  const rel = path.relative(packageRoot, dir)
+  return !rel.startsWith("..") && !path.isAbsolute(rel) && !rel.split(path.sep).includes("node_modules")
 }
 
 const started = Date.now()

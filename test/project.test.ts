@@ -124,3 +124,72 @@ describe("the engine knows nothing of the app", () => {
     expect(offenders).toEqual([])
   })
 })
+
+describe("the packed package (npm pack → npm install)", () => {
+  it("installs into an empty folder outside the repository; init, run, cache, edit (CODE), discover, and a mis-wired pipeline exit 2", async () => {
+    const work = tempDir("packed")
+    // --ignore-scripts: `prepare` would rebuild this checkout's dist/ under the other tests' feet
+    const pack = await exec("npm", ["pack", "--ignore-scripts", "--pack-destination", work, "--silent"], ROOT)
+    expect(pack.code, pack.stderr).toBe(0)
+    const tarball = path.join(work, pack.stdout.trim().split("\n").at(-1)!)
+    expect(fs.existsSync(tarball), tarball).toBe(true)
+    const app = path.join(work, "app")
+    fs.mkdirSync(app)
+    fs.writeFileSync(path.join(app, "package.json"), JSON.stringify({ name: "app", private: true }))
+    // dependencies come from the npm cache `npm ci` filled (the registry only when missing there)
+    const install = await exec("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts", tarball], app)
+    expect(install.code, install.stderr).toBe(0)
+    expect(fs.lstatSync(path.join(app, "node_modules", "mathdag")).isSymbolicLink()).toBe(false) // a real copy, not this checkout
+    const dag = path.join(app, "node_modules", ".bin", "dag")
+    const run = (args: ReadonlyArray<string>) => {
+      const env: NodeJS.ProcessEnv = { ...process.env, CI: "true" }
+      for (const k of ["DAG_STORE", "DAG_RUNS", "DAG_NO_REBUILD", "DAG_ROOT", "NODE_PATH"]) delete env[k]
+      return exec(dag, args, app, env)
+    }
+
+    const init = await run(["init"])
+    expect(init.code, init.stderr).toBe(0)
+    expect(init.stdout).not.toMatch(/cd \./)
+    expect(JSON.parse(fs.readFileSync(path.join(app, "package.json"), "utf8")).dependencies.mathdag).toMatch(/\.tgz$/) // kept, not overwritten
+    const first = await run(["run", "example", "--json"])
+    expect(first.code, first.stderr).toBe(0)
+    expect(statuses(first.stdout)).toEqual({ "example/lines": "computed", "example/clean": "computed", "example/words": "computed" })
+    expect(fs.existsSync(path.join(app, ".mathdag", "build", "dag.cjs"))).toBe(true) // compiled for the user, no build step asked
+    expect(Object.values(statuses((await run(["run", "example", "--json"])).stdout))).toEqual(["cached", "cached", "cached"])
+
+    // an edit to the node's code: `dag why` names CODE before the run, and the run recomputes it
+    const nodeFile = path.join(app, "nodes", "example.ts")
+    fs.writeFileSync(
+      nodeFile,
+      fs.readFileSync(nodeFile, "utf8").replace("minChars: Schema.optionalWith(Schema.Int, { default: () => 12 })", "minChars: Schema.optionalWith(Schema.Int, { default: () => 1 })")
+    )
+    const why = await run(["why", "example/clean"])
+    expect(why.code, why.stderr).toBe(0)
+    expect(why.stdout).toMatch(/CODE/)
+    const edited = await run(["run", "example", "--json"])
+    // (code is hashed per file, so example/lines, defined in the same file, recomputes too: safe, not minimal)
+    expect(statuses(edited.stdout)).toMatchObject({ "example/clean": "computed", "example/words": "computed" })
+    const kept = await run(["sql", "select count(*) as n from example_clean", "--format", "json"])
+    expect(JSON.parse(kept.stdout)).toEqual([{ n: 5 }]) // the short line is kept now
+
+    // a second pipeline file is found without registration
+    fs.writeFileSync(
+      path.join(app, "pipelines", "lines-only.ts"),
+      'import { Pipeline } from "mathdag"\nimport { lines } from "../nodes/example.js"\n\nexport default Pipeline.make("lines-only", (p) => ({ lines: p.add(lines) }))\n'
+    )
+    const second = await run(["run", "lines-only", "--json"])
+    expect(second.code, second.stderr).toBe(0)
+    expect(statuses(second.stdout)).toEqual({ "example/lines": "cached" })
+
+    // a mis-wired pipeline fails at load, naming both nodes and the missing field, before anything runs
+    fs.writeFileSync(
+      path.join(app, "pipelines", "miswired.ts"),
+      'import { Pipeline } from "mathdag"\nimport { clean, lines, words } from "../nodes/example.js"\n\nexport default Pipeline.make("miswired", (p) => {\n  const { counts } = p.add(words, { lines: p.add(lines) })\n  return { cleaned: p.add(clean, counts as never) }\n})\n'
+    )
+    const runsBefore = fs.readdirSync(path.join(app, "runs")).length
+    const bad = await run(["run", "miswired"])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/"example\/words" \(output counts\) cannot feed "example\/clean": .*field "text" \(string\) is missing/)
+    expect(fs.readdirSync(path.join(app, "runs")).length).toBe(runsBefore) // the mis-wired run never started
+  }, 420_000)
+})

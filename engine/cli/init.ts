@@ -185,6 +185,8 @@ export const initCommand = Command.make(
           fs.symlinkSync(path.join("..", "mathdag", "bin", "dag.cjs"), bin)
         }
       }
-      yield* Console.log(`created a mathdag project in ${dir}:\n${written.map((f) => `  ${f}`).join("\n")}\n\nnext:\n  cd ${path.relative(process.cwd(), dir) || "."}\n  npx dag run example`)
+      yield* Console.log(
+        `created a mathdag project in ${dir}:\n${written.map((f) => `  ${f}`).join("\n")}\n\nnext:\n${path.relative(process.cwd(), dir) ? `  cd ${path.relative(process.cwd(), dir)}\n` : ""}  npx dag run example`
+      )
     })
 ).pipe(Command.withDescription("Create a project that runs at once: dag.config.ts, pipelines/example.ts, nodes/, schemas/, tsconfig.json."))

@@ -163,7 +163,61 @@ const retrying = <A, E extends { readonly _tag: string }>(env: Env, attempts: { 
     })
   )
 
-/** Runs (or reuses) the shards of a source or map node; returns its output manifest. */
+/** A shard whose key missed: computed here, or handed to a cluster. */
+interface ShardMiss<T> {
+  readonly item: T
+  readonly index: number
+  readonly key: string
+  readonly struct: KeyStruct
+  readonly inputs: ReadonlyArray<string>
+}
+
+/** How a missed shard ended: committed (its key record written), or failed with the reason. */
+type ShardOutcome =
+  | { readonly ok: true; readonly index: number; readonly record: ShardRecord; readonly attempts: number; readonly thread?: number }
+  | { readonly ok: false; readonly index: number; readonly error: string; readonly attempts: number; readonly log?: string; readonly host?: string; readonly corrupt?: CorruptShardError }
+
+/**
+ * The misses computed on this machine (worker threads or inline), each committed through the
+ * store's one shard commit path. Every shard runs to its end even when a sibling fails: committed
+ * shards are reused next time.
+ */
+const computeHere = <T>(
+  env: Env,
+  node: SourceNode | MapNode,
+  misses: ReadonlyArray<ShardMiss<T>>,
+  compute: (item: T, tmpPath: string) => Effect.Effect<ShardResult, NodeRunError | CorruptShardError>,
+  slots: number,
+  onCommitted: (outcome: Extract<ShardOutcome, { ok: true }>) => void
+): Effect.Effect<ReadonlyArray<ShardOutcome>> =>
+  Effect.forEach(
+    misses,
+    (m) => {
+      const attempts = { n: 0 }
+      const tmpPath = env.store.tempPath(`${node.name.replaceAll("/", "_")}-${m.index}.parquet`)
+      const removeTmp = Effect.sync(() => fs.rmSync(tmpPath, { force: true }))
+      return Effect.gen(function* () {
+        const started = Date.now()
+        const result = yield* retrying(env, attempts, compute(m.item, tmpPath))
+        const record = yield* storeTryPromise(tmpPath, () => env.store.commitShard(tmpPath, result, { key: m.key, struct: m.struct, inputs: m.inputs, run: env.runId, host, started }))
+        const outcome = { ok: true as const, index: m.index, record, attempts: attempts.n, thread: result.thread }
+        onCommitted(outcome)
+        return outcome as ShardOutcome
+      }).pipe(
+        Effect.onInterrupt(() => removeTmp),
+        Effect.catchAll((e) =>
+          removeTmp.pipe(Effect.as({ ok: false as const, index: m.index, error: e.message, attempts: attempts.n, host, ...(e._tag === "CorruptShardError" ? { corrupt: e } : {}) } as ShardOutcome))
+        )
+      )
+    },
+    { concurrency: Math.max(1, slots) }
+  )
+
+/**
+ * Runs (or reuses) the shards of a source or map node; returns its output manifest. One path for
+ * every executor: keys are looked up here, the misses are computed on this machine or handed to a
+ * cluster, and each committed shard record (wherever it was made) is taken in by `take`.
+ */
 const runShards = <T>(
   env: Env,
   node: SourceNode | MapNode,
@@ -182,8 +236,8 @@ const runShards = <T>(
     let rowsIn = 0
     env.progress.start(node.name, items.length)
     env.journal.shardsPlanned(node.name, items.length)
-    /** Takes a committed shard record (a cache hit, or a shard a cluster task committed) into the node's output. */
-    const useRecord = (index: number, inputs: ReadonlyArray<string>, rec: ShardRecord, status: "cached" | "computed", attempts: number, ms: number) => {
+    /** Takes a committed shard record (a cache hit, or a shard just committed) into the node's output. */
+    const take = (index: number, inputs: ReadonlyArray<string>, rec: ShardRecord, status: "cached" | "computed", attempts: number, thread?: number) => {
       entries[index] = { index, key: rec.key, hash: rec.shard.hash, rows: rec.shard.rows, inputs }
       shards[index] = rec.shard
       rowsIn += rec.rowsIn
@@ -193,7 +247,7 @@ const runShards = <T>(
         index,
         key: rec.key,
         status,
-        ms,
+        ms: status === "cached" ? 0 : rec.ms,
         rowsIn: rec.rowsIn,
         rowsOut: rec.shard.rows,
         hash: rec.shard.hash,
@@ -201,129 +255,62 @@ const runShards = <T>(
         attempts,
         host: rec.host,
         ...(rec.job ? { job: rec.job } : {}),
+        ...(thread !== undefined ? { thread } : {}),
       }
       env.journal.shard(node.name, entry)
       env.progress.advance(node.name, rec.shard.rows)
     }
-    if (env.remote) {
-      const remote = env.remote
-      const misses: Array<RemoteShard> = []
-      items.forEach((item, index) => {
-        const { struct, inputs } = describe(item)
-        const key = keyOf(struct)
-        const hit = forced ? undefined : env.store.getShardRecord(key)
-        if (hit && env.store.hasObject(hit.shard.hash, ".parquet", hit.shard.bytes)) return useRecord(index, inputs, hit, "cached", 0, 0)
-        // --force on a cluster: forget the key first, so tasks recompute instead of finding it committed
-        if (forced) env.store.forgetShardRecord(key)
-        misses.push({ index, key, struct, inputs, ...remoteItem(item) })
-      })
-      if (misses.length > 0) {
-        const started = Date.now()
-        const missByIndex = new Map(misses.map((m) => [m.index, m]))
-        const outcomes = yield* remote.runShards({
-          run: env.runId,
-          pipeline: env.req.pipeline.name,
-          node,
-          shards: misses,
-          onCommitted: (c) => useRecord(c.index, missByIndex.get(c.index)!.inputs, c.record, "computed", c.attempts, c.record.ms),
-          onTasks: (counts) => env.progress.tasks?.(node.name, counts),
+
+    const misses: Array<ShardMiss<T>> = []
+    items.forEach((item, index) => {
+      const { struct, inputs } = describe(item)
+      const key = keyOf(struct)
+      const hit = forced ? undefined : env.store.committedShard(key)
+      if (hit) return take(index, inputs, hit, "cached", 0)
+      // --force: forget the key first, so a cluster task recomputes instead of finding it committed
+      if (forced) env.store.forgetShardRecord(key)
+      misses.push({ item, index, key, struct, inputs })
+    })
+    if (misses.length > 0) {
+      const started = Date.now()
+      const missByIndex = new Map(misses.map((m) => [m.index, m]))
+      const committed = (c: Extract<ShardOutcome, { ok: true }>) => take(c.index, missByIndex.get(c.index)!.inputs, c.record, "computed", c.attempts, c.thread)
+      const outcomes: ReadonlyArray<ShardOutcome> = env.remote
+        ? yield* env.remote.runShards({
+            run: env.runId,
+            pipeline: env.req.pipeline.name,
+            node,
+            shards: misses.map((m) => ({ index: m.index, key: m.key, struct: m.struct, inputs: m.inputs, ...remoteItem(m.item) })),
+            onCommitted: committed,
+            onTasks: (counts) => env.progress.tasks?.(node.name, counts),
+          })
+        : yield* computeHere(env, node, misses, compute, slots, committed)
+      const failed = outcomes.filter((o): o is Extract<ShardOutcome, { ok: false }> => !o.ok)
+      for (const f of failed) {
+        const m = missByIndex.get(f.index)!
+        env.journal.shard(node.name, {
+          index: f.index,
+          key: m.key,
+          status: "failed",
+          ms: Date.now() - started,
+          rowsIn: 0,
+          rowsOut: 0,
+          inputs: m.inputs,
+          attempts: f.attempts,
+          host: f.host ?? "",
+          error: f.error,
+          ...(f.log ? { log: f.log } : {}),
         })
-        const failed = outcomes.filter((x) => !x.ok)
-        for (const f of failed) {
-          if (f.ok) continue
-          env.journal.shard(node.name, {
-            index: f.index,
-            key: missByIndex.get(f.index)!.key,
-            status: "failed",
-            ms: Date.now() - started,
-            rowsIn: 0,
-            rowsOut: 0,
-            inputs: [],
-            attempts: f.attempts,
-            host: "",
-            error: f.error,
-            ...(f.log ? { log: f.log } : {}),
-          })
-        }
-        if (failed.length > 0) {
-          const first = failed[0]!
-          const message = first.ok ? "" : first.error
-          return yield* Effect.fail(
-            new NodeRunError({ node: node.name, message: failed.length > 1 ? `${failed.length} of ${items.length} shards failed; first: ${message}` : message, transient: false })
-          )
-        }
       }
-      env.journal.shardsDone(node.name)
-      return { manifest: outputManifest(node, shards), lineage: entries, rowsIn, dropped, droppedSamples }
-    }
-    // Every shard runs to its end even when a sibling fails: committed shards are reused next time.
-    const results = yield* Effect.forEach(
-      items.map((item, index) => ({ item, index })),
-      ({ item, index }) =>
-        Effect.gen(function* () {
-          const { struct, inputs } = describe(item)
-          const key = keyOf(struct)
-          const started = Date.now()
-          const hit = forced ? undefined : env.store.getShardRecord(key)
-          if (hit && env.store.hasObject(hit.shard.hash, ".parquet", hit.shard.bytes)) return useRecord(index, inputs, hit, "cached", 0, 0)
-          const attempts = { n: 0 }
-          const tmpPath = env.store.tempPath(`${node.name.replaceAll("/", "_")}-${index}.parquet`)
-          const result = yield* retrying(env, attempts, compute(item, tmpPath)).pipe(
-            Effect.tapError((e) =>
-              Effect.sync(() => {
-                fs.rmSync(tmpPath, { force: true })
-                env.journal.shard(node.name, { index, key, status: "failed", ms: Date.now() - started, rowsIn: 0, rowsOut: 0, inputs, attempts: attempts.n, host, error: e.message })
-              })
-            ),
-            Effect.onInterrupt(() => Effect.sync(() => fs.rmSync(tmpPath, { force: true })))
-          )
-          const committed = yield* storeTryPromise(tmpPath, () => env.store.commitObject(tmpPath, ".parquet", { hash: result.hash, bytes: result.bytes, check: result.check }))
-          const shard: ShardEntry = { hash: committed.hash, rows: result.rowsOut, bytes: committed.bytes }
-          const ms = Date.now() - started
-          yield* storeTryPromise("keys/", () =>
-            env.store.putShardRecord({
-              key,
-              struct,
-              shard,
-              rowsIn: result.rowsIn,
-              dropped: result.dropped,
-              droppedSamples: result.droppedSamples,
-              inputs,
-              run: env.runId,
-              host,
-              ms,
-              at: new Date().toISOString(),
-            })
-          )
-          entries[index] = { index, key, hash: shard.hash, rows: shard.rows, inputs }
-          shards[index] = shard
-          rowsIn += result.rowsIn
-          addDrops(dropped, result.dropped)
-          addSamples(droppedSamples, result.droppedSamples)
-          env.journal.shard(node.name, {
-            index,
-            key,
-            status: "computed",
-            ms,
-            rowsIn: result.rowsIn,
-            rowsOut: result.rowsOut,
-            hash: shard.hash,
-            inputs,
-            attempts: attempts.n,
-            host,
-            thread: result.thread,
-          })
-          env.progress.advance(node.name, result.rowsOut)
-        }).pipe(Effect.either),
-      { concurrency: Math.max(1, slots) }
-    )
-    const failures = results.filter((r) => r._tag === "Left").map((r) => r.left)
-    if (failures.length > 0) {
-      const first = failures[0]!
-      if (first._tag === "CorruptShardError") return yield* Effect.fail(first)
-      return yield* Effect.fail(
-        new NodeRunError({ node: node.name, message: failures.length > 1 ? `${failures.length} of ${items.length} shards failed; first: ${first.message}` : first.message, transient: false })
-      )
+      if (failed.length > 0) {
+        const first = failed[0]!
+        // a corrupt input shard is repaired by recomputing its producer (runWithRepair)
+        const corrupt = failed.find((f) => f.corrupt)?.corrupt
+        if (corrupt) return yield* Effect.fail(corrupt)
+        return yield* Effect.fail(
+          new NodeRunError({ node: node.name, message: failed.length > 1 ? `${failed.length} of ${items.length} shards failed; first: ${first.error}` : first.error, transient: false })
+        )
+      }
     }
     env.journal.shardsDone(node.name)
     return { manifest: outputManifest(node, shards), lineage: entries, rowsIn, dropped, droppedSamples }

@@ -78,10 +78,7 @@ export const planPipeline = (
         } else {
           const causes = forced ? [{ category: "FORCED" as const, detail: "--force" }] : [...diffKeys(stored?.struct, struct)]
           if (causes.length === 0) causes.push({ category: "MISSING", detail: "a committed output is missing; it will be recomputed" })
-          const stale = shardStructs.filter((s) => {
-            const r = store.getShardRecord(keyOf(s))
-            return forced || !r || !store.hasObject(r.shard.hash, ".parquet", r.shard.bytes)
-          }).length
+          const stale = shardStructs.filter((s) => forced || !store.committedShard(keyOf(s))).length
           plan = {
             node: node.name,
             kind: node.kind,

@@ -82,10 +82,7 @@ export const slurmExecutor = (client: Slurm, o: SlurmExecutorOptions): RemoteExe
     overrides: o.overrides,
   })
 
-  const committed = (key: string): ShardRecord | undefined => {
-    const r = store.getShardRecord(key)
-    return r && store.hasObject(r.shard.hash, ".parquet", r.shard.bytes) ? r : undefined
-  }
+  const committed = (key: string): ShardRecord | undefined => store.committedShard(key)
 
   const writeScript = (dir: string, text: string): string => {
     const file = path.join(dir, `submit-${process.pid}-${++scripts}.sh`)

@@ -77,8 +77,8 @@ export const runTaskShards = async (
     try {
       if (!s) throw new Error(`shard ${index} is not in ${spec.node}'s spec for run ${spec.run}`)
       checkSameCode(node, params, s.struct, s.key, node)
-      const committed = store.getShardRecord(s.key)
-      if (committed && store.hasObject(committed.shard.hash, ".parquet", committed.shard.bytes)) {
+      const committed = store.committedShard(s.key)
+      if (committed) {
         say(`shard ${index}: already committed by ${committed.job ?? committed.run} on ${committed.host}; skipped`)
         skipped++
         return
@@ -87,22 +87,7 @@ export const runTaskShards = async (
       const tmp = store.tempPath(`${node.name.replaceAll("/", "_")}-${index}.parquet`)
       try {
         const result = await compute(index, s, tmp)
-        const shard = await store.commitObject(tmp, ".parquet", { hash: result.hash, bytes: result.bytes, check: result.check })
-        const ms = Date.now() - started
-        await store.putShardRecord({
-          key: s.key,
-          struct: s.struct,
-          shard: { hash: shard.hash, rows: result.rowsOut, bytes: shard.bytes },
-          rowsIn: result.rowsIn,
-          dropped: result.dropped,
-          droppedSamples: result.droppedSamples,
-          inputs: s.inputs,
-          run: spec.run,
-          ...(job ? { job } : {}),
-          host,
-          ms,
-          at: new Date().toISOString(),
-        })
+        const { ms } = await store.commitShard(tmp, result, { key: s.key, struct: s.struct, inputs: s.inputs, run: spec.run, ...(job ? { job } : {}), host, started })
         say(`shard ${index}: computed ${result.rowsOut} rows in ${ms} ms on ${host}${result.thread ? ` (thread ${result.thread})` : ""}`)
         computed++
       } finally {

@@ -86,6 +86,28 @@ export interface ShardRecord {
   readonly at: string
 }
 
+/** What a shard computation hands to the commit (its file's digests and counts). */
+export interface ComputedShard {
+  readonly hash: string
+  readonly bytes: number
+  readonly check: string
+  readonly rowsIn: number
+  readonly rowsOut: number
+  readonly dropped: Readonly<Record<string, number>>
+  readonly droppedSamples?: Readonly<Record<string, ReadonlyArray<unknown>>>
+}
+
+/** Who made a shard, from what, and when it started. */
+export interface ShardProvenance {
+  readonly key: string
+  readonly struct: KeyStruct
+  readonly inputs: ReadonlyArray<string>
+  readonly run: string
+  readonly job?: string
+  readonly host: string
+  readonly started: number
+}
+
 export interface NodeRecord {
   readonly key: string
   readonly struct: KeyStruct
@@ -315,6 +337,37 @@ export class Store {
     if (!embedded || hashStruct(embedded) !== id) return undefined
     writeFileAtomic(this.tmp, fanout(this.artifactsDir, id, ".json"), canonicalJson(embedded))
     return embedded
+  }
+
+  /** The shard committed under `key`, when its record and its whole object are both there (a cache hit). */
+  committedShard(key: string): ShardRecord | undefined {
+    const r = this.getShardRecord(key)
+    return r && this.hasObject(r.shard.hash, ".parquet", r.shard.bytes) ? r : undefined
+  }
+
+  /**
+   * Commits one computed shard: the object by rename, then its key record, last, so whoever polls the
+   * keys (this run, a cluster's driver) sees a shard only once it is whole. The one commit path for
+   * shards computed here and in cluster tasks.
+   */
+  async commitShard(tmpFile: string, result: ComputedShard, made: ShardProvenance): Promise<ShardRecord> {
+    const object = await this.commitObject(tmpFile, ".parquet", { hash: result.hash, bytes: result.bytes, check: result.check })
+    const record: ShardRecord = {
+      key: made.key,
+      struct: made.struct,
+      shard: { hash: object.hash, rows: result.rowsOut, bytes: object.bytes },
+      rowsIn: result.rowsIn,
+      dropped: result.dropped,
+      droppedSamples: result.droppedSamples,
+      inputs: made.inputs,
+      run: made.run,
+      ...(made.job ? { job: made.job } : {}),
+      host: made.host,
+      ms: Date.now() - made.started,
+      at: new Date().toISOString(),
+    }
+    await this.putShardRecord(record)
+    return record
   }
 
   putShardRecord(r: ShardRecord): Promise<void> {

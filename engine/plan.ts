@@ -135,4 +135,15 @@ export const diffKeys = (stored: KeyStruct | undefined, current: KeyStruct): Rea
   return causes
 }
 
+/**
+ * Why a node must be computed when its key has no usable result: --force, what differs from the
+ * struct it was last computed with, or (same key) an output that went missing. The one rule
+ * `dag run`, `--dry-run` and `dag why` all apply.
+ */
+export const staleCauses = (stored: KeyStruct | undefined, current: KeyStruct, forced: boolean): ReadonlyArray<Cause> => {
+  if (forced) return [{ category: "FORCED", detail: "--force" }]
+  const causes = diffKeys(stored, current)
+  return causes.length > 0 ? causes : [{ category: "MISSING", detail: "a committed output is missing or corrupt; it is recomputed" }]
+}
+
 export const formatCauses = (causes: ReadonlyArray<Cause>): string => causes.map((c) => `${c.category}: ${c.detail}`).join("; ")

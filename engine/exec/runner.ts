@@ -13,7 +13,7 @@ import type { AnyNode, GlobalNode, MapNode, SourceNode, SourceUnit, StepProgress
 import type { ResolvedParams } from "../params.js"
 import type { Pipeline, PipelineNode } from "../pipeline.js"
 import { ancestorsOf, topoOrder } from "../pipeline.js"
-import { diffKeys, keyOf, nodeKeyStruct, shardKeyStruct, type Cause as StaleCause, type KeyStruct } from "../plan.js"
+import { staleCauses, keyOf, nodeKeyStruct, shardKeyStruct, type Cause as StaleCause, type KeyStruct } from "../plan.js"
 import { packageRoot } from "../paths.js"
 import {
   ArtifactStore,
@@ -103,7 +103,6 @@ const addSamples = (into: Record<string, Array<unknown>>, from: Readonly<Record<
   }
 }
 
-/** The key struct of a node as a whole, from its inputs' artifact ids (or source fingerprints). */
 /** Runtime facts of one node: the run's, plus the fingerprints of the files it declares (cached per run). */
 const runtimeOf = (env: Env, node: AnyNode): Readonly<Record<string, string>> => {
   let r = env.nodeRuntime.get(node.name)
@@ -114,6 +113,7 @@ const runtimeOf = (env: Env, node: AnyNode): Readonly<Record<string, string>> =>
   return r
 }
 
+/** The key struct of a node as a whole, from its inputs' artifact ids (or source fingerprints). */
 const nodeStruct = (env: Env, node: AnyNode, inputs: Outputs, units?: ReadonlyArray<SourceUnit>): KeyStruct => {
   const params = env.req.params.encoded.get(node.name)
   const from = node.kind === "source" ? { units: units ?? [] } : { inputs: Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.id])) }
@@ -418,8 +418,7 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
     }
 
     const previous = env.store.getRef(node.name)
-    const causes: Array<StaleCause> = forced ? [{ category: "FORCED", detail: "--force" }] : [...diffKeys(previous?.struct, struct)]
-    if (!forced && causes.length === 0) causes.push({ category: "MISSING", detail: "a committed output was missing or corrupt" })
+    const causes = staleCauses(previous?.struct, struct, forced)
     env.journal.nodeKeyed(
       node.name,
       key,

@@ -8,7 +8,7 @@ import type { NodeRunError } from "../errors.js"
 import type { ResolvedParams } from "../params.js"
 import type { Pipeline } from "../pipeline.js"
 import { ancestorsOf, topoOrder } from "../pipeline.js"
-import { diffKeys, keyOf, nodeKeyStruct, shardKeyStruct, type Cause, type KeyStruct } from "../plan.js"
+import { staleCauses, keyOf, nodeKeyStruct, shardKeyStruct, type Cause, type KeyStruct } from "../plan.js"
 import { externalFacts } from "../externals.js"
 import type { DatasetManifest, NodeRecord, Store } from "../store/store.js"
 
@@ -76,8 +76,7 @@ export const planPipeline = (
           outputsOf.set(node.name, record.outputs)
           plan = { node: node.name, kind: node.kind, status: "cached", key, struct, causes: [], ...(stored ? { stored } : {}) }
         } else {
-          const causes = forced ? [{ category: "FORCED" as const, detail: "--force" }] : [...diffKeys(stored?.struct, struct)]
-          if (causes.length === 0) causes.push({ category: "MISSING", detail: "a committed output is missing; it will be recomputed" })
+          const causes = staleCauses(stored?.struct, struct, forced)
           const stale = shardStructs.filter((s) => forced || !store.committedShard(keyOf(s))).length
           plan = {
             node: node.name,

@@ -311,12 +311,12 @@ export const readRun = (runsDir: string, id: string): RunRecord | undefined => {
   return r
 }
 
-/** The newest run, or the newest that is not a dry run when `real` is set. */
-export const latestRun = (runsDir: string, options: { real?: boolean } = {}): RunRecord | undefined => {
+/** The newest run: not a dry run when `real` is set, of one pipeline, or only one that succeeded. */
+export const latestRun = (runsDir: string, options: { real?: boolean; pipeline?: string; ok?: boolean } = {}): RunRecord | undefined => {
   const ids = listRuns(runsDir)
   for (let i = ids.length - 1; i >= 0; i--) {
     const r = readRun(runsDir, ids[i]!)
-    if (r && (!options.real || !r.dryRun)) return r
+    if (r && (!options.real || !r.dryRun) && (!options.pipeline || r.pipeline === options.pipeline) && (!options.ok || r.status === "ok")) return r
   }
   return undefined
 }

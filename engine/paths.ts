@@ -39,3 +39,12 @@ export const shownPath = (abs: string): string => {
   const inPackage = path.relative(packageRoot(), abs)
   return !inPackage.startsWith("..") && !path.isAbsolute(inPackage) ? `mathdag/${inPackage}` : abs
 }
+
+/** This installation's mathdag version (package.json). */
+export const packageVersion = (): string => {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(packageRoot(), "package.json"), "utf8")) as { version: string }).version
+  } catch {
+    return "0.0.0"
+  }
+}

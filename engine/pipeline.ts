@@ -10,6 +10,7 @@ import type { Cell } from "./report/cell.js"
 import type { AnyNode, AnyRef, DatasetRef, FileRef, GlobalNode, MapNode, Port, RefsOf, SourceNode } from "./node.js"
 import { inputPorts, outputPorts } from "./node.js"
 import { PipelineError } from "./errors.js"
+import { publishConfig, wiresOf, type CardFacts, type PublishConfigInput, type PublishSpec } from "./publish/spec.js"
 
 export interface Wire {
   readonly node: string
@@ -33,6 +34,8 @@ export interface Pipeline {
   readonly report?: ReadonlyArray<Cell>
   /** Runs by name but is not listed (benchmark fixtures). */
   readonly hidden?: boolean
+  /** What `dag publish` uploads: Hub configurations and the card's fixed facts. */
+  readonly publish?: PublishSpec
 }
 
 type InputRefs<Ins extends Record<string, Port>> = RefsOf<Ins>
@@ -49,7 +52,13 @@ const refOf = (node: string, output: string, port: Port): AnyRef =>
 export const make = (
   name: string,
   build: (p: Builder) => Record<string, AnyRef> | void,
-  options: { readonly description?: string; readonly report?: ReadonlyArray<Cell>; readonly hidden?: boolean } = {}
+  options: {
+    readonly description?: string
+    readonly report?: ReadonlyArray<Cell>
+    readonly hidden?: boolean
+    /** `dag publish`: the card's facts and one Hub configuration per subset (refs the build returned, by target name) */
+    readonly publish?: { readonly card: CardFacts; readonly configs: (targets: Record<string, AnyRef>) => ReadonlyArray<PublishConfigInput> }
+  } = {}
 ): Pipeline => {
   const nodes: Array<PipelineNode> = []
   const builder: Builder = {
@@ -71,7 +80,16 @@ export const make = (
   }
   const result = build(builder) ?? {}
   const targets = Object.fromEntries(Object.entries(result).map(([k, r]) => [k, { node: r.node, output: r.output }]))
-  return { name, description: options.description ?? "", nodes, targets, ...(options.report ? { report: options.report } : {}), ...(options.hidden ? { hidden: true } : {}) }
+  const publish = options.publish ? { card: options.publish.card, configs: options.publish.configs(result as Record<string, AnyRef>).map(publishConfig) } : undefined
+  return {
+    name,
+    description: options.description ?? "",
+    nodes,
+    targets,
+    ...(options.report ? { report: options.report } : {}),
+    ...(options.hidden ? { hidden: true } : {}),
+    ...(publish ? { publish } : {}),
+  }
 }
 
 /** Validates a pipeline as a graph: duplicate names, unwired or dangling inputs, port kinds, cycles. */
@@ -112,6 +130,12 @@ export const validate = (pipeline: Pipeline): ReadonlyArray<PipelineError> => {
     }
     for (const extra of Object.keys(pn.inputs)) {
       if (!(extra in ports)) fail(pn.node.name, `pipeline ${pipeline.name}: node "${pn.node.name}" has no input named "${extra}"`)
+    }
+  }
+  for (const config of pipeline.publish?.configs ?? []) {
+    for (const w of wiresOf(config)) {
+      const port = byName.get(w.node) && outputPorts(byName.get(w.node)!.node)[w.output]
+      if (!port || port._tag !== "Dataset") fail(w.node, `pipeline ${pipeline.name}: publish configuration "${config.name}" reads "${w.node}.${w.output}", which is not a dataset of this pipeline`)
     }
   }
   const cycle = findCycle(pipeline)

@@ -49,15 +49,18 @@ export default Pipeline.make(
     const fluent = p.add(perplexity, mathy)
     const filtered = p.add(filter, fluent)
     const { kept: deduped } = p.add(owmDedup, { docs: filtered, sigs: p.add(owmSignatures, filtered) })
-    const { kept: owm } = p.add(owmDecontaminate, { docs: deduped, hits: p.add(owmOverlap, { docs: deduped }).hits })
+    const { hits: owmHits } = p.add(owmOverlap, { docs: deduped })
+    const { kept: owm } = p.add(owmDecontaminate, { docs: deduped, hits: owmHits })
 
     const stackFiles = p.add(stackFilter, p.add(stackSource))
-    const { kept: stackClean } = p.add(stackDecontaminate, { docs: stackFiles, hits: p.add(stackOverlap, { docs: stackFiles }).hits })
+    const { hits: stackHits } = p.add(stackOverlap, { docs: stackFiles })
+    const { kept: stackClean } = p.add(stackDecontaminate, { docs: stackFiles, hits: stackHits })
     const stack = p.add(stackSplit, { files: stackClean })
     const { kept: github } = p.add(chunkDedup, { files: p.add(githubFilter, p.add(githubSource)) })
     const githubSplits = p.add(githubSplit, { files: github })
     const papers = p.add(arxivLoad)
-    const { kept: arxiv } = p.add(arxivDecontaminate, { docs: papers, hits: p.add(arxivOverlap, { docs: papers }).hits })
+    const { hits: arxivHits } = p.add(arxivOverlap, { docs: papers })
+    const { kept: arxiv } = p.add(arxivDecontaminate, { docs: papers, hits: arxivHits })
 
     const owmT = p.add(owmTokens, owm)
     const stackT = p.add(stackTokens, stack.train)
@@ -69,11 +72,59 @@ export default Pipeline.make(
     const torch = p.add(torchTrain, { sequences })
     // the evaluation nodes score train/tiny-lm's model, or train/torch's with trainer=torch
     const models = { model, torchModel: torch.model, torchConfig: torch.config, torchTokenizer: torch.tokenizer }
-    const { perplexity: ppl } = p.add(evalPerplexity, { ...models, arxiv: arxivT, "open-web-math": owmT, "algebraic-stack": p.add(stackValidationTokens, stack.validation) })
+    const stackValidationT = p.add(stackValidationTokens, stack.validation)
+    const { perplexity: ppl } = p.add(evalPerplexity, { ...models, arxiv: arxivT, "open-web-math": owmT, "algebraic-stack": stackValidationT })
     const { summary: evalSummary } = p.add(evalMath, models)
-    return { owm, stackTrain: stack.train, githubTrain: githubSplits.train, arxiv, documents, model, loss, ppl, evalSummary, torchModel: torch.model }
+    return {
+      ...{ owm, arxiv, documents, model, loss, ppl, evalSummary, torchModel: torch.model },
+      // what `dag publish` reads (see `publish` below)
+      ...{ owmT, arxivT, stackT, stackValidationT, owmHits, stackHits, arxivHits },
+      ...{ stackTrain: stack.train, stackValidation: stack.validation, stackTest: stack.test },
+      ...{ githubTrain: githubSplits.train, githubValidation: githubSplits.validation, githubTest: githubSplits.test },
+    }
   },
   {
+    publish: {
+      card: {
+        prettyName: "Proof-Pile-2 (mathdag rebuild)",
+        summary:
+          'A rebuild of Proof-Pile-2, the corpus the Llemma models were trained on (Azerbayev et al., 2023, "Llemma: An Open Language Model For Mathematics"): scientific papers (arXiv), web pages with mathematics (OpenWebMath) and mathematical code (AlgebraicStack), made by the mathdag pipeline `proof-pile-2`.',
+        license: "other",
+        licenseDetails:
+          "Each subset keeps the terms of its sources: arXiv papers under their authors' licences, OpenWebMath pages under Common Crawl's terms of use, AlgebraicStack files under the licences of their repositories (the Stack's permissive set).",
+        language: ["en"],
+        taskCategories: ["text-generation"],
+        citation:
+          "@article{azerbayev2023llemma,\n  title={Llemma: An Open Language Model For Mathematics},\n  author={Azerbayev, Zhangir and Schoelkopf, Hailey and Paster, Keiran and Dos Santos, Marco and McAleer, Stephen and Jiang, Albert Q. and Deng, Jia and Biderman, Stella and Welleck, Sean},\n  journal={arXiv preprint arXiv:2310.10631},\n  year={2023}\n}",
+      },
+      configs: (t) => [
+        {
+          name: "arxiv",
+          description: "LaTeX sources of arXiv papers (RedPajama's arXiv subset), with the split each paper belongs to, after test-set decontamination.",
+          data: t.arxiv!,
+          split: "column",
+          tokens: t.arxivT!,
+          overlap: t.arxivHits!,
+        },
+        {
+          name: "open-web-math",
+          description:
+            "Mathematical web pages from Common Crawl WARC files: prefiltered, extracted with their LaTeX kept, English, MathScore and perplexity filtered, near-duplicates removed (MinHash), decontaminated; splits as the tokenizer assigned them (by id).",
+          data: t.owm!,
+          split: t.owmT!,
+          tokens: t.owmT!,
+          overlap: t.owmHits!,
+        },
+        {
+          name: "algebraic-stack",
+          description:
+            "Mathematical code: files from The Stack kept by AlgebraicStack's per-language rules, plus formal mathematics files from GitHub with chunk-level deduplication; seeded train/validation/test splits.",
+          data: { train: [t.stackTrain!, t.githubTrain!], validation: [t.stackValidation!, t.githubValidation!], test: [t.stackTest!, t.githubTest!] },
+          tokens: [t.stackT!, t.stackValidationT!],
+          overlap: t.stackHits!,
+        },
+      ],
+    },
     report: [
       overlapSummaryCell([
         { subset: "OpenWebMath", node: owmOverlap.name },

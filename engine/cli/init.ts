@@ -8,7 +8,7 @@ import { Console, Effect, Option } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { InputError } from "../errors.js"
-import { packageRoot } from "../paths.js"
+import { packageRoot, packageVersion } from "../paths.js"
 
 const files = (name: string): Record<string, string> => ({
   "package.json": `${JSON.stringify(
@@ -139,14 +139,6 @@ npx dag report                     # the run's notebook-style report (HTML)
 - \`dag.config.ts\` — store and runs folders, profiles, params.
 `,
 })
-
-const packageVersion = (): string => {
-  try {
-    return (JSON.parse(fs.readFileSync(path.join(packageRoot(), "package.json"), "utf8")) as { version: string }).version
-  } catch {
-    return "0.1.0"
-  }
-}
 
 export const initCommand = Command.make(
   "init",

@@ -10,6 +10,7 @@ import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
 import { Cause, Console, Effect, Exit, Layer } from "effect"
 import { doctorCommand } from "./doctor.js"
 import { exportCommand } from "./export.js"
+import { publishCommand } from "./publish.js"
 import { gcCommand } from "./gc.js"
 import { initCommand } from "./init.js"
 import { graphCommand, lsCommand, statusCommand, whyCommand } from "./inspect.js"
@@ -33,6 +34,7 @@ const dag = Command.make("dag").pipe(
     lsCommand,
     sqlCommand,
     exportCommand,
+    publishCommand,
     reportCommand,
     gcCommand,
     doctorCommand,

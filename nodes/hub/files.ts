@@ -8,10 +8,14 @@
  * file's content id enter the cache key, so a new revision recomputes exactly the changed files.
  */
 import * as fs from "node:fs"
-import { createRequire } from "node:module"
 import * as path from "node:path"
+import { credentials, hub, HubError, hubUrl, withRetries } from "../../engine/hub.js"
 import { Readable } from "node:stream"
 import { pipeline } from "node:stream/promises"
+
+export { HubError, hubUrl }
+
+const hubCache = (): string => process.env.DAG_HUB_CACHE ?? path.join(process.env.DAG_STORE ?? ".dag", "hub")
 
 export interface HubRef {
   readonly repo: string
@@ -38,48 +42,6 @@ export const globToRegExp = (glob: string): RegExp =>
         .join("") +
       "$"
   )
-
-export const hubUrl = (): string => (process.env.DAG_HUB_URL ?? "https://huggingface.co").replace(/\/$/, "")
-const hubCache = (): string => process.env.DAG_HUB_CACHE ?? path.join(process.env.DAG_STORE ?? ".dag", "hub")
-
-type HubModule = typeof import("@huggingface/hub")
-let hubModule: HubModule | undefined
-// Loaded lazily (only when an hf:// entry is used) through require: the CLI bundle runs from V8's
-// code cache, where dynamic import() is not available.
-const hub = async (): Promise<HubModule> => (hubModule ??= createRequire(typeof __filename !== "undefined" ? __filename : import.meta.url)("@huggingface/hub") as HubModule)
-
-export class HubError extends Error {
-  constructor(
-    message: string,
-    readonly transient: boolean
-  ) {
-    super(message)
-  }
-}
-
-const explain = (e: unknown, what: string): HubError => {
-  const status = (e as { statusCode?: number }).statusCode
-  if (status === 401 || status === 403) return new HubError(`${what}: the Hub answered ${status} (unauthorised): set HF_TOKEN to a token with access to this dataset`, false)
-  if (status === 404) return new HubError(`${what}: not found on ${hubUrl()} (check the repository, revision and path)`, false)
-  if (status === 429 || (status !== undefined && status >= 500)) return new HubError(`${what}: the Hub answered ${status}`, true)
-  return new HubError(`${what}: ${(e as Error).message ?? String(e)}`, status === undefined)
-}
-
-const withRetries = async <A>(what: string, f: () => Promise<A>, attempts = 4): Promise<A> => {
-  let last: HubError | undefined
-  for (let i = 0; i < attempts; i++) {
-    try {
-      return await f()
-    } catch (e) {
-      last = e instanceof HubError ? e : explain(e, what)
-      if (!last.transient) throw last
-      await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** i)))
-    }
-  }
-  throw last!
-}
-
-const credentials = () => (process.env.HF_TOKEN ? { accessToken: process.env.HF_TOKEN } : {})
 
 export interface HubFile {
   readonly path: string

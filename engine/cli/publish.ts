@@ -1,0 +1,129 @@
+/**
+ * `dag publish [CONFIG|NODE…] --to hf://datasets/OWNER/NAME[@BRANCH]`: a run's datasets to the
+ * Hugging Face Hub, in the Hub's dataset layout, with a dataset card written from the run.
+ * `--dry-run --out DIR` writes what would be sent and touches no network.
+ */
+import { Args, Command, Options } from "@effect/cli"
+import { Console, Effect, Option } from "effect"
+import * as path from "node:path"
+import { InputError, NotFoundError, StoreError } from "../errors.js"
+import { HubError } from "../hub.js"
+import { latestRun, readRun } from "../journal.js"
+import { stagePublish } from "../publish/stage.js"
+import { wiresOf, type PublishConfig } from "../publish/spec.js"
+import { parseTarget, targetUrl, uploadFiles } from "../publish/upload.js"
+import { DUCKDB_TEMP_ENV } from "../resources/memory.js"
+import { connect } from "../store/duckdb.js"
+import { suggest } from "../suggest.js"
+import { getPipeline, loadSettings, openStore } from "./context.js"
+import { bytes } from "./format.js"
+
+/** Configurations chosen by name, or by a node they read (`overlap/decontaminate` → open-web-math). */
+const pickConfigs = (all: ReadonlyArray<PublishConfig>, names: ReadonlyArray<string>): ReadonlyArray<PublishConfig> | string => {
+  if (names.length === 0) return all
+  const picked: Array<PublishConfig> = []
+  for (const name of names) {
+    const hits = all.filter((c) => c.name === name || c.parts.some((p) => p.data.node === name))
+    if (hits.length === 0) {
+      const known = [...all.map((c) => c.name), ...all.flatMap((c) => c.parts.map((p) => p.data.node))]
+      const hint = suggest(name, known)
+      return `nothing to publish named "${name}"${hint ? `; did you mean "${hint}"?` : ""} Configurations: ${all.map((c) => c.name).join(", ")} (or a node they read: ${[...new Set(all.flatMap((c) => c.parts.map((p) => p.data.node)))].join(", ")})`
+    }
+    for (const h of hits) if (!picked.includes(h)) picked.push(h)
+  }
+  return picked
+}
+
+export const publishCommand = Command.make(
+  "publish",
+  {
+    names: Args.text({ name: "config|node" }).pipe(Args.repeated, Args.withDescription("configurations to publish (e.g. open-web-math), or nodes they read (overlap/decontaminate); default: all")),
+    to: Options.text("to").pipe(Options.optional, Options.withDescription("where: hf://datasets/OWNER/NAME or hf://datasets/OWNER/NAME@BRANCH (needed unless --dry-run)")),
+    run: Options.text("run").pipe(Options.optional, Options.withDescription("the run to publish (default: the latest successful run of --pipeline)")),
+    pipeline: Options.text("pipeline").pipe(Options.optional, Options.withDescription("pipeline whose latest successful run is published (default: the latest run's)")),
+    private: Options.boolean("private").pipe(Options.withDescription("create the repository as private (when it does not exist yet)")),
+    message: Options.text("message").pipe(Options.optional, Options.withDescription('commit title (default: "Publish run RUN of PIPELINE")')),
+    dryRun: Options.boolean("dry-run").pipe(Options.withDescription("write what would be uploaded into --out and stop: no network")),
+    out: Options.directory("out", { exists: "either" }).pipe(Options.optional, Options.withDescription("folder for the staged files (default: a folder in the store's tmp/)")),
+    maxFileMb: Options.float("max-file-mb").pipe(
+      Options.withDefault(500),
+      Options.withDescription("upper bound on each Parquet file's size, in MB (a split larger than this is cut into several files)")
+    ),
+    commitMb: Options.float("commit-mb").pipe(Options.withDefault(2000), Options.withDescription("upper bound on the bytes of one commit, in MB (an interrupted publish keeps its whole commits)")),
+    profile: Options.text("profile").pipe(Options.optional),
+  },
+  (o) =>
+    Effect.gen(function* () {
+      const settings = yield* loadSettings(Option.getOrUndefined(o.profile))
+      const to = Option.getOrUndefined(o.to)
+      const target = to === undefined ? undefined : parseTarget(to)
+      if (to !== undefined && (!target || target.type !== "dataset")) {
+        return yield* Effect.fail(new InputError({ message: `--to ${to}: expected hf://datasets/OWNER/NAME or hf://datasets/OWNER/NAME@BRANCH` }))
+      }
+      if (!target && !o.dryRun) return yield* Effect.fail(new InputError({ message: "say where to publish: --to hf://datasets/OWNER/NAME (or look first with --dry-run --out DIR)" }))
+      if (o.dryRun && Option.isNone(o.out)) return yield* Effect.fail(new InputError({ message: "--dry-run writes what would be uploaded into a folder: add --out DIR" }))
+      if (!(o.commitMb > 0)) return yield* Effect.fail(new InputError({ message: `--commit-mb ${o.commitMb}: must be a positive number of MB` }))
+      if (!(o.maxFileMb > 0)) return yield* Effect.fail(new InputError({ message: `--max-file-mb ${o.maxFileMb}: must be a positive number of MB` }))
+
+      const wanted = Option.getOrUndefined(o.pipeline)
+      const id = Option.getOrUndefined(o.run)
+      const run = id ? readRun(settings.runs, id) : latestRun(settings.runs, { real: true, ok: true, ...(wanted ? { pipeline: wanted } : {}) })
+      if (!run)
+        return yield* Effect.fail(
+          new NotFoundError({
+            what: "run",
+            name: id ?? "latest",
+            message: id ? `no run "${id}" in ${settings.runs}; see \`dag status\`` : `no successful run${wanted ? ` of ${wanted}` : ""} to publish; run \`dag run ${wanted ?? "PIPELINE"}\` first`,
+          })
+        )
+      if (run.status !== "ok") return yield* Effect.fail(new InputError({ message: `run ${run.run} ended "${run.status}"; publish a run that succeeded (omit --run for the latest one)` }))
+      const pipeline = yield* getPipeline(run.pipeline)
+      if (!pipeline.publish)
+        return yield* Effect.fail(new InputError({ message: `pipeline ${pipeline.name} declares nothing to publish: add \`publish\` to its Pipeline.make options (see docs/publish.md)` }))
+      const configs = pickConfigs(pipeline.publish.configs, o.names)
+      if (typeof configs === "string") return yield* Effect.fail(new InputError({ message: configs }))
+
+      const store = openStore(settings)
+      // every shard read is verified first: a corrupt store never reaches the Hub
+      const objects = configs.flatMap((c) =>
+        wiresOf(c).flatMap((w) => {
+          const log = run.nodes.find((n) => n.node === w.node)
+          const m = log?.outputs[w.output] ? store.outputManifest(log.outputs[w.output]!, log.key, w.output) : undefined
+          return m?.kind === "dataset" ? m.shards.map((s) => ({ hash: s.hash, ext: ".parquet" })) : []
+        })
+      )
+      yield* store.verifyObjects(objects)
+
+      const out = Option.getOrElse(o.out, () => path.join(settings.store, "tmp", `publish-${run.run}`))
+      // large splits are sorted by DuckDB, which spills what does not fit in memory here
+      process.env[DUCKDB_TEMP_ENV] ??= path.join(settings.store, "tmp")
+      const repo = target?.repo ?? "OWNER/NAME"
+      const staged = yield* Effect.tryPromise({
+        try: async () => {
+          const c = await connect()
+          try {
+            return await stagePublish(c, pipeline, run, store, configs, out, { repo, maxFileBytes: o.maxFileMb * 1e6, log: (l) => console.error(l) })
+          } finally {
+            c.closeSync()
+          }
+        },
+        catch: (e) => new StoreError({ path: out, message: `staging the publish failed: ${(e as Error).message}`, transient: false }),
+      })
+      const total = staged.files.reduce((a, f) => a + f.bytes, 0)
+      yield* Console.log(`staged ${staged.files.length} file(s), ${bytes(total)}, from run ${run.run} in ${out}`)
+      if (o.dryRun || !target) {
+        yield* Console.log(`dry run: nothing sent. Look at ${path.join(out, "README.md")}; publish with --to hf://datasets/OWNER/NAME`)
+        return
+      }
+      const message = Option.getOrElse(o.message, () => `Publish run ${run.run} of ${pipeline.name}`)
+      const result = yield* Effect.tryPromise({
+        try: () => uploadFiles(target, staged.files, { message, private: o.private, commitBytes: o.commitMb * 1e6, last: ["README.md", "mathdag.json"], log: (l) => console.error(l) }),
+        catch: (e) => (e instanceof HubError ? new InputError({ message: e.message }) : new InputError({ message: `${targetUrl(target)}: ${(e as Error).message ?? String(e)}` })),
+      })
+      yield* Console.log(
+        result.commits.length === 0
+          ? `${targetUrl(target)} is up to date (${result.unchanged.length} file(s) unchanged)`
+          : `published ${result.sent.length} file(s) to ${targetUrl(target)} in ${result.commits.length} commit(s); ${result.unchanged.length} unchanged`
+      )
+    })
+).pipe(Command.withDescription("Publish a run's datasets to the Hugging Face Hub (one configuration per subset, zstd Parquet, a dataset card from the run)."))

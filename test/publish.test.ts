@@ -139,6 +139,26 @@ describe("dag publish", () => {
     expect(sent.filter((q) => /\/(commit|preupload)\/|lfs-upload|objects\/batch/.test(q.path))).toEqual([])
   }, 180_000)
 
+  it("a trained model goes to a model repository with a card naming the dataset this run published, its loss and its evaluations", async () => {
+    const r = await dagAwait(box, ["publish", "train/tiny-lm", "--to", "hf://team/tiny-math"])
+    expect(r.code, r.stderr).toBe(0)
+    const files = hub.files("model", "team/tiny-math")
+    expect([...files.keys()].sort()).toEqual(["README.md", "mathdag.json", "model.tinylm"])
+    const exported = tempDir("publish-model-export")
+    expect((await dagAwait(box, ["export", "train/tiny-lm", "--out", exported])).code).toBe(0)
+    const weights = fs.readdirSync(exported).find((f) => f.endsWith(".tinylm"))!
+    expect(files.get("model.tinylm")!.equals(fs.readFileSync(path.join(exported, weights)))).toBe(true)
+    const card = files.get("README.md")!.toString()
+    expect(YAML.parse(/^---\n([\s\S]*?)\n---\n/.exec(card)![1]!)).toMatchObject({ pipeline_tag: "text-generation", datasets: ["team/pp2"] })
+    expect(card).toMatch(/Training loss \(cross-entropy, nats\) over \d+ steps/)
+    expect(card).toMatch(/#### `eval\/perplexity` \(perplexity\)/)
+    expect(card).toMatch(/#### `eval\/math` \(summary\)/)
+    // a model to a dataset repository is refused with the right form
+    const wrong = await dagAwait(box, ["publish", "train/tiny-lm", "--to", "hf://datasets/team/x"])
+    expect(wrong.code).toBe(2)
+    expect(wrong.stderr).toMatch(/--to hf:\/\/OWNER\/NAME/)
+  }, 120_000)
+
   it("an interrupted publish keeps its whole commits, and the re-run sends only the rest", async () => {
     // several commits (small files, small commits); the Hub fails the second commit past the client's retries
     const args = ["publish", "--to", "hf://datasets/team/resume", "--max-file-mb", "0.002", "--commit-mb", "0.01"]

@@ -5,13 +5,17 @@
  */
 import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
+import type { DuckDBConnection } from "@duckdb/node-api"
+import * as fs from "node:fs"
 import * as path from "node:path"
 import { InputError, NotFoundError, StoreError } from "../errors.js"
 import { HubError } from "../hub.js"
 import { latestRun, readRun } from "../journal.js"
 import { stagePublish } from "../publish/stage.js"
 import { wiresOf, type PublishConfig } from "../publish/spec.js"
-import { parseTarget, targetUrl, uploadFiles } from "../publish/upload.js"
+import { modelNodes, stageModel } from "../publish/model.js"
+import { parseTarget, targetUrl, uploadFiles, type HubTarget, type LocalFile, type UploadResult } from "../publish/upload.js"
+import { writeFileAtomic } from "../store/fsx.js"
 import { DUCKDB_TEMP_ENV } from "../resources/memory.js"
 import { connect } from "../store/duckdb.js"
 import { suggest } from "../suggest.js"
@@ -50,6 +54,7 @@ export const publishCommand = Command.make(
       Options.withDescription("upper bound on each Parquet file's size, in MB (a split larger than this is cut into several files)")
     ),
     commitMb: Options.float("commit-mb").pipe(Options.withDefault(2000), Options.withDescription("upper bound on the bytes of one commit, in MB (an interrupted publish keeps its whole commits)")),
+    dataset: Options.text("dataset").pipe(Options.optional, Options.withDescription("for a model: the dataset it was trained on, hf://datasets/OWNER/NAME (default: what this run published)")),
     profile: Options.text("profile").pipe(Options.optional),
   },
   (o) =>
@@ -57,8 +62,8 @@ export const publishCommand = Command.make(
       const settings = yield* loadSettings(Option.getOrUndefined(o.profile))
       const to = Option.getOrUndefined(o.to)
       const target = to === undefined ? undefined : parseTarget(to)
-      if (to !== undefined && (!target || target.type !== "dataset")) {
-        return yield* Effect.fail(new InputError({ message: `--to ${to}: expected hf://datasets/OWNER/NAME or hf://datasets/OWNER/NAME@BRANCH` }))
+      if (to !== undefined && !target) {
+        return yield* Effect.fail(new InputError({ message: `--to ${to}: expected hf://datasets/OWNER/NAME[@BRANCH] (a dataset) or hf://OWNER/NAME[@BRANCH] (a model)` }))
       }
       if (!target && !o.dryRun) return yield* Effect.fail(new InputError({ message: "say where to publish: --to hf://datasets/OWNER/NAME (or look first with --dry-run --out DIR)" }))
       if (o.dryRun && Option.isNone(o.out)) return yield* Effect.fail(new InputError({ message: "--dry-run writes what would be uploaded into a folder: add --out DIR" }))
@@ -78,12 +83,48 @@ export const publishCommand = Command.make(
         )
       if (run.status !== "ok") return yield* Effect.fail(new InputError({ message: `run ${run.run} ended "${run.status}"; publish a run that succeeded (omit --run for the latest one)` }))
       const pipeline = yield* getPipeline(run.pipeline)
+      const store = openStore(settings)
+      const out = Option.getOrElse(o.out, () => path.join(settings.store, "tmp", `publish-${run.run}`))
+      const upload = (t: HubTarget, files: ReadonlyArray<LocalFile>) =>
+        Effect.tryPromise({
+          try: () =>
+            uploadFiles(t, files, {
+              message: Option.getOrElse(o.message, () => `Publish run ${run.run} of ${pipeline.name}`),
+              private: o.private,
+              commitBytes: o.commitMb * 1e6,
+              last: ["README.md", "mathdag.json"],
+              log: (l) => console.error(l),
+            }),
+          catch: (e) => (e instanceof HubError ? new InputError({ message: e.message }) : new InputError({ message: `${targetUrl(t)}: ${(e as Error).message ?? String(e)}` })),
+        })
+      const report = (t: HubTarget, result: UploadResult) =>
+        Console.log(
+          result.commits.length === 0
+            ? `${targetUrl(t)} is up to date (${result.unchanged.length} file(s) unchanged)`
+            : `published ${result.sent.length} file(s) to ${targetUrl(t)} in ${result.commits.length} commit(s); ${result.unchanged.length} unchanged`
+        )
+
+      // one node with weights (train/torch): a model repository with a model card
+      const [only] = o.names
+      const isConfig = (n: string) => (pipeline.publish?.configs ?? []).some((c) => c.name === n || c.parts.some((p) => p.data.node === n))
+      if (o.names.length === 1 && only && modelNodes(pipeline).includes(only) && !isConfig(only)) {
+        if (target && target.type !== "model") return yield* Effect.fail(new InputError({ message: `${only} is a model: publish it to a model repository, --to hf://OWNER/NAME (no "datasets/")` }))
+        const dataset = Option.getOrUndefined(o.dataset) ?? readPublished(settings.runs, run.run)
+        const staged = yield* Effect.tryPromise({
+          try: () => withDuck((c) => stageModel(c, pipeline, run, store, only, out, { repo: target?.repo ?? "OWNER/NAME", ...(dataset ? { dataset } : {}), log: (l) => console.error(l) })),
+          catch: (e) => new InputError({ message: `${only}: ${(e as Error).message}` }),
+        })
+        yield* Console.log(`staged ${staged.files.length} file(s), ${bytes(staged.files.reduce((a, f) => a + f.bytes, 0))}, from run ${run.run} in ${out}`)
+        if (o.dryRun || !target) return yield* Console.log(`dry run: nothing sent. Look at ${path.join(out, "README.md")}; publish with --to hf://OWNER/NAME`)
+        return yield* report(target, yield* upload(target, staged.files))
+      }
+      if (target && target.type !== "dataset")
+        return yield* Effect.fail(new InputError({ message: `--to ${to}: datasets go to hf://datasets/OWNER/NAME (a model repository takes one node with weights, e.g. train/torch)` }))
       if (!pipeline.publish)
         return yield* Effect.fail(new InputError({ message: `pipeline ${pipeline.name} declares nothing to publish: add \`publish\` to its Pipeline.make options (see docs/publish.md)` }))
       const configs = pickConfigs(pipeline.publish.configs, o.names)
       if (typeof configs === "string") return yield* Effect.fail(new InputError({ message: configs }))
 
-      const store = openStore(settings)
       // every shard read is verified first: a corrupt store never reaches the Hub
       const objects = configs.flatMap((c) =>
         wiresOf(c).flatMap((w) => {
@@ -94,19 +135,11 @@ export const publishCommand = Command.make(
       )
       yield* store.verifyObjects(objects)
 
-      const out = Option.getOrElse(o.out, () => path.join(settings.store, "tmp", `publish-${run.run}`))
       // large splits are sorted by DuckDB, which spills what does not fit in memory here
       process.env[DUCKDB_TEMP_ENV] ??= path.join(settings.store, "tmp")
       const repo = target?.repo ?? "OWNER/NAME"
       const staged = yield* Effect.tryPromise({
-        try: async () => {
-          const c = await connect()
-          try {
-            return await stagePublish(c, pipeline, run, store, configs, out, { repo, maxFileBytes: o.maxFileMb * 1e6, log: (l) => console.error(l) })
-          } finally {
-            c.closeSync()
-          }
-        },
+        try: () => withDuck((c) => stagePublish(c, pipeline, run, store, configs, out, { repo, maxFileBytes: o.maxFileMb * 1e6, log: (l) => console.error(l) })),
         catch: (e) => new StoreError({ path: out, message: `staging the publish failed: ${(e as Error).message}`, transient: false }),
       })
       const total = staged.files.reduce((a, f) => a + f.bytes, 0)
@@ -115,15 +148,30 @@ export const publishCommand = Command.make(
         yield* Console.log(`dry run: nothing sent. Look at ${path.join(out, "README.md")}; publish with --to hf://datasets/OWNER/NAME`)
         return
       }
-      const message = Option.getOrElse(o.message, () => `Publish run ${run.run} of ${pipeline.name}`)
-      const result = yield* Effect.tryPromise({
-        try: () => uploadFiles(target, staged.files, { message, private: o.private, commitBytes: o.commitMb * 1e6, last: ["README.md", "mathdag.json"], log: (l) => console.error(l) }),
-        catch: (e) => (e instanceof HubError ? new InputError({ message: e.message }) : new InputError({ message: `${targetUrl(target)}: ${(e as Error).message ?? String(e)}` })),
-      })
-      yield* Console.log(
-        result.commits.length === 0
-          ? `${targetUrl(target)} is up to date (${result.unchanged.length} file(s) unchanged)`
-          : `published ${result.sent.length} file(s) to ${targetUrl(target)} in ${result.commits.length} commit(s); ${result.unchanged.length} unchanged`
-      )
+      const result = yield* upload(target, staged.files)
+      // a model published from this run later names this dataset as its training data
+      recordPublished(settings.runs, run.run, targetUrl(target))
+      yield* report(target, result)
     })
-).pipe(Command.withDescription("Publish a run's datasets to the Hugging Face Hub (one configuration per subset, zstd Parquet, a dataset card from the run)."))
+).pipe(
+  Command.withDescription("Publish a run's datasets to the Hugging Face Hub (one configuration per subset, zstd Parquet, a dataset card from the run), or a trained model (one node with weights).")
+)
+
+const withDuck = async <A>(f: (c: DuckDBConnection) => Promise<A>): Promise<A> => {
+  const c = await connect()
+  try {
+    return await f(c)
+  } finally {
+    c.closeSync()
+  }
+}
+
+const publishedFile = (runs: string, run: string) => path.join(runs, run, "published.json")
+const recordPublished = (runs: string, run: string, dataset: string) => writeFileAtomic(path.join(runs, run), publishedFile(runs, run), JSON.stringify({ dataset }))
+const readPublished = (runs: string, run: string): string | undefined => {
+  try {
+    return (JSON.parse(fs.readFileSync(publishedFile(runs, run), "utf8")) as { dataset?: string }).dataset
+  } catch {
+    return undefined
+  }
+}

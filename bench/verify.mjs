@@ -19,7 +19,7 @@ const rng = (seed) => () => {
 }
 
 /** `bytes` of JSON Lines in `parts` files: documents of random lower-case words, written streaming. */
-const writeCorpus = (dir, bytes, parts) => {
+export const writeCorpus = (dir, bytes, parts) => {
   fs.mkdirSync(dir, { recursive: true })
   const r = rng(11)
   const letters = "etaoinshrdlcumwfgypbvkjxqz"

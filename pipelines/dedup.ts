@@ -24,7 +24,23 @@ export default Pipeline.make(
     const { kept, clusters } = p.add(minhash, { docs: corpus, sigs: p.add(signatures, corpus) })
     const { kept: simhashKept } = p.add(simhash, { docs: corpus, sigs: p.add(fingerprints, corpus) })
     const { kept: exactKept } = p.add(exact, { docs: corpus, sigs: p.add(hashes, corpus) })
-    return { kept, clusters, simhashKept, exactKept }
+    return { corpus, kept, clusters, simhashKept, exactKept }
   },
-  { description: "Duplicate removal of any JSONL corpus: MinHash (default), SimHash and exact; select one with --select." }
+  {
+    description: "Duplicate removal of any JSONL corpus: MinHash (default), SimHash and exact; select one with --select.",
+    // `dag publish corpus|minhash --to hf://datasets/OWNER/NAME`
+    publish: {
+      card: {
+        prettyName: "A deduplicated JSONL corpus",
+        summary: "Documents read from JSON Lines files and deduplicated with MinHash by the mathdag pipeline `dedup`.",
+        license: "other",
+        language: ["en"],
+        taskCategories: ["text-generation"],
+      },
+      configs: (t) => [
+        { name: "corpus", description: "The documents as read from the JSON Lines files.", data: t.corpus! },
+        { name: "minhash", description: "The documents MinHash near-duplicate removal kept.", data: t.kept! },
+      ],
+    },
+  }
 )

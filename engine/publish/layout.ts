@@ -1,10 +1,10 @@
 /**
  * The Hub's dataset layout, written from a run's artifacts: `data/<config>/<split>-00000-of-000NN.parquet`,
- * zstd Parquet files of bounded size. DuckDB does the work (the union of a configuration's
- * datasets, each row's split, one sort by `id`, the cut into files), so memory stays bounded and
- * large splits spill to disk. The same rows always give the same bytes (a total order, contiguous
- * ranges of it per file, one single-file COPY each), so publishing a run again produces files the
- * Hub already has.
+ * zstd Parquet files of about `maxFileBytes` each. DuckDB does the work (the union of a
+ * configuration's datasets, each row's split, the cut into files) in one streaming pass per split,
+ * one file open at a time, so memory does not grow with the data. The same run always gives the
+ * same bytes (one thread: rows in the order of the run's shards), so publishing a run again
+ * produces files the Hub already has.
  */
 import type { DuckDBConnection } from "@duckdb/node-api"
 import * as fs from "node:fs"
@@ -94,12 +94,29 @@ export const writeConfig = async (
   out: string,
   maxFileBytes: number
 ): Promise<{ files: Array<PublishedFile>; splits: Array<SplitStats> }> => {
+  // one thread: rows leave DuckDB in the order of the run's shards, so the same run always gives
+  // the same bytes, with no sort
+  await c.run("SET threads = 1")
+  await c.run("SET enable_external_file_cache = false")
+  try {
+    return await writeFiles(c, store, run, config, out, maxFileBytes)
+  } finally {
+    await c.run("RESET threads")
+  }
+}
+
+const writeFiles = async (
+  c: DuckDBConnection,
+  store: Store,
+  run: RunRecord,
+  config: PublishConfig,
+  out: string,
+  maxFileBytes: number
+): Promise<{ files: Array<PublishedFile>; splits: Array<SplitStats> }> => {
   const parts = config.parts.map((p) => partSql(store, run, p))
   const view = `publish_${config.name.replace(/[^a-zA-Z0-9]/g, "_")}`
   await c.run(`CREATE OR REPLACE TEMP VIEW ${view} AS ${parts.map((p) => `(${p})`).join(" UNION ALL BY NAME ")}`)
   const columns = (await queryRows(c, `DESCRIBE ${view}`)).rows.map((r) => String(r.column_name)).filter((n) => n !== "__split")
-  // a total order (ties broken by every column) so the same rows always land in the same files
-  const order = (columns.includes("id") ? ["id", ...columns.filter((c) => c !== "id")] : columns).map(quoteIdent).join(", ")
   const dataBytes = config.parts.reduce((a, p) => a + ((datasetOf(store, run, p.data) as DatasetManifest).bytes ?? 0), 0)
   const dataRows = config.parts.reduce((a, p) => a + (datasetOf(store, run, p.data) as DatasetManifest).rows, 0)
   const bytesPerRow = dataRows > 0 ? dataBytes / dataRows : 0
@@ -111,21 +128,32 @@ export const writeConfig = async (
   const files: Array<PublishedFile> = []
   const splits: Array<SplitStats> = []
   const cols = columns.map(quoteIdent).join(", ")
+  // the Parquet writer buffers a whole row group: about 4 MB of compressed rows (not DuckDB's default
+  // 122,880 rows), and at most half a file, since a file is cut only between row groups
+  const rowGroup = Math.max(1, Math.min(122_880, Math.floor(Math.min(4e6, maxFileBytes / 2) / Math.max(1, bytesPerRow))))
   for (const { split, rows } of counts) {
     if (!/^[A-Za-z0-9_.-]+$/.test(split)) throw new Error(`configuration ${config.name}: split name ${JSON.stringify(split)} is not a plain name`)
-    const fileCount = Math.min(rows, Math.max(1, Math.ceil((rows * bytesPerRow) / maxFileBytes)))
-    const perFile = Math.ceil(rows / fileCount)
-    // sorted once (DuckDB spills what does not fit), then cut into contiguous ranges of that order
-    await c.run(`CREATE OR REPLACE TEMP TABLE __publish_split AS SELECT ${cols}, row_number() OVER (ORDER BY ${order}) AS __rn FROM ${view} WHERE __split = ${sqlString(split)}`)
+    // one pass, one file open at a time: DuckDB starts a new file once the current one passes
+    // maxFileBytes (so a file exceeds it by at most one row group)
+    const scratch = path.join(dir, `.${split}.parts`)
+    fs.rmSync(scratch, { recursive: true, force: true })
     const written: Array<string> = []
     try {
-      for (let i = 0; i * perFile < rows; i++) {
-        const tmp = path.join(dir, `.${split}-${i}.parquet.part`)
-        await c.run(`COPY (SELECT ${cols} FROM __publish_split WHERE __rn > ${i * perFile} AND __rn <= ${(i + 1) * perFile} ORDER BY __rn) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`)
+      await c.run(
+        `COPY (SELECT ${cols} FROM ${view} WHERE __split = ${sqlString(split)}) TO ${sqlString(scratch)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${rowGroup}, FILE_SIZE_BYTES ${Math.floor(maxFileBytes)}, FILENAME_PATTERN 'part_{i}')`
+      )
+      const parts = fs
+        .readdirSync(scratch)
+        .map((f) => ({ f, i: Number(/^part_(\d+)\.parquet$/.exec(f)?.[1] ?? NaN) }))
+        .sort((x, y) => x.i - y.i)
+      if (parts.some((p) => Number.isNaN(p.i))) throw new Error(`unexpected files from DuckDB in ${scratch}: ${parts.map((p) => p.f).join(", ")}`)
+      for (const { f } of parts) {
+        const tmp = path.join(dir, `.${split}-${written.length}.parquet.part`)
+        fs.renameSync(path.join(scratch, f), tmp)
         written.push(tmp)
       }
     } finally {
-      await c.run("DROP TABLE IF EXISTS __publish_split")
+      fs.rmSync(scratch, { recursive: true, force: true })
     }
     const names: Array<string> = []
     for (const [i, tmp] of written.entries()) {

@@ -5,6 +5,7 @@
  */
 import { Either, ParseResult, Schema } from "effect"
 import { ParamError } from "./errors.js"
+import { didYouMean, suggest } from "./suggest.js"
 import type { Pipeline } from "./pipeline.js"
 
 export type ParamLayer = Readonly<Record<string, Readonly<Record<string, unknown>>>>
@@ -34,12 +35,14 @@ export const parseOverride = (flag: string, nodeNames: ReadonlyArray<string>): E
     if (node) return Either.right({ node, path: parts.slice(i), raw })
   }
   const first = parts[0] ?? lhs
-  const near = nodeNames.filter((n) => n.includes(first.split("/").pop() ?? first)).slice(0, 3)
+  // the node part is everything before the last dot: "demo/clen.minChars" → "demo/clen"
+  const asNode = parts.slice(0, Math.max(1, parts.length - 1)).join("/")
+  const near = suggest(asNode, nodeNames) ?? nodeNames.find((n) => n.includes(first.split("/").pop() ?? first))
   return Either.left(
     new ParamError({
       node: first,
       param: parts.slice(1).join("."),
-      message: `--param ${lhs}: no node "${first}" in this pipeline${near.length ? ` (did you mean ${near.join(", ")}?)` : ""}; see \`dag graph\` for node names`,
+      message: `--param ${lhs}: no node "${asNode}" in this pipeline${near ? `; did you mean "${near}.${parts.at(-1)}"?` : ""} (node names: \`dag graph\`)`,
     })
   )
 }
@@ -114,7 +117,7 @@ export const resolveParams = (pipeline: Pipeline, layers: ReadonlyArray<ParamLay
       const unknown = /is unexpected/.test(message)
       const known = paramNames(node.params)
       const text = unknown
-        ? `node ${node.name}: unknown param "${param}"; it takes ${known.length ? known.join(", ") : "no params"}`
+        ? `node ${node.name}: unknown param "${param}"${didYouMean(param, known)}; it takes ${known.length ? known.join(", ") : "no params"}`
         : `node ${node.name}: param ${param} is invalid: ${message.replaceAll("\n", " ")}`
       return Either.left(new ParamError({ node: node.name, param, message: text }))
     }

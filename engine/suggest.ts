@@ -24,3 +24,9 @@ export const suggest = (name: string, known: ReadonlyArray<string>): string | un
   }
   return best
 }
+
+/** `; did you mean "X"?` when a known name is close to `name`, else nothing. */
+export const didYouMean = (name: string, known: ReadonlyArray<string>): string => {
+  const hit = suggest(name, known)
+  return hit ? `; did you mean "${hit}"?` : ""
+}

@@ -117,16 +117,20 @@ describe("bad input", () => {
   it("an unknown param lists the node's params", () => {
     const r = dag(box, ["run", "demo", "--param", "demo/clean.minChar=3"])
     expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(/unknown param "minChar"; it takes minChars, lowercase/)
+    expect(r.stderr).toMatch(/unknown param "minChar"; did you mean "minChars"\?; it takes minChars, lowercase/)
   })
   it("an unknown node, pipeline or run says what exists", () => {
-    expect(dag(box, ["run", "demo", "--param", "demo/cleen.minChars=3"]).stderr).toMatch(/no node "demo\/cleen"/)
+    expect(dag(box, ["run", "demo", "--param", "demo/cleen.minChars=3"]).stderr).toMatch(/no node "demo\/cleen" in this pipeline; did you mean "demo\/clean.minChars"\?/)
     const p = dag(box, ["run", "nope"])
     expect(p.code).toBe(2)
     expect(p.stderr).toMatch(/no pipeline "nope"; available: dedup, demo, overlap, proof-pile-2 \(one per file in .*\/pipelines\/\)/) // not the hidden benchmark one
     expect(dag(box, ["run", "proof-pile2"]).stderr).toMatch(/no pipeline "proof-pile2"; did you mean "proof-pile-2"\? Available: /)
     expect(dag(box, ["run", "demo", "--select", "demo/x"]).stderr).toMatch(/no node "demo\/x" in pipeline demo/)
-    expect(dag(box, ["status", "--run", "nope"]).stderr).toMatch(/no run "nope"/)
+    // every hint is a command that works
+    const typo = dag(box, ["run", "demo", "--select", "demo/claen"])
+    expect(typo.stderr).toMatch(/no node "demo\/claen" in pipeline demo; did you mean "demo\/clean"\?; list them with `dag graph demo`/)
+    expect(dag(box, ["graph", "demo"]).code).toBe(0)
+    expect(dag(box, ["status", "--run", "nope"]).stderr).toMatch(/no runs yet/)
     const ex = dag(box, ["run", "demo", "--executor", "slrum"])
     expect(ex.code).toBe(2)
     expect(ex.stderr).toMatch(/unknown executor "slrum"; did you mean "slurm"\? Executors: local, slurm/)
@@ -137,10 +141,12 @@ describe("bad input", () => {
     expect(r.stdout).toMatch(/no files match .*set --param demo\/read\.paths=GLOB/)
   })
   it("every verb has --help", () => {
-    for (const verb of ["run", "status", "why", "graph", "ls", "sql", "export", "gc"]) {
+    for (const verb of ["run", "status", "runs", "why", "graph", "ls", "sql", "export", "publish", "gc"]) {
       const r = dag(box, [verb, "--help"])
       expect(r.code, verb).toBe(0)
       expect(r.stdout, verb).toMatch(/USAGE/)
+      // into a pipe: no colour escape codes
+      expect(r.stdout.includes("\u001b["), verb).toBe(false)
     }
   })
 })

@@ -127,7 +127,7 @@ describe("params", () => {
     const wrong = resolveParams(p, [], [Either.getOrThrow(parseOverride("t/double.factor=abc", names))])
     expect(Either.isLeft(wrong) && wrong.left.message).toMatch(/node t\/double: param factor is invalid/)
     const unknown = resolveParams(p, [], [Either.getOrThrow(parseOverride("t/double.fator=1", names))])
-    expect(Either.isLeft(unknown) && unknown.left.message).toMatch(/unknown param "fator"; it takes factor, label/)
+    expect(Either.isLeft(unknown) && unknown.left.message).toMatch(/unknown param "fator"; did you mean "factor"\?; it takes factor, label/)
   })
 })
 

@@ -2,16 +2,17 @@
  * What every command needs: the config, the effective settings, a pipeline with resolved params,
  * and the store. Loading is cheap (no DuckDB) so that planning-only commands start fast.
  */
-import { Effect, Either } from "effect"
+import { Effect, Either, Option } from "effect"
 import * as path from "node:path"
 import { config, root } from "mathdag:project"
 import { parseConfig, settingsFor, type Settings } from "../config.js"
 import { ConfigError, NotFoundError, type ParamError, type PipelineError } from "../errors.js"
-import { latestRun, readRun, type RunRecord } from "../journal.js"
+import { latestRun, type RunRecord } from "../journal.js"
+import { resolveRun, type RunWanted } from "../runs.js"
 import { parseOverride, resolveParams, type ResolvedParams } from "../params.js"
 import { projectRoot } from "../paths.js"
 import type { Pipeline } from "../pipeline.js"
-import { allPipelineNames, loadPipeline } from "../registry.js"
+import { loadPipeline } from "../registry.js"
 import { useFingerprintCache } from "../fingerprints.js"
 import { Store } from "../store/store.js"
 import { applyBudget, SHARD_BYTES_ENV } from "../resources/memory.js"
@@ -51,18 +52,14 @@ export const openStore = (settings: Settings): Store => {
 }
 
 /** A run by id, or the latest real (not dry) run. */
-export const getRun = (settings: Settings, id: string | undefined): Effect.Effect<RunRecord, NotFoundError> => {
-  const r = id ? readRun(settings.runs, id) : latestRun(settings.runs, { real: true })
-  return r
-    ? Effect.succeed(r)
-    : Effect.fail(
-        new NotFoundError({
-          what: "run",
-          name: id ?? "latest",
-          message: id ? `no run "${id}" in ${settings.runs}; see \`dag status\`` : `no runs yet in ${settings.runs}; start one with \`dag run ${allPipelineNames()[0] ?? "PIPELINE"}\``,
-        })
-      )
+/** The run a command reads: `--run` (id, prefix, latest, latest~N), else the latest that fits `wanted` (see engine/runs.ts). */
+export const getRun = (settings: Settings, id: string | undefined, wanted: RunWanted = {}): Effect.Effect<RunRecord, NotFoundError> => {
+  const r = resolveRun(settings.runs, id, wanted)
+  return "error" in r ? Effect.fail(new NotFoundError({ what: "run", name: id ?? "latest", message: r.error })) : Effect.succeed(r)
 }
+
+/** `--pipeline` as a run filter. */
+export const wantedPipeline = (p: Option.Option<string>): RunWanted => (Option.isSome(p) ? { pipeline: p.value } : {})
 
 /** The pipeline a command talks about: --pipeline, else the latest run's, else "demo". */
 export const pipelineFor = (settings: Settings, explicit: string | undefined): string => explicit ?? latestRun(settings.runs, { real: true })?.pipeline ?? "demo"

@@ -12,7 +12,8 @@ import { suggest } from "../suggest.js"
 import { viewName } from "../inspect/views.js"
 import { connect, jsSafe, queryRows, readShardRows, sqlString } from "../store/duckdb.js"
 import type { DatasetManifest, Store } from "../store/store.js"
-import { getRun, loadSettings, openStore } from "./context.js"
+import { getRun, loadSettings, wantedPipeline, openStore } from "./context.js"
+import { pipelineRunOption, runOption } from "./options.js"
 import { bytes, num } from "./format.js"
 
 type Arrow = typeof import("apache-arrow")
@@ -111,7 +112,8 @@ export const exportCommand = Command.make(
       Options.withDescription(`parquet (the shards as they are), arrow (Arrow IPC files), jsonl${[...extensionExportFormats()].map(([k, f]) => `, ${k} (${f.description})`).join("")}`)
     ),
     out: Options.directory("out", { exists: "either" }).pipe(Options.withDescription("folder to write into (created if missing)")),
-    run: Options.text("run").pipe(Options.optional, Options.withDescription("run id (default: the latest run)")),
+    run: runOption("the latest successful run holding NODE's outputs"),
+    pipeline: pipelineRunOption,
     profile: Options.text("profile").pipe(Options.optional),
   },
   (o) =>
@@ -123,7 +125,7 @@ export const exportCommand = Command.make(
         const hint = suggest(o.format, known)
         return yield* Effect.fail(new InputError({ message: `unknown --format "${o.format}"${hint ? `; did you mean "${hint}"?` : ""} Formats: ${known.join(", ")}` }))
       }
-      const run = yield* getRun(settings, Option.getOrUndefined(o.run))
+      const run = yield* getRun(settings, Option.getOrUndefined(o.run), { ...wantedPipeline(o.pipeline), node: o.node })
       const log = run.nodes.find((n) => n.node === o.node)
       if (!log || Object.keys(log.outputs).length === 0) {
         return yield* Effect.fail(

@@ -38,3 +38,13 @@ export const csvCell = (v: unknown): string => {
   const s = v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v)
   return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s
 }
+
+/**
+ * Colour is for a person at a terminal: a stream that is not one (a pipe, a file, CI logs), or any
+ * stream when NO_COLOR is set (no-color.org), gets the text without SGR escape codes.
+ */
+export const plainWhenNotTerminal = (stream: NodeJS.WriteStream): void => {
+  if (stream.isTTY && !process.env.NO_COLOR) return
+  const write = stream.write.bind(stream) as (chunk: unknown, ...rest: Array<unknown>) => boolean
+  stream.write = ((chunk: unknown, ...rest: Array<unknown>) => write(typeof chunk === "string" ? chunk.replace(/\u001b\[[0-9;]*m/g, "") : chunk, ...rest)) as typeof stream.write
+}

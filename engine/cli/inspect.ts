@@ -4,75 +4,79 @@ import { Console, Effect, Option } from "effect"
 import { NotFoundError } from "../errors.js"
 import { runtimeFacts } from "../exec/runner.js"
 import { describePlan, planPipeline } from "../exec/staleness.js"
-import { listRuns, readRun } from "../journal.js"
+import { listRuns, readRun, type RunRecord } from "../journal.js"
 import { topoOrder } from "../pipeline.js"
 import type { DatasetManifest, Store } from "../store/store.js"
 import { viewName } from "../inspect/views.js"
 import { jobsPath, readJobs } from "../slurm/spec.js"
-import { getParams, getPipeline, getRun, loadSettings, openStore, pipelineFor } from "./context.js"
+import { getParams, getPipeline, getRun, loadSettings, openStore, pipelineFor, wantedPipeline } from "./context.js"
 import { bytes, num, seconds, table } from "./format.js"
+import { pipelineRunOption, runOption } from "./options.js"
 
 const profile = Options.text("profile").pipe(Options.optional, Options.withDescription("config profile"))
 const json = Options.boolean("json").pipe(Options.withDescription("machine-readable output"))
-const runOpt = Options.text("run").pipe(Options.optional, Options.withDescription("run id (default: the latest run)"))
+const runOpt = runOption()
 const pipelineOpt = Options.text("pipeline").pipe(Options.optional, Options.withDescription("pipeline (default: the latest run's)"))
 
-export const statusCommand = Command.make("status", { run: runOpt, json, profile, all: Options.boolean("all").pipe(Options.withDescription("list every recorded run")) }, (o) =>
-  Effect.gen(function* () {
-    const settings = yield* loadSettings(Option.getOrUndefined(o.profile))
-    if (o.all) {
-      const rows = listRuns(settings.runs)
-        .map((id) => readRun(settings.runs, id)!)
-        .filter(Boolean)
-      if (o.json) return yield* Console.log(JSON.stringify(rows.map((r) => ({ run: r.run, pipeline: r.pipeline, status: r.status, ms: r.ms }))))
-      return yield* Console.log(
+export const statusCommand = Command.make(
+  "status",
+  { run: runOption("the latest run, whatever its status"), json, profile, all: Options.boolean("all").pipe(Options.withDescription("list every recorded run")) },
+  (o) =>
+    Effect.gen(function* () {
+      const settings = yield* loadSettings(Option.getOrUndefined(o.profile))
+      if (o.all) {
+        const rows = listRuns(settings.runs)
+          .map((id) => readRun(settings.runs, id)!)
+          .filter(Boolean)
+        if (o.json) return yield* Console.log(JSON.stringify(rows.map((r) => ({ run: r.run, pipeline: r.pipeline, status: r.status, ms: r.ms }))))
+        return yield* Console.log(
+          table(
+            ["run", "pipeline", "status", "time", "nodes"],
+            rows.map((r) => [r.run, r.pipeline, r.status, r.ms ? seconds(r.ms) : "", r.nodes.length])
+          )
+        )
+      }
+      const run = yield* getRun(settings, Option.getOrUndefined(o.run), { ok: false })
+      if (o.json) return yield* Console.log(JSON.stringify(run))
+      yield* Console.log(
+        `run ${run.run} · pipeline ${run.pipeline} · ${run.status} · ${run.ms !== undefined ? seconds(run.ms) : "running"} · profile ${run.profile}${run.executor && run.executor !== "local" ? ` · executor ${run.executor}` : ""} · host ${run.host}`
+      )
+      if (run.overrides.length) yield* Console.log(`params: ${run.overrides.join(" ")}`)
+      const jobs = readJobs(settings.runs, run.run)
+      if (jobs.length > 0) {
+        const attached = jobs.filter((j) => j.attached).length
+        yield* Console.log(
+          `slurm: ${jobs.length} job${jobs.length > 1 ? "s" : ""} (${jobs.reduce((a, j) => a + j.tasks, 0)} tasks)${attached ? `, ${attached} re-attached` : ""} — ${jobsPath(settings.runs, run.run)}${run.status === "running" ? `; stop them with \`dag cancel ${run.run}\`` : ""}`
+        )
+      }
+      yield* Console.log(
         table(
-          ["run", "pipeline", "status", "time", "nodes"],
-          rows.map((r) => [r.run, r.pipeline, r.status, r.ms ? seconds(r.ms) : "", r.nodes.length])
+          ["node", "status", "shards (computed/total)", "rows in", "rows out", "dropped", "time", "error"],
+          run.nodes.map((n) => [
+            n.node,
+            n.status,
+            `${n.shards.computed}/${n.shards.total}`,
+            num(n.rows.in),
+            num(n.rows.out),
+            Object.entries(n.dropped)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(" "),
+            seconds(n.ms),
+            n.errors.at(-1) ?? "",
+          ])
         )
       )
-    }
-    const run = yield* getRun(settings, Option.getOrUndefined(o.run))
-    if (o.json) return yield* Console.log(JSON.stringify(run))
-    yield* Console.log(
-      `run ${run.run} · pipeline ${run.pipeline} · ${run.status} · ${run.ms !== undefined ? seconds(run.ms) : "running"} · profile ${run.profile}${run.executor && run.executor !== "local" ? ` · executor ${run.executor}` : ""} · host ${run.host}`
-    )
-    if (run.overrides.length) yield* Console.log(`params: ${run.overrides.join(" ")}`)
-    const jobs = readJobs(settings.runs, run.run)
-    if (jobs.length > 0) {
-      const attached = jobs.filter((j) => j.attached).length
-      yield* Console.log(
-        `slurm: ${jobs.length} job${jobs.length > 1 ? "s" : ""} (${jobs.reduce((a, j) => a + j.tasks, 0)} tasks)${attached ? `, ${attached} re-attached` : ""} — ${jobsPath(settings.runs, run.run)}${run.status === "running" ? `; stop them with \`dag cancel ${run.run}\`` : ""}`
-      )
-    }
-    yield* Console.log(
-      table(
-        ["node", "status", "shards (computed/total)", "rows in", "rows out", "dropped", "time", "error"],
-        run.nodes.map((n) => [
-          n.node,
-          n.status,
-          `${n.shards.computed}/${n.shards.total}`,
-          num(n.rows.in),
-          num(n.rows.out),
-          Object.entries(n.dropped)
-            .map(([k, v]) => `${k}=${v}`)
-            .join(" "),
-          seconds(n.ms),
-          n.errors.at(-1) ?? "",
-        ])
-      )
-    )
-    // the table shortens errors; failed nodes get theirs in full (a cluster task's log path and last lines)
-    for (const n of run.nodes.filter((x) => x.status === "failed" && x.errors.length > 0)) {
-      yield* Console.log(
-        `\n${n.node} failed:\n${n.errors
-          .at(-1)!
-          .split("\n")
-          .map((l) => `  ${l}`)
-          .join("\n")}`
-      )
-    }
-  })
+      // the table shortens errors; failed nodes get theirs in full (a cluster task's log path and last lines)
+      for (const n of run.nodes.filter((x) => x.status === "failed" && x.errors.length > 0)) {
+        yield* Console.log(
+          `\n${n.node} failed:\n${n.errors
+            .at(-1)!
+            .split("\n")
+            .map((l) => `  ${l}`)
+            .join("\n")}`
+        )
+      }
+    })
 ).pipe(Command.withDescription("Show a run from its journal: per node status, shards, rows, drops, errors."))
 
 /** Follows lineage from one output shard back to source units. */
@@ -187,10 +191,10 @@ export const graphCommand = Command.make(
     })
 ).pipe(Command.withDescription("Print a pipeline's DAG as text or as a Mermaid diagram."))
 
-export const lsCommand = Command.make("ls", { run: runOpt, json, profile }, (o) =>
+export const lsCommand = Command.make("ls", { run: runOpt, pipeline: pipelineRunOption, json, profile }, (o) =>
   Effect.gen(function* () {
     const settings = yield* loadSettings(Option.getOrUndefined(o.profile))
-    const run = yield* getRun(settings, Option.getOrUndefined(o.run))
+    const run = yield* getRun(settings, Option.getOrUndefined(o.run), wantedPipeline(o.pipeline))
     const store = openStore(settings)
     const rows: Array<Record<string, unknown>> = []
     for (const n of run.nodes) {
@@ -220,3 +224,51 @@ export const lsCommand = Command.make("ls", { run: runOpt, json, profile }, (o) 
     )
   })
 ).pipe(Command.withDescription("List the artifacts of a run: rows, shards, bytes, and their `dag sql` view names."))
+
+/** One line per run: what `dag runs` shows (and prints as JSON). */
+const runSummary = (r: RunRecord) => ({
+  run: r.run,
+  pipeline: r.pipeline,
+  status: r.status,
+  started: r.startedAt,
+  ms: r.ms ?? null,
+  profile: r.profile,
+  executor: r.executor ?? "local",
+  computed: r.nodes.filter((n) => n.status === "computed" || n.status === "partial").length,
+  cached: r.nodes.filter((n) => n.status === "cached").length,
+  failed: r.nodes.filter((n) => n.status === "failed").length,
+  rowsOut: r.nodes.reduce((a, n) => a + n.rows.out, 0),
+  params: r.overrides,
+})
+
+export const runsCommand = Command.make(
+  "runs",
+  {
+    pipeline: Options.text("pipeline").pipe(Options.optional, Options.withDescription("only this pipeline's runs")),
+    limit: Options.integer("limit").pipe(Options.withDefault(20), Options.withDescription("how many of the newest runs to list (0: all)")),
+    json,
+    profile,
+  },
+  (o) =>
+    Effect.gen(function* () {
+      const settings = yield* loadSettings(Option.getOrUndefined(o.profile))
+      const ids = listRuns(settings.runs).slice().reverse()
+      const runs: Array<RunRecord> = []
+      for (const id of ids) {
+        const r = readRun(settings.runs, id)
+        if (!r || r.dryRun || (Option.isSome(o.pipeline) && r.pipeline !== o.pipeline.value)) continue
+        runs.push(r)
+        if (o.limit > 0 && runs.length >= o.limit) break
+      }
+      const rows = runs.map(runSummary)
+      if (o.json) return yield* Console.log(JSON.stringify(rows))
+      if (rows.length === 0) return yield* Console.log(`no runs yet in ${settings.runs}; start one with \`dag run PIPELINE\``)
+      yield* Console.log(
+        table(
+          ["run", "pipeline", "status", "started", "time", "computed", "cached", "failed", "params"],
+          rows.map((r) => [r.run, r.pipeline, r.status, r.started.replace("T", " ").slice(0, 19), r.ms !== null ? seconds(r.ms) : "", r.computed, r.cached, r.failed || "", r.params.join(" ")])
+        )
+      )
+      yield* Console.log(`newest first. Read one with \`dag status --run ID\` (a prefix is enough; latest~1 is the one before the latest)`)
+    })
+).pipe(Command.withDescription("List runs, newest first: pipeline, status, time, nodes computed/cached/failed, params set with --param."))

@@ -13,7 +13,7 @@ import { exportCommand } from "./export.js"
 import { publishCommand } from "./publish.js"
 import { gcCommand } from "./gc.js"
 import { initCommand } from "./init.js"
-import { graphCommand, lsCommand, statusCommand, whyCommand } from "./inspect.js"
+import { graphCommand, lsCommand, runsCommand, statusCommand, whyCommand } from "./inspect.js"
 import { reportCommand } from "./report.js"
 import { runCommand } from "./run.js"
 import { cancelCommand, execShardCommand } from "./slurm.js"
@@ -21,7 +21,8 @@ import { sqlCommand } from "./sql.js"
 import { projectExtensions, registerExtensionExecutors } from "./extensions.js"
 import { redactUrlCredentials } from "../store/fsx.js"
 import { installCrashHandlers } from "../crash.js"
-import { printable } from "./format.js"
+import { plainWhenNotTerminal, printable } from "./format.js"
+import { packageVersion } from "../paths.js"
 
 const dag = Command.make("dag").pipe(
   Command.withDescription("mathdag — typed, cached dataflow pipelines for math LM corpora."),
@@ -29,6 +30,7 @@ const dag = Command.make("dag").pipe(
     initCommand,
     runCommand,
     statusCommand,
+    runsCommand,
     whyCommand,
     graphCommand,
     lsCommand,
@@ -46,8 +48,10 @@ const dag = Command.make("dag").pipe(
 
 installCrashHandlers()
 registerExtensionExecutors()
+plainWhenNotTerminal(process.stdout)
+plainWhenNotTerminal(process.stderr)
 
-const cli = Command.run(dag, { name: "dag", version: "0.1.0" })
+const cli = Command.run(dag, { name: "dag", version: packageVersion() })
 
 // Only the services the CLI uses: the full NodeContext pulls in much more and costs start-up time.
 const platform = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer)

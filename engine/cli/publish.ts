@@ -8,9 +8,8 @@ import { Console, Effect, Option } from "effect"
 import type { DuckDBConnection } from "@duckdb/node-api"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { InputError, NotFoundError, StoreError } from "../errors.js"
+import { InputError, StoreError } from "../errors.js"
 import { HubError } from "../hub.js"
-import { latestRun, readRun } from "../journal.js"
 import { stagePublish } from "../publish/stage.js"
 import { wiresOf, type PublishConfig } from "../publish/spec.js"
 import { modelNodes, stageModel } from "../publish/model.js"
@@ -19,7 +18,8 @@ import { writeFileAtomic } from "../store/fsx.js"
 import { DUCKDB_TEMP_ENV } from "../resources/memory.js"
 import { connect } from "../store/duckdb.js"
 import { suggest } from "../suggest.js"
-import { getPipeline, loadSettings, openStore } from "./context.js"
+import { getPipeline, getRun, loadSettings, openStore, wantedPipeline } from "./context.js"
+import { pipelineRunOption, runOption } from "./options.js"
 import { bytes } from "./format.js"
 
 /** Configurations chosen by name, or by a node they read (`overlap/decontaminate` → open-web-math). */
@@ -43,8 +43,8 @@ export const publishCommand = Command.make(
   {
     names: Args.text({ name: "config|node" }).pipe(Args.repeated, Args.withDescription("configurations to publish (e.g. open-web-math), or nodes they read (overlap/decontaminate); default: all")),
     to: Options.text("to").pipe(Options.optional, Options.withDescription("where: hf://datasets/OWNER/NAME or hf://datasets/OWNER/NAME@BRANCH (needed unless --dry-run)")),
-    run: Options.text("run").pipe(Options.optional, Options.withDescription("the run to publish (default: the latest successful run of --pipeline)")),
-    pipeline: Options.text("pipeline").pipe(Options.optional, Options.withDescription("pipeline whose latest successful run is published (default: the latest run's)")),
+    run: runOption(),
+    pipeline: pipelineRunOption,
     private: Options.boolean("private").pipe(Options.withDescription("create the repository as private (when it does not exist yet)")),
     message: Options.text("message").pipe(Options.optional, Options.withDescription('commit title (default: "Publish run RUN of PIPELINE")')),
     dryRun: Options.boolean("dry-run").pipe(Options.withDescription("write what would be uploaded into --out and stop: no network")),
@@ -70,17 +70,7 @@ export const publishCommand = Command.make(
       if (!(o.commitMb > 0)) return yield* Effect.fail(new InputError({ message: `--commit-mb ${o.commitMb}: must be a positive number of MB` }))
       if (!(o.maxFileMb > 0)) return yield* Effect.fail(new InputError({ message: `--max-file-mb ${o.maxFileMb}: must be a positive number of MB` }))
 
-      const wanted = Option.getOrUndefined(o.pipeline)
-      const id = Option.getOrUndefined(o.run)
-      const run = id ? readRun(settings.runs, id) : latestRun(settings.runs, { real: true, ok: true, ...(wanted ? { pipeline: wanted } : {}) })
-      if (!run)
-        return yield* Effect.fail(
-          new NotFoundError({
-            what: "run",
-            name: id ?? "latest",
-            message: id ? `no run "${id}" in ${settings.runs}; see \`dag status\`` : `no successful run${wanted ? ` of ${wanted}` : ""} to publish; run \`dag run ${wanted ?? "PIPELINE"}\` first`,
-          })
-        )
+      const run = yield* getRun(settings, Option.getOrUndefined(o.run), wantedPipeline(o.pipeline))
       if (run.status !== "ok") return yield* Effect.fail(new InputError({ message: `run ${run.run} ended "${run.status}"; publish a run that succeeded (omit --run for the latest one)` }))
       const pipeline = yield* getPipeline(run.pipeline)
       const store = openStore(settings)

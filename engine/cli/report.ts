@@ -6,7 +6,8 @@ import * as path from "node:path"
 import { diffRuns } from "../report/diff.js"
 import { writeReport } from "../report/write.js"
 import { loadPipeline } from "../registry.js"
-import { getRun, loadSettings, openStore } from "./context.js"
+import { getRun, loadSettings, wantedPipeline, openStore } from "./context.js"
+import { pipelineRunOption, runOption } from "./options.js"
 
 /** Opens a file with the desktop's handler when there is one; otherwise just says where it is. */
 const openFile = (file: string): boolean => {
@@ -24,7 +25,8 @@ const openFile = (file: string): boolean => {
 export const reportCommand = Command.make(
   "report",
   {
-    run: Options.text("run").pipe(Options.optional, Options.withDescription("run id (default: the latest run)")),
+    run: runOption("the latest successful run (a failed run's report is written by `dag run` itself)"),
+    pipeline: pipelineRunOption,
     out: Options.file("out").pipe(Options.optional, Options.withDescription("write the HTML here instead of runs/<id>/report.html (Markdown goes beside it)")),
     open: Options.boolean("open").pipe(Options.withDescription("open the report in the default browser")),
     diff: Options.text("diff").pipe(Options.repeated, Options.withDescription("compare two runs: --diff RUN_A --diff RUN_B")),
@@ -35,11 +37,11 @@ export const reportCommand = Command.make(
       const settings = yield* loadSettings(Option.getOrUndefined(o.profile))
       if (o.diff.length > 0) {
         if (o.diff.length !== 2) return yield* Console.error("error: --diff takes two run ids: --diff RUN_A --diff RUN_B").pipe(Effect.zipRight(Effect.sync(() => (process.exitCode = 2))))
-        const a = yield* getRun(settings, o.diff[0])
-        const b = yield* getRun(settings, o.diff[1])
+        const a = yield* getRun(settings, o.diff[0], { ok: false })
+        const b = yield* getRun(settings, o.diff[1], { ok: false })
         return yield* Console.log(diffRuns(a, b))
       }
-      const run = yield* getRun(settings, Option.getOrUndefined(o.run))
+      const run = yield* getRun(settings, Option.getOrUndefined(o.run), wantedPipeline(o.pipeline))
       const pipeline = yield* Effect.tryPromise(() => loadPipeline(run.pipeline)).pipe(Effect.option, Effect.map(Option.getOrUndefined))
       const written = yield* writeReport(openStore(settings), settings.runs, run, pipeline, Option.getOrUndefined(o.out))
       const shown = written.html.startsWith(process.cwd() + path.sep) ? path.relative(process.cwd(), written.html) : written.html

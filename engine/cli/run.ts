@@ -7,7 +7,7 @@ import { onCrash } from "../crash.js"
 import { Journal, RunJournal, emptyNodeLog, newRecord, newRunId, type NodeLog } from "../journal.js"
 import { executorNames, findExecutor } from "../exec/executors.js"
 import { RemoteShards } from "../exec/remote.js"
-import { suggest } from "../suggest.js"
+import { didYouMean, suggest } from "../suggest.js"
 import { ProgressBar } from "../exec/progress.js"
 import { runPipeline, runtimeFacts } from "../exec/runner.js"
 import { describePlan, planPipeline } from "../exec/staleness.js"
@@ -69,7 +69,13 @@ export const runCommand = Command.make(
       const names = new Set(pipeline.nodes.map((pn) => pn.node.name))
       for (const n of [...o.select, ...o.force]) {
         if (!names.has(n))
-          return yield* Effect.fail(new NotFoundError({ what: "node", name: n, message: `no node "${n}" in pipeline ${pipeline.name}; see \`dag graph --pipeline ${pipeline.name}\`` }))
+          return yield* Effect.fail(
+            new NotFoundError({
+              what: "node",
+              name: n,
+              message: `no node "${n}" in pipeline ${pipeline.name}${didYouMean(n, [...names])}; list them with \`dag graph ${pipeline.name}\``,
+            })
+          )
       }
       const store = openStore(settings)
 

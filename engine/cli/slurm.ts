@@ -89,7 +89,7 @@ export const cancelCommand = Command.make(
   (o) =>
     Effect.gen(function* () {
       const settings = yield* loadSettings(Option.getOrUndefined(o.profile))
-      const run = yield* getRun(settings, Option.getOrUndefined(o.run))
+      const run = yield* getRun(settings, Option.getOrUndefined(o.run), { ok: false })
       const jobs = readJobs(settings.runs, run.run)
       if (jobs.length === 0) return yield* Console.log(`run ${run.run} submitted no Slurm jobs; nothing to cancel`)
       const ids = [...new Set(jobs.map((j) => j.job))]

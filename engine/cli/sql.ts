@@ -3,7 +3,9 @@ import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
 import * as readline from "node:readline"
 import { openSqlSession, type SqlSession } from "../inspect/views.js"
-import { getRun, loadSettings, openStore } from "./context.js"
+import { getRun, loadSettings, wantedPipeline, openStore } from "./context.js"
+import { pipelineRunOption, runOption } from "./options.js"
+import { identifiersIn } from "../runs.js"
 import { csvCell, num, table } from "./format.js"
 
 type Format = "table" | "csv" | "json"
@@ -62,14 +64,15 @@ export const sqlCommand = Command.make(
   "sql",
   {
     query: Args.text({ name: "query" }).pipe(Args.optional, Args.withDescription("a SELECT over the run's views (omit for an interactive prompt)")),
-    run: Options.text("run").pipe(Options.optional, Options.withDescription("run id (default: the latest run)")),
+    run: runOption("the latest successful run holding the views the query names"),
+    pipeline: pipelineRunOption,
     format: Options.choice("format", ["table", "csv", "json"]).pipe(Options.withDefault("table" as const)),
     profile: Options.text("profile").pipe(Options.optional),
   },
   (o) =>
     Effect.gen(function* () {
       const settings = yield* loadSettings(Option.getOrUndefined(o.profile))
-      const run = yield* getRun(settings, Option.getOrUndefined(o.run))
+      const run = yield* getRun(settings, Option.getOrUndefined(o.run), { ...wantedPipeline(o.pipeline), ...(Option.isSome(o.query) ? { views: identifiersIn(o.query.value) } : {}) })
       yield* Effect.acquireUseRelease(
         openSqlSession(openStore(settings), run, { verify: process.env.DAG_UNCHECKED_READS !== "1", ...(Option.isSome(o.query) ? { expect: o.query.value } : {}) }),
         (session) => (Option.isNone(o.query) ? prompt(session, o.format) : session.query(o.query.value).pipe(Effect.flatMap((r) => Console.log(render(o.format, r))))),

@@ -1,4 +1,4 @@
-/** `dag report --diff A B`: what changed between two runs — params, cache keys, rows, drops. */
+/** `dag report --diff A --diff B`: what changed between two runs — params, cache keys, rows, drops. */
 import type { RunRecord } from "../journal.js"
 import { canonicalJson } from "../hash.js"
 

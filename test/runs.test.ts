@@ -1,0 +1,49 @@
+/**
+ * Which run commands read: the latest *successful* run holding what is asked for (a failed run
+ * never hides results), `--run` as id, unique prefix, `latest` or `latest~N`, and `dag runs`.
+ */
+import { describe, expect, it } from "vitest"
+import { dagAwait, sandbox } from "./helpers.js"
+
+describe("runs as users mean them", () => {
+  it("a failed run hides nothing; --run takes prefixes, latest and latest~N; dag runs lists them", async () => {
+    const box = sandbox("runs")
+    const ok = await dagAwait(box, ["run", "demo", "--json"])
+    expect(ok.code, ok.stderr).toBe(0)
+    const good = (JSON.parse(ok.stdout.trim().split("\n").at(-1)!) as { run: string }).run
+    // a run that fails at run time (its source's Hub endpoint refuses connections)
+    const failedBox = { ...box, env: { ...box.env, DAG_HUB_URL: "http://127.0.0.1:9" } }
+    const bad = await dagAwait(failedBox, ["run", "demo", "--param", "demo/read.paths=hf://datasets/a/b/*.txt", "--json"])
+    expect(bad.code).toBe(1)
+    const runs = JSON.parse((await dagAwait(box, ["runs", "--json"])).stdout) as Array<{ run: string; status: string; params: Array<string> }>
+    expect(runs.map((r) => r.status)).toEqual(["failed", "ok"])
+    expect(runs[1]!.run).toBe(good)
+    expect(runs[0]!.params).toEqual(["demo/read.paths=hf://datasets/a/b/*.txt"])
+    const failed = runs[0]!.run
+
+    // reading commands take the successful run; status shows the latest, failed or not
+    const sql = await dagAwait(box, ["sql", "select count(*)::INTEGER as n from demo_top_words", "--format", "json"])
+    expect(sql.code, sql.stderr).toBe(0)
+    expect((JSON.parse(sql.stdout) as Array<{ n: number }>)[0]!.n).toBeGreaterThan(0)
+    const ls = await dagAwait(box, ["ls", "--json"])
+    expect(ls.stdout).toContain("demo_top_words")
+    expect((await dagAwait(box, ["status"])).stdout).toContain(`run ${failed}`)
+
+    // --run: a unique prefix, latest, latest~N; an ambiguous prefix and a missing run say what to do
+    const byPrefix = await dagAwait(box, ["status", "--run", good.slice(0, good.length - 3)])
+    expect(byPrefix.stdout).toContain(`run ${good}`)
+    expect((await dagAwait(box, ["status", "--run", "latest~1"])).stdout).toContain(`run ${good}`)
+    const ambiguous = await dagAwait(box, ["status", "--run", good.slice(0, 4)])
+    expect(ambiguous.code).toBe(2)
+    expect(ambiguous.stderr).toMatch(/matches 2 runs .*give more of the id/)
+    const missing = await dagAwait(box, ["status", "--run", "nope"])
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toMatch(/no run "nope".*dag runs/)
+    const tooFar = await dagAwait(box, ["ls", "--run", "latest~1"])
+    expect(tooFar.code).toBe(2)
+    expect(tooFar.stderr).toMatch(/there are only 1 successful run/)
+    const human = await dagAwait(box, ["runs"])
+    expect(human.stdout).toMatch(/run\s+pipeline\s+status/)
+    expect(human.stdout).toContain(failed)
+  }, 120_000)
+})

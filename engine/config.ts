@@ -8,6 +8,7 @@ import type { Extension } from "./extension.js"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as fs from "node:fs"
+import { didYouMean } from "./suggest.js"
 import { ConfigError } from "./errors.js"
 import { SlurmConfig, slurmSettings, type SlurmSettings } from "./slurm/settings.js"
 import { DEFAULT_SHARD_BYTES, defaultBudget, formatBytes, MIN_SHARE, minimumBudget, MEMORY_ENV, parseBytes, SHARD_BYTES_ENV, slurmTaskMem } from "./resources/memory.js"
@@ -69,15 +70,21 @@ const decode = Schema.decodeUnknownEither(Config, { onExcessProperty: "error" })
 export const parseConfig = (input: unknown): Either.Either<Config, ConfigError> =>
   Either.mapLeft(decode(input), (e) => {
     const first = ParseResult.ArrayFormatter.formatErrorSync(e)[0]
-    return new ConfigError({ message: `dag.config.ts: ${first?.path.join(".") || "config"}: ${first?.message ?? e.message}` })
+    const where = first?.path.join(".") || "config"
+    // one line: "is unexpected, expected one of …" lists every key; name the nearest instead
+    if (first && /is unexpected/.test(first.message)) {
+      const key = String(first.path.at(-1))
+      const known = (first.message.match(/"([^"]+)"/g) ?? []).map((k) => k.slice(1, -1)).filter((k) => k !== key)
+      return new ConfigError({ message: `dag.config.ts: unknown key "${where}"${didYouMean(key, known)}` })
+    }
+    return new ConfigError({ message: `dag.config.ts: ${where}: ${(first?.message ?? e.message).replaceAll("\n", " ")}` })
   })
 
-/** Validates at definition time, so a typo in dag.config.ts fails with the field's name. */
-export const defineConfig = (input: ConfigInput): ConfigInput => {
-  const r = parseConfig(input)
-  if (Either.isLeft(r)) throw r.left
-  return input
-}
+/**
+ * Marks the project's config (and types it). Checked when a command loads it, where a bad key or
+ * value is one line naming it (exit 2), not an exception while the CLI starts.
+ */
+export const defineConfig = (input: ConfigInput): ConfigInput => input
 
 export interface Settings {
   readonly root: string

@@ -151,6 +151,15 @@ describe("the packed package (npm pack → npm install)", () => {
     expect(init.code, init.stderr).toBe(0)
     expect(init.stdout).not.toMatch(/cd \./)
     expect(JSON.parse(fs.readFileSync(path.join(app, "package.json"), "utf8")).dependencies.mathdag).toMatch(/\.tgz$/) // kept, not overwritten
+    // a typo in dag.config.ts: one line naming the key, exit 2 (not a stack trace through the bundle)
+    const configFile = path.join(app, "dag.config.ts")
+    const config = fs.readFileSync(configFile, "utf8")
+    fs.writeFileSync(configFile, config.replace('store: ".dag"', 'stroe: ".dag"'))
+    const typo = await run(["run", "example"])
+    expect(typo.code).toBe(2)
+    expect(typo.stderr.trim()).toBe('error: dag.config.ts: unknown key "stroe"; did you mean "store"?')
+    fs.writeFileSync(configFile, config)
+
     const first = await run(["run", "example", "--json"])
     expect(first.code, first.stderr).toBe(0)
     expect(statuses(first.stdout)).toEqual({ "example/lines": "computed", "example/clean": "computed", "example/words": "computed" })

@@ -156,6 +156,9 @@ describe("config", () => {
     const bad = parseConfig({ concurrency: 0 })
     expect(Either.isLeft(bad) && bad.left.message).toMatch(/concurrency/)
     const extra = parseConfig({ stor: "x" })
-    expect(Either.isLeft(extra) && extra.left.message).toMatch(/stor/)
+    // one line naming the key and the nearest real one, not the list of every key
+    expect(Either.isLeft(extra) && extra.left.message).toBe('dag.config.ts: unknown key "stor"; did you mean "store"?')
+    const nested = parseConfig({ profiles: { ci: { wokers: 2 } } })
+    expect(Either.isLeft(nested) && nested.left.message).toBe('dag.config.ts: unknown key "profiles.ci.wokers"; did you mean "workers"?')
   })
 })

@@ -46,4 +46,22 @@ describe("runs as users mean them", () => {
     expect(human.stdout).toMatch(/run\s+pipeline\s+status/)
     expect(human.stdout).toContain(failed)
   }, 120_000)
+
+  it("dag why says which params it answers for, and points at the params the latest run used", async () => {
+    const box = sandbox("why-params")
+    expect((await dagAwait(box, ["run", "demo"])).code).toBe(0)
+    expect((await dagAwait(box, ["run", "demo", "--param", "demo/clean.lowercase=true"])).code).toBe(0)
+    const why = await dagAwait(box, ["why", "demo/words"])
+    expect(why.stdout).toMatch(/demo\/words: up to date .*\n {2}\(for the default params\)/)
+    const hint = /ask about those with `(dag why [^`]+)`/.exec(why.stdout)
+    expect(hint?.[1]).toBe("dag why demo/words --param demo/clean.lowercase=true")
+    // the hint is a command that works, and answers for those params
+    const asked = await dagAwait(box, hint![1]!.split(" ").slice(1))
+    expect(asked.code, asked.stderr).toBe(0)
+    expect(asked.stdout).toMatch(/up to date .*\n {2}\(for --param demo\/clean.lowercase=true\)/)
+    expect(asked.stdout).not.toMatch(/note: the latest run/)
+    const typo = await dagAwait(box, ["why", "demo/wrods"])
+    expect(typo.code).toBe(2)
+    expect(typo.stderr).toMatch(/did you mean "demo\/words"\?/)
+  }, 60_000)
 })

@@ -9,6 +9,7 @@ import { topoOrder } from "../pipeline.js"
 import type { DatasetManifest, Store } from "../store/store.js"
 import { viewName } from "../inspect/views.js"
 import { jobsPath, readJobs } from "../slurm/spec.js"
+import { didYouMean } from "../suggest.js"
 import { getParams, getPipeline, getRun, loadSettings, openStore, pipelineFor, wantedPipeline } from "./context.js"
 import { bytes, num, seconds, table } from "./format.js"
 import { pipelineRunOption, runOption } from "./options.js"
@@ -129,7 +130,14 @@ export const whyCommand = Command.make(
       const pipeline = yield* getPipeline(pipelineFor(settings, Option.getOrUndefined(o.pipeline)))
       if (!pipeline.nodes.some((pn) => pn.node.name === o.node)) {
         return yield* Effect.fail(
-          new NotFoundError({ what: "node", name: o.node, message: `no node "${o.node}" in pipeline ${pipeline.name}; nodes: ${pipeline.nodes.map((pn) => pn.node.name).join(", ")}` })
+          new NotFoundError({
+            what: "node",
+            name: o.node,
+            message: `no node "${o.node}" in pipeline ${pipeline.name}${didYouMean(
+              o.node,
+              pipeline.nodes.map((pn) => pn.node.name)
+            )}; nodes: ${pipeline.nodes.map((pn) => pn.node.name).join(", ")}`,
+          })
         )
       }
       const params = yield* getParams(pipeline, settings, o.param)
@@ -162,8 +170,19 @@ export const whyCommand = Command.make(
           })
         )
       }
-      yield* Console.log(describePlan(plan))
+      const given = o.param.length ? `--param ${o.param.join(" --param ")}` : "the default params"
+      yield* Console.log(`${describePlan(plan)}\n  (for ${given}${Option.isSome(o.profile) ? ` and profile ${o.profile.value}` : ""})`)
       if (lastLog) yield* Console.log(`last computed in run ${last!.run}: ${lastLog.causes.map((c) => `${c.category}: ${c.detail}`).join("; ") || "first run"}`)
+      // the question a user usually means: "is what my last run made still current?"
+      const latest = [...listRuns(settings.runs)]
+        .reverse()
+        .map((id) => readRun(settings.runs, id))
+        .find((r) => r && !r.dryRun && r.pipeline === pipeline.name && r.nodes.some((n) => n.node === o.node))
+      const sameFlags = (a: ReadonlyArray<string>, b: ReadonlyArray<string>) => [...a].sort().join("\n") === [...b].sort().join("\n")
+      if (latest && !sameFlags(latest.overrides, o.param)) {
+        const flags = latest.overrides.map((f) => `--param ${f}`).join(" ")
+        yield* Console.log(`note: the latest run of ${pipeline.name} (${latest.run}) used ${flags || "the default params"}; ask about those with \`dag why ${o.node}${flags ? ` ${flags}` : ""}\``)
+      }
     })
 ).pipe(Command.withDescription("Explain whether a node is up to date and why not (CODE / PARAMS / DATA / DEPENDENCIES), or trace a shard's lineage."))
 

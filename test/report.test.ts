@@ -80,10 +80,15 @@ describe("charts", () => {
       { name: "b", kind: "map", status: "computed", inputs: ["a"] },
       { name: "c<x>", kind: "global", status: "failed", inputs: ["a", "b"] },
     ])
-    expect(svg.match(/<g class="dag-node">/g)).toHaveLength(3)
+    expect(svg.match(/<a href="#node-[^"]+" class="dag-node">/g)).toHaveLength(3)
     expect(svg.match(/marker-end/g)).toHaveLength(3)
     expect(svg).toContain("c&lt;x&gt;")
+    expect(svg).toContain('href="#node-c-x-"') // links to the node's section
     expect(svg).toContain("#a8444f") // failed stroke
+    // layered top to bottom: a source above what reads it
+    const yOf = (name: string) => Number(new RegExp(`<text x="[\\d.]+" y="([\\d.]+)"[^>]*>${name}</text>`).exec(svg)?.[1])
+    expect(yOf("a")).toBeLessThan(yOf("b"))
+    expect(yOf("b")).toBeLessThan(yOf("c&lt;x&gt;"))
   })
 })
 

@@ -162,3 +162,18 @@ describe("config", () => {
     expect(Either.isLeft(nested) && nested.left.message).toBe('dag.config.ts: unknown key "profiles.ci.wokers"; did you mean "workers"?')
   })
 })
+
+describe("math in report cells", () => {
+  it("renders every $…$, $$…$$, \\(…\\) and \\[…\\] span as MathML and escapes the text around it", async () => {
+    const { mathToHtml, hasMath } = await import("../engine/report/math.js")
+    const text = "Every quadratic $ax^2+bx+c$ with $a \\neq 0$ <b>and</b> \\(x\\) and $$\\frac{1}{2}$$ and \\[y\\]"
+    expect(hasMath(text)).toBe(true) // asked first, as the report does: it must not move where rendering starts
+    const out = mathToHtml(text)
+    expect(out.match(/<math/g)?.length).toBe(5)
+    expect(out).toContain("&lt;b&gt;and&lt;/b&gt;")
+    expect(out).not.toContain("$")
+    expect(hasMath("no math here, 5 dollars")).toBe(false)
+    // what KaTeX cannot parse stays as its (escaped) source
+    expect(mathToHtml("bad $\\frac{1}{$ end")).toContain("$\\frac{1}{$")
+  })
+})

@@ -15,6 +15,7 @@ import { rowAnchor, type Cell } from "./cell.js"
 /** The scope of cells that belong to the pipeline rather than to one node. */
 export const PIPELINE_SCOPE = "pipeline"
 import { barChart, histogram, lineChart, PALETTE, type Series } from "./charts.js"
+import { hasMath, mathToHtml } from "./math.js"
 import { clip, html, markdownToHtml } from "./escape.js"
 
 export interface Rows {
@@ -49,6 +50,8 @@ export interface NodeSection {
   readonly view?: string
   readonly samples?: Rows
   readonly cells: ReadonlyArray<RenderedCell>
+  /** rows of each dataset output (a file output: its size), never summed across outputs */
+  readonly outputs: ReadonlyArray<{ readonly name: string; readonly rows?: number; readonly bytes?: number }>
 }
 
 export interface ReportModel {
@@ -93,6 +96,18 @@ export interface RowLinks {
   readonly hrefOf?: (row: Record<string, unknown>) => string
 }
 
+/**
+ * A text cell: math rendered (its LaTeX one click away), and a long text cut with the rest one click
+ * away (up to 4,000 characters; the report carries no script, so both are <details>).
+ */
+const textCell = (v: string, maxCell: number): string => {
+  const shown = clip(v, maxCell)
+  const rendered = hasMath(shown) ? mathToHtml(shown) : html(shown)
+  const more = v.length > maxCell ? `<details class="more"><summary>all ${v.length.toLocaleString("en-US")} characters</summary>${html(clip(v, 4000))}</details>` : ""
+  const source = hasMath(shown) ? `<details class="latex"><summary>LaTeX</summary><pre>${html(shown)}</pre></details>` : ""
+  return `${rendered}${more}${source}`
+}
+
 export const tableHtml = (data: Rows, maxCell = 240, links: RowLinks = {}): string => {
   if (data.rows.length === 0) return `<p class="empty">no rows</p>`
   const head = data.columns.map((c) => `<th>${html(c)}</th>`).join("")
@@ -106,8 +121,9 @@ export const tableHtml = (data: Rows, maxCell = 240, links: RowLinks = {}): stri
         const v = row[c]
         const numeric = typeof v === "number" || typeof v === "bigint"
         const text = html(numeric ? (v as number).toLocaleString("en-US") : clip(v, maxCell))
-        const content = i === 0 && links.hrefOf ? `<a href="#${html(links.hrefOf(row))}">${text}</a>` : text
-        return `<td${numeric ? ' class="num"' : ""}>${content}</td>`
+        if (i === 0 && links.hrefOf) return `<td>${`<a href="#${html(links.hrefOf(row))}">${text}</a>`}</td>`
+        if (numeric || typeof v !== "string") return `<td${numeric ? ' class="num"' : ""}>${text}</td>`
+        return `<td${v.length > 60 ? ' class="text"' : ""}>${textCell(v, maxCell)}</td>`
       })
       return `<tr${idAttr}>${cells.join("")}</tr>`
     })
@@ -179,11 +195,12 @@ const renderCell = (session: SqlSession | undefined, cell: Cell, view: string | 
     }
   })
 
-/** The drop-reason funnel of a node: rows kept, then each reason, as bars. */
-export const funnelChart = (log: NodeLog): string => {
+/** The drop-reason funnel of a node: rows kept (its main output), then each reason, as bars. */
+export const funnelChart = (log: NodeLog, outputs: ReadonlyArray<{ readonly name: string; readonly rows?: number }> = []): string => {
   const reasons = Object.entries(log.dropped).sort((a, b) => b[1] - a[1])
   if (reasons.length === 0) return ""
-  const kept = Math.max(0, log.rows.in - reasons.reduce((a, [, n]) => a + n, 0))
+  const main = outputs.find((o) => o.name === "out" || o.name === "kept")
+  const kept = main?.rows ?? Math.max(0, log.rows.in - reasons.reduce((a, [, n]) => a + n, 0))
   return barChart([{ label: "kept", value: kept, color: PALETTE[2] }, ...reasons.map(([label, value]) => ({ label: `dropped: ${label}`, value, color: PALETTE[3] }))], {
     valueLabel: "rows",
     title: `${log.node} drop funnel`,
@@ -220,7 +237,11 @@ export const buildReport = (store: Store, run: RunRecord, pipeline: Pipeline | u
       }
       const outputViews = new Map((session?.views ?? []).filter((v) => v.node === log.node).map((v) => [v.output, v.name]))
       for (const cell of node?.report ?? []) cells.push(yield* renderCell(session && firstDataset ? session : undefined, cell, firstDataset?.name, log.node, outputViews))
-      sections.push({ log, description: node?.description ?? "", params: paramRows(node, log), ...(view ? { view } : {}), ...(samples ? { samples } : {}), cells })
+      const outputRows = Object.entries(log.outputs).map(([name, id]) => {
+        const m = store.outputManifest(id, log.key, name)
+        return m?.kind === "dataset" ? { name, rows: m.rows } : { name, ...(m ? { bytes: m.bytes } : {}) }
+      })
+      sections.push({ log, description: node?.description ?? "", params: paramRows(node, log), ...(view ? { view } : {}), ...(samples ? { samples } : {}), cells, outputs: outputRows })
     }
     // the pipeline's own cells query the nodes' views by name, across nodes
     const pipelineCells: Array<RenderedCell> = []

@@ -1,7 +1,8 @@
 /**
- * The pipeline as a picture: nodes in columns by depth (longest path from a source), edges as
- * curves, each node coloured by what happened to it in the run.
+ * The pipeline as a picture, laid out by dagre when the report is written (the page stays one
+ * self-contained file), each node coloured by what happened to it in the run.
  */
+import { createRequire } from "node:module"
 import { html } from "./escape.js"
 
 export interface DagNode {
@@ -23,52 +24,55 @@ export const STATUS_COLORS: Readonly<Record<string, { fill: string; stroke: stri
 
 const colorOf = (status: string) => STATUS_COLORS[status] ?? STATUS_COLORS.pending!
 
+type Dagre = typeof import("@dagrejs/dagre")
+// loaded when a report is drawn (dagre is plain JavaScript; the CLI's other commands never parse it)
+const loadDagre = (): Dagre => createRequire(typeof __filename !== "undefined" ? __filename : import.meta.url)("@dagrejs/dagre") as Dagre
+
+/** The anchor of a node's section in the report (the DAG's boxes link to it). */
+export const anchorOf = (node: string) => `node-${node.replace(/[^a-zA-Z0-9]+/g, "-")}`
+
+const FONT = 12
+/** A width that holds the name in the system sans font at FONT px (about 0.6 em per character, bold). */
+const boxWidth = (name: string) => Math.max(110, Math.ceil(name.length * FONT * 0.62) + 20)
+const BOX_H = 38
+
+/**
+ * Laid out top to bottom by dagre (layered, fewer crossings), each box as wide as its full name,
+ * linking to the node's section. Returns the SVG at its natural size: the page scales nothing.
+ */
 export const dagSvg = (nodes: ReadonlyArray<DagNode>): string => {
-  const byName = new Map(nodes.map((n) => [n.name, n]))
-  const depth = new Map<string, number>()
-  const depthOf = (name: string, seen = new Set<string>()): number => {
-    const known = depth.get(name)
-    if (known !== undefined) return known
-    if (seen.has(name)) return 0
-    seen.add(name)
-    const n = byName.get(name)
-    const d = n && n.inputs.length ? 1 + Math.max(...n.inputs.filter((i) => byName.has(i)).map((i) => depthOf(i, seen)), -1) : 0
-    depth.set(name, d)
-    return d
-  }
-  const columns: Array<Array<DagNode>> = []
-  for (const n of nodes) (columns[depthOf(n.name)] ??= []).push(n)
-  const boxW = 150
-  const boxH = 40
-  const colGap = 56
-  const rowGap = 14
-  const pad = 12
-  const height = pad * 2 + Math.max(...columns.map((c) => c?.length ?? 0)) * (boxH + rowGap) - rowGap
-  const width = pad * 2 + columns.length * (boxW + colGap) - colGap
-  const pos = new Map<string, { x: number; y: number }>()
-  columns.forEach((col, c) => {
-    const colH = col.length * (boxH + rowGap) - rowGap
-    col.forEach((n, r) => pos.set(n.name, { x: pad + c * (boxW + colGap), y: pad + (height - pad * 2 - colH) / 2 + r * (boxH + rowGap) }))
-  })
+  const dagre = loadDagre()
+  const g = new dagre.graphlib.Graph()
+  g.setGraph({ rankdir: "TB", nodesep: 14, ranksep: 30, marginx: 8, marginy: 8 })
+  g.setDefaultEdgeLabel(() => ({}))
+  const names = new Set(nodes.map((n) => n.name))
+  for (const n of nodes) g.setNode(n.name, { width: boxWidth(n.name), height: BOX_H })
+  for (const n of nodes) for (const i of n.inputs) if (names.has(i)) g.setEdge(i, n.name)
+  dagre.layout(g)
+  const graph = g.graph() as { width?: number; height?: number }
+  const width = Math.ceil(graph.width ?? 0)
+  const height = Math.ceil(graph.height ?? 0)
   let edges = ""
+  for (const e of g.edges()) {
+    const pts = (g.edge(e) as { points: Array<{ x: number; y: number }> }).points
+    if (!pts.length) continue
+    const d =
+      `M${pts[0]!.x} ${pts[0]!.y} ` +
+      pts
+        .slice(1)
+        .map((p) => `L${p.x} ${p.y}`)
+        .join(" ")
+    edges += `<path d="${d}" fill="none" stroke="#9aa5b1" stroke-width="1.3" marker-end="url(#arrow)"/>`
+  }
   let boxes = ""
   for (const n of nodes) {
-    const b = pos.get(n.name)!
-    for (const i of n.inputs) {
-      const a = pos.get(i)
-      if (!a) continue
-      const x1 = a.x + boxW
-      const y1 = a.y + boxH / 2
-      const x2 = b.x
-      const y2 = b.y + boxH / 2
-      const mid = (x1 + x2) / 2
-      edges += `<path d="M${x1} ${y1} C${mid} ${y1} ${mid} ${y2} ${x2 - 4} ${y2}" fill="none" stroke="#9aa5b1" stroke-width="1.4" marker-end="url(#arrow)"/>`
-    }
+    const b = g.node(n.name) as { x: number; y: number; width: number; height: number }
+    const x = b.x - b.width / 2
+    const y = b.y - b.height / 2
     const c = colorOf(n.status)
-    const name = n.name.length > 22 ? `${n.name.slice(0, 21)}…` : n.name
-    boxes += `<g class="dag-node"><title>${html(`${n.name} (${n.kind}): ${c.label}`)}</title><rect class="mark" x="${b.x}" y="${b.y}" width="${boxW}" height="${boxH}" rx="6" fill="${c.fill}" stroke="${c.stroke}" stroke-width="1.6"/>`
-    boxes += `<text x="${b.x + boxW / 2}" y="${b.y + 17}" text-anchor="middle" font-weight="600" fill="#1f2933">${html(name)}</text>`
-    boxes += `<text x="${b.x + boxW / 2}" y="${b.y + 31}" text-anchor="middle" fill="#52606d" font-size="10">${html(`${n.kind} · ${c.label}`)}</text></g>`
+    boxes += `<a href="#${anchorOf(n.name)}" class="dag-node"><title>${html(`${n.name} (${n.kind}): ${c.label}`)}</title><rect class="mark" x="${x}" y="${y}" width="${b.width}" height="${b.height}" rx="6" fill="${c.fill}" stroke="${c.stroke}" stroke-width="1.6"/>`
+    boxes += `<text x="${b.x}" y="${y + 16}" text-anchor="middle" font-weight="600" fill="#1f2933">${html(n.name)}</text>`
+    boxes += `<text x="${b.x}" y="${y + 30}" text-anchor="middle" fill="#52606d" font-size="11">${html(`${n.kind} · ${c.label}`)}</text></a>`
   }
-  return `<svg class="dag" role="img" aria-label="pipeline graph" viewBox="0 0 ${width} ${height}" width="${Math.min(width, 1000)}" xmlns="http://www.w3.org/2000/svg" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif" font-size="11"><defs><marker id="arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="7" markerHeight="7" orient="auto"><path d="M0 0 L8 4 L0 8 z" fill="#9aa5b1"/></marker></defs>${edges}${boxes}</svg>`
+  return `<svg class="dag" role="img" aria-label="pipeline graph" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" xmlns="http://www.w3.org/2000/svg" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif" font-size="${FONT}"><defs><marker id="arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="7" markerHeight="7" orient="auto"><path d="M0 0 L8 4 L0 8 z" fill="#9aa5b1"/></marker></defs>${edges}${boxes}</svg>`
 }

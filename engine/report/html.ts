@@ -4,7 +4,7 @@
  */
 import type { NodeLog } from "../journal.js"
 import { barChart, PALETTE, timeline, type Span } from "./charts.js"
-import { dagSvg, STATUS_COLORS } from "./dag.js"
+import { anchorOf, dagSvg, STATUS_COLORS } from "./dag.js"
 import { clip, html } from "./escape.js"
 import { funnelChart, tableHtml, type NodeSection, type RenderedCell, type ReportModel } from "./build.js"
 
@@ -24,8 +24,20 @@ h3 { font-size: 13px; text-transform: uppercase; letter-spacing: .06em; color: v
 .tile b { display: block; font-size: 22px; font-weight: 600; }
 .tile span { color: var(--muted); font-size: 12px; }
 .cell { margin: 28px 0; page-break-inside: avoid; }
-section.node { border-top: 1px solid var(--rule); padding-top: 26px; margin-top: 34px; }
+details.node { border-top: 1px solid var(--rule); padding: 8px 0; }
+details.node[open] { padding-bottom: 24px; }
+details.node > summary { list-style: none; cursor: pointer; color: var(--ink); font-size: 15px; }
+details.node > summary::-webkit-details-marker { display: none; }
+details.node > summary::before { content: "▸"; color: var(--muted); width: 14px; display: inline-block; }
+details.node[open] > summary::before { content: "▾"; }
+details.node h2 { font-size: 16px; display: inline; }
+.summary-line { color: var(--muted); font-size: 13px; }
 .node-head { display: flex; align-items: baseline; gap: 10px; flex-wrap: wrap; }
+.dag-node:hover rect { stroke-width: 2.6; }
+td { min-width: 6em; }
+td.text { min-width: 280px; }
+details.more, details.latex { margin-top: 4px; }
+math { font-size: 1.05em; }
 .kind { color: var(--muted); font-size: 13px; font-family: system-ui, sans-serif; }
 .badge { display: inline-block; font-size: 12px; font-weight: 600; padding: 1px 8px; border-radius: 10px; border: 1px solid; }
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(260px, 1fr)); gap: 8px 28px; }
@@ -42,7 +54,7 @@ details summary { cursor: pointer; color: var(--accent); font-size: 12px; }
 figure { margin: 0; }
 figcaption { font-size: 12px; color: var(--muted); margin-top: 4px; }
 svg.chart { width: 100%; max-width: 700px; height: auto; display: block; }
-svg.dag { max-width: 100%; height: auto; display: block; }
+svg.dag { max-width: 100%; height: auto; display: block; margin: 0 auto; }
 .dag-wrap { overflow-x: auto; border: 1px solid var(--rule); border-radius: 8px; padding: 10px; background: #fff; }
 .legend { display: flex; gap: 14px; flex-wrap: wrap; font: 12px system-ui, sans-serif; color: var(--muted); margin-top: 8px; }
 .legend i { display: inline-block; width: 12px; height: 12px; border-radius: 3px; border: 1.5px solid; vertical-align: -2px; margin-right: 4px; }
@@ -70,7 +82,7 @@ const seconds = (ms: number | undefined) => (ms === undefined ? "—" : ms < 100
 const num = (n: number) => n.toLocaleString("en-US")
 const cellHtml = (c: RenderedCell): string => `<div class="cell">${c.title ? `<h3>${html(c.title)}</h3>` : ""}${c.html}${sqlBlock(c.sql)}</div>`
 
-const anchor = (node: string) => `node-${node.replace(/[^a-zA-Z0-9]+/g, "-")}`
+const anchor = anchorOf
 
 const sqlBlock = (sql: string | undefined) => (sql ? `<details><summary>SQL (rerun with <code>dag sql</code>)</summary><pre>${html(sql)}</pre></details>` : "")
 
@@ -114,10 +126,11 @@ ${s.view ? `<tr><td>SQL view</td><td><code>${html(s.view)}</code></td></tr>` : "
 </tbody></table>`
   const errors = log.errors.length ? `<h3>Errors</h3>${log.errors.map((e) => `<pre class="error">${html(e)}</pre>`).join("")}` : ""
   const messages = log.messages?.length ? `<h3>Log</h3><pre>${html(log.messages.join("\n"))}</pre>` : ""
-  const funnel = funnelChart(log)
+  const funnel = funnelChart(log, s.outputs)
   const cells = s.cells.map(cellHtml).join("")
-  return `<section class="node" id="${anchor(log.node)}">
-<div class="node-head"><h2>${html(log.node)}</h2><span class="kind">${html(log.kind)}</span>${badge(log.status)}</div>
+  // a failed node opens by itself: it is what the reader came for
+  return `<details class="node" id="${anchor(log.node)}"${log.status === "failed" ? " open" : ""}>
+<summary class="node-head"><h2>${html(log.node)}</h2><span class="kind">${html(log.kind)}</span>${badge(log.status)}<span class="summary-line">${html(summaryLine(s))}</span></summary>
 ${s.description ? `<p class="lede">${html(s.description)}</p>` : ""}
 <div class="grid"><div><h3>Params</h3>${params}</div><div><h3>Cache</h3>${causesHtml(log)}<h3>Work</h3>${stats}</div></div>
 ${errors}
@@ -126,18 +139,43 @@ ${funnel ? `<div class="cell"><h3>Drop funnel</h3>${funnel}</div>` : ""}
 ${s.samples ? `<div class="cell"><h3>Sample rows (kept)</h3>${tableHtml(s.samples)}${sqlBlock(`SELECT * FROM ${s.view} LIMIT 3`)}</div>` : ""}
 ${droppedHtml(log) ? `<div class="cell"><h3>Sample rows (dropped)</h3>${droppedHtml(log)}</div>` : ""}
 ${cells}
-</section>`
+</details>`
 }
 
-/** Rows through the pipeline: what the first source read, then what each node kept, in order. */
-const rowsFunnel = (nodes: ReadonlyArray<NodeLog>): string => {
-  if (nodes.length < 2 || nodes.length > 40) return ""
-  const first = nodes[0]!
-  const bars = [
-    ...(first.kind === "source" ? [{ label: `${first.node} (records read)`, value: first.rows.in, color: PALETTE[4] }] : []),
-    ...nodes.map((n) => ({ label: n.node, value: n.rows.out, color: n.status === "failed" ? "#a8444f" : PALETTE[0] })),
-  ]
-  return `<div class="cell"><h3>Rows through the pipeline</h3>${barChart(bars, { valueLabel: "rows out of each node", title: "rows through the pipeline" })}</div>`
+/** One line a collapsed section shows: rows per output (never summed), drops, time. */
+const summaryLine = (s: NodeSection): string => {
+  const log = s.log
+  const outs = s.outputs.map((o) =>
+    o.rows !== undefined
+      ? s.outputs.length === 1
+        ? `${num(o.rows)} ${o.rows === 1 ? "row" : "rows"}`
+        : `${o.name} ${num(o.rows)}`
+      : `${o.name} (file${o.bytes !== undefined ? `, ${num(o.bytes)} bytes` : ""})`
+  )
+  const dropped = Object.values(log.dropped).reduce((a, b) => a + b, 0)
+  return [outs.join(", "), dropped ? `${num(dropped)} dropped` : "", seconds(log.ms)].filter(Boolean).join(" · ")
+}
+
+/**
+ * Documents through each source's chain of row-by-row (map) nodes: what the source read, then what
+ * each step kept. One chart per source, in the same unit throughout; the token, training and
+ * evaluation nodes (global, other units) have their own sections.
+ */
+const sourceFunnels = (nodes: ReadonlyArray<NodeLog>, inputsOf: ReadonlyMap<string, ReadonlyArray<string>>): string => {
+  const charts: Array<string> = []
+  for (const source of nodes.filter((n) => n.kind === "source")) {
+    const chain = [source]
+    for (;;) {
+      const last = chain.at(-1)!.node
+      const next = nodes.filter((n) => n.kind === "map" && (inputsOf.get(n.node) ?? []).length === 1 && inputsOf.get(n.node)![0] === last)
+      if (next.length !== 1) break
+      chain.push(next[0]!)
+    }
+    if (chain.length < 2) continue
+    const bars = [{ label: "read", value: source.rows.in, color: PALETTE[4] }, ...chain.map((n) => ({ label: n.node, value: n.rows.out, color: n.status === "failed" ? "#a8444f" : PALETTE[0] }))]
+    charts.push(`<div class="cell"><h3>Documents from ${html(source.node)}</h3>${barChart(bars, { valueLabel: "rows kept by each step", title: `documents from ${source.node}` })}</div>`)
+  }
+  return charts.join("")
 }
 
 export const renderHtml = (m: ReportModel, renderMs?: number): string => {
@@ -184,10 +222,10 @@ ${m.notes.map((n) => `<p class="note">${html(n)}</p>`).join("")}
       : `<p class="empty">none — every param has its default${r.overrides.length ? ` (flags: ${html(r.overrides.join(" "))})` : ""}</p>`
   }</div>
 <div class="cell"><h3>Pipeline</h3>${dag}</div>
-${rowsFunnel(r.nodes)}
+${sourceFunnels(r.nodes, m.inputsOf)}
 <div class="cell"><h3>Timeline</h3>${spans.length ? timeline(spans) : `<p class="empty">everything was cached: nothing ran</p>`}</div>
 ${m.pipelineCells.map(cellHtml).join("")}
-<nav>${m.sections.map((s) => `<a href="#${anchor(s.log.node)}">${html(s.log.node)}</a>`).join("")}</nav>
+<h3>Nodes</h3><p class="meta">One section per node, folded to its summary line; open one for its params, cache decision, samples and charts (the graph's boxes link here).</p>
 ${m.sections.map(sectionHtml).join("\n")}
 ${m.omitted ? `<p class="note">${num(m.omitted)} more nodes (all cached) have no section; \`dag status --run ${html(r.run)}\` lists them.</p>` : ""}
 <footer>Generated by mathdag from <code>runs/${html(r.run)}/run.json</code>${renderMs !== undefined ? ` in ${renderMs} ms` : ""}. Nothing was recomputed to make this page.</footer>

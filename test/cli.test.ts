@@ -147,7 +147,16 @@ describe("bad input", () => {
       expect(r.stdout, verb).toMatch(/USAGE/)
       // into a pipe: no colour escape codes
       expect(r.stdout.includes("\u001b["), verb).toBe(false)
+      // usage reads as the command a user types; options carry their own words, not type boilerplate
+      expect(r.stdout, verb).toMatch(new RegExp(`^\\$ dag ${verb}\\b`, "m"))
+      expect(r.stdout, verb).not.toMatch(/A user-defined piece of text/)
     }
+    // the overview: one line per verb, where to start
+    const top = dag(box, ["--help"])
+    expect(top.code).toBe(0)
+    for (const verb of ["init", "run", "status", "runs", "why", "sql", "export", "publish", "report", "gc", "doctor", "tokenize"]) expect(top.stdout).toMatch(new RegExp(`^  dag ${verb}\\b`, "m"))
+    expect(top.stdout).toMatch(/npx dag run proof-pile-2/)
+    expect(dag(box, []).stdout).toBe(top.stdout)
   })
 })
 

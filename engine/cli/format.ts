@@ -48,3 +48,21 @@ export const plainWhenNotTerminal = (stream: NodeJS.WriteStream): void => {
   const write = stream.write.bind(stream) as (chunk: unknown, ...rest: Array<unknown>) => boolean
   stream.write = ((chunk: unknown, ...rest: Array<unknown>) => write(typeof chunk === "string" ? chunk.replace(/\u001b\[[0-9;]*m/g, "") : chunk, ...rest)) as typeof stream.write
 }
+
+/**
+ * @effect/cli's help, made to read as this tool's: usage lines start with `dag`, and the type
+ * boilerplate it prints under every option ("A user-defined piece of text.") is dropped, leaving
+ * each option's own description.
+ */
+export const tidyHelp = (text: string): string =>
+  text
+    .replace(/^\$ (?!dag\b)/gm, "$ dag ")
+    .replace(/^ *(A user-defined piece of text|A true or false value|An integer|A floating point number|A file system path|A user-defined piece of text that is one of)\.\n\n?/gm, "")
+    .replace(/^ *This setting is optional\.\n\n?/gm, "")
+    .replace(/\n{3,}/g, "\n\n")
+
+/** While `--help` is being printed, stdout goes through tidyHelp. */
+export const tidyHelpOutput = (stream: NodeJS.WriteStream): void => {
+  const write = stream.write.bind(stream) as (chunk: unknown, ...rest: Array<unknown>) => boolean
+  stream.write = ((chunk: unknown, ...rest: Array<unknown>) => write(typeof chunk === "string" ? tidyHelp(chunk) : chunk, ...rest)) as typeof stream.write
+}

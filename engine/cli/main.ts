@@ -21,7 +21,8 @@ import { sqlCommand } from "./sql.js"
 import { projectExtensions, registerExtensionExecutors } from "./extensions.js"
 import { redactUrlCredentials } from "../store/fsx.js"
 import { installCrashHandlers } from "../crash.js"
-import { plainWhenNotTerminal, printable } from "./format.js"
+import { overview } from "./overview.js"
+import { plainWhenNotTerminal, printable, tidyHelpOutput } from "./format.js"
 import { packageVersion } from "../paths.js"
 
 const dag = Command.make("dag").pipe(
@@ -50,6 +51,22 @@ installCrashHandlers()
 registerExtensionExecutors()
 plainWhenNotTerminal(process.stdout)
 plainWhenNotTerminal(process.stderr)
+
+const argv = process.argv.slice(2)
+if (argv.length === 0 || (argv.length === 1 && (argv[0] === "--help" || argv[0] === "-h"))) {
+  // the overview: one line per verb and the commands most people want first
+  const extra = projectExtensions().flatMap((e) =>
+    (e.commands ?? []).map((c) => [(c as unknown as { descriptor?: { command?: { name?: string } } }).descriptor?.command?.name ?? "", `(from the ${e.name} extension)`] as const)
+  )
+  process.stdout.write(
+    overview(
+      packageVersion(),
+      extra.filter(([n]) => n)
+    )
+  )
+  process.exit(0)
+}
+if (argv.includes("--help") || argv.includes("-h")) tidyHelpOutput(process.stdout)
 
 const cli = Command.run(dag, { name: "dag", version: packageVersion() })
 

@@ -42,13 +42,16 @@ export const runCommand = Command.make(
   "run",
   {
     pipeline: Args.text({ name: "pipeline" }).pipe(Args.withDescription("pipeline to run (a file in pipelines/, e.g. demo)")),
-    select: Options.text("select").pipe(Options.repeated, Options.withDescription("run only these nodes and their ancestors (repeatable)")),
-    force: Options.text("force").pipe(Options.repeated, Options.withDescription("recompute these nodes even if cached (repeatable)")),
-    param: Options.text("param").pipe(Options.repeated, Options.withDescription("override a param: NODE.PARAM=VALUE (repeatable)")),
+    select: Options.text("select").pipe(Options.repeated, Options.withDescription("run only these nodes and their ancestors (repeatable), e.g. --select owm/extract")),
+    force: Options.text("force").pipe(Options.repeated, Options.withDescription("recompute these nodes even if cached (repeatable), e.g. --force dedup/minhash")),
+    param: Options.text("param").pipe(Options.repeated, Options.withDescription("override a param: NODE.PARAM=VALUE (repeatable), e.g. --param demo/clean.minChars=5")),
     dryRun: Options.boolean("dry-run").pipe(Options.withDescription("print the plan and the reason for each node; run nothing")),
     verify: Options.boolean("verify").pipe(Options.withDescription("hash every cached shard before trusting it (slower)")),
-    profile: Options.text("profile").pipe(Options.optional, Options.withDescription("config profile (sample, full, ci, slurm, …)")),
-    executor: Options.text("executor").pipe(Options.optional, Options.withDescription("where shards run: local worker threads, or Slurm array jobs against the shared store (default: the profile's)")),
+    profile: Options.text("profile").pipe(Options.optional, Options.withDescription("config profile from dag.config.ts, e.g. --profile full (default: the config's defaultProfile)")),
+    executor: Options.text("executor").pipe(
+      Options.optional,
+      Options.withDescription("where shards run, e.g. --executor slurm: local worker threads, or Slurm array jobs against the shared store (default: the profile's, else local)")
+    ),
     json: Options.boolean("json").pipe(Options.withDescription("print a JSON summary as the last line of stdout")),
     memory: Options.text("memory").pipe(
       Options.optional,

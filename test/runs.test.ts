@@ -2,6 +2,8 @@
  * Which run commands read: the latest *successful* run holding what is asked for (a failed run
  * never hides results), `--run` as id, unique prefix, `latest` or `latest~N`, and `dag runs`.
  */
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { dagAwait, sandbox } from "./helpers.js"
 
@@ -42,6 +44,12 @@ describe("runs as users mean them", () => {
     const tooFar = await dagAwait(box, ["ls", "--run", "latest~1"])
     expect(tooFar.code).toBe(2)
     expect(tooFar.stderr).toMatch(/there are only 1 successful run/)
+    // the same table as a page, each run linking to its report
+    const page = path.join(box.dir, "runs.html")
+    expect((await dagAwait(box, ["runs", "--html", page])).code).toBe(0)
+    const links = [...fs.readFileSync(page, "utf8").matchAll(/<a href="([^"]+)"><code>([^<]+)<\/code><\/a>/g)]
+    expect(links.map((l) => l[2])).toEqual([failed, good])
+    for (const [, href] of links) expect(fs.existsSync(path.resolve(path.dirname(page), href!)), href).toBe(true)
     const human = await dagAwait(box, ["runs"])
     expect(human.stdout).toMatch(/run\s+pipeline\s+status/)
     expect(human.stdout).toContain(failed)

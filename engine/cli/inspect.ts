@@ -5,6 +5,9 @@ import { NotFoundError } from "../errors.js"
 import { runtimeFacts } from "../exec/runner.js"
 import { describePlan, planPipeline } from "../exec/staleness.js"
 import { listRuns, readRun, type RunRecord } from "../journal.js"
+import { runsPage } from "../report/html.js"
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { topoOrder } from "../pipeline.js"
 import type { DatasetManifest, Store } from "../store/store.js"
 import { viewName } from "../inspect/views.js"
@@ -265,6 +268,7 @@ export const runsCommand = Command.make(
   {
     pipeline: Options.text("pipeline").pipe(Options.optional, Options.withDescription("only this pipeline's runs")),
     limit: Options.integer("limit").pipe(Options.withDefault(20), Options.withDescription("how many of the newest runs to list (0: all)")),
+    html: Options.file("html").pipe(Options.optional, Options.withDescription("also write the table as a page linking to each run's report, e.g. --html runs.html")),
     json,
     profile,
   },
@@ -280,6 +284,15 @@ export const runsCommand = Command.make(
         if (o.limit > 0 && runs.length >= o.limit) break
       }
       const rows = runs.map(runSummary)
+      if (Option.isSome(o.html)) {
+        const file = path.resolve(o.html.value)
+        const linked = rows.map((r) => {
+          const report = path.join(settings.runs, r.run, "report.html")
+          return fs.existsSync(report) ? { ...r, report: path.relative(path.dirname(file), report).split(path.sep).join("/") } : r
+        })
+        fs.writeFileSync(file, runsPage(linked))
+        yield* Console.error(`runs page: ${file}`)
+      }
       if (o.json) return yield* Console.log(JSON.stringify(rows))
       if (rows.length === 0) return yield* Console.log(`no runs yet in ${settings.runs}; start one with \`dag run PIPELINE\``)
       yield* Console.log(

@@ -63,6 +63,8 @@ export interface RunRecord {
   profile: string
   /** where shards ran: local (worker threads) or slurm */
   executor?: string
+  /** how long the main thread's event loop was held up at worst (progress and Ctrl-C wait that long) */
+  mainThread?: { maxStallMs: number; p99StallMs: number }
   status: "running" | "ok" | "failed" | "interrupted" | "planned"
   dryRun: boolean
   startedAt: string

@@ -16,6 +16,10 @@ export interface RunWanted {
   readonly node?: string
   /** only runs holding every one of these `dag sql` views that some run has */
   readonly views?: ReadonlyArray<string>
+  /** only runs this says yes to (what a command needs beyond the above) */
+  readonly accept?: (run: RunRecord) => boolean
+  /** what `accept` looks for, for the message when no run has it */
+  readonly acceptWhat?: string
 }
 
 /** The `dag sql` views of a run's outputs. */
@@ -28,7 +32,8 @@ export const viewsOf = (run: RunRecord): ReadonlyArray<string> =>
 /** Identifiers in a SQL text (candidates for view names). */
 export const identifiersIn = (sql: string): ReadonlyArray<string> => [...new Set(sql.replace(/'(?:[^']|'')*'/g, "''").match(/[A-Za-z_][A-Za-z0-9_]*/g) ?? [])]
 
-const describe = (w: RunWanted): string => [w.ok === false ? "run" : "successful run", w.pipeline ? `of ${w.pipeline}` : "", w.node ? `with outputs of ${w.node}` : ""].filter(Boolean).join(" ")
+const describe = (w: RunWanted): string =>
+  [w.ok === false ? "run" : "successful run", w.pipeline ? `of ${w.pipeline}` : "", w.node ? `with outputs of ${w.node}` : "", w.acceptWhat ?? ""].filter(Boolean).join(" ")
 
 /** The run a `--run` value (or its absence) names, or a message saying what is there instead. */
 export const resolveRun = (runsDir: string, spec: string | undefined, wanted: RunWanted = {}): RunRecord | { readonly error: string } => {
@@ -44,25 +49,34 @@ export const resolveRun = (runsDir: string, spec: string | undefined, wanted: Ru
     return { error: ids.length ? `no run "${spec}" in ${runsDir}; see \`dag runs\`` : `no runs yet in ${runsDir}` }
   }
   const back = spec && spec.includes("~") ? Number(spec.split("~")[1]) : 0
-  const runs = ids
-    .slice()
-    .reverse()
-    .map((id) => readRun(runsDir, id))
-    .filter((r): r is RunRecord => r !== undefined && !r.dryRun)
-  const ofPipeline = runs.filter((r) => !wanted.pipeline || r.pipeline === wanted.pipeline)
-  // a query's views: those of its identifiers that are a view in some run
-  const known = wanted.views ? new Set(ofPipeline.flatMap(viewsOf)) : undefined
-  const needed = wanted.views?.filter((v) => known!.has(v)) ?? []
-  const fits = ofPipeline.filter(
-    (r) =>
-      (wanted.ok === false || r.status === "ok") &&
-      (!wanted.node || r.nodes.some((n) => n.node === wanted.node && Object.keys(n.outputs).length > 0)) &&
-      (needed.length === 0 || needed.every((v) => viewsOf(r).includes(v)))
-  )
-  const hit = fits[back]
+  // Journals are read newest first and only as far as needed: an old damaged one is not even
+  // opened when a newer run answers.
+  const viewLike = (wanted.views ?? []).filter((v) => v.includes("_"))
+  const fits: Array<RunRecord> = []
+  const full: Array<RunRecord> = []
+  let newest: RunRecord | undefined
+  let newestOfPipeline: RunRecord | undefined
+  let read = 0
+  for (let i = ids.length - 1; i >= 0 && full.length <= back; i--) {
+    const r = readRun(runsDir, ids[i]!)
+    if (!r || r.dryRun) continue
+    read++
+    newest ??= r
+    if (wanted.pipeline && r.pipeline !== wanted.pipeline) continue
+    newestOfPipeline ??= r
+    if (wanted.ok !== false && r.status !== "ok") continue
+    if (wanted.node && !r.nodes.some((n) => n.node === wanted.node && Object.keys(n.outputs).length > 0)) continue
+    if (wanted.accept && !wanted.accept(r)) continue
+    fits.push(r)
+    // a query's views: the newest run holding every view-like name it uses (else the newest that fits)
+    if (viewLike.every((v) => viewsOf(r).includes(v))) full.push(r)
+  }
+  const hit = full[back] ?? (full.length === 0 ? fits[back] : undefined)
   if (hit) return hit
-  if (runs.length === 0) return { error: `no runs yet in ${runsDir}; start one with \`dag run PIPELINE\`` }
+  if (read === 0) return { error: `no runs yet in ${runsDir}; start one with \`dag run PIPELINE\`` }
   if (fits.length > 0) return { error: `--run ${spec}: there are only ${fits.length} ${describe(wanted)}(s)` }
-  const newest = ofPipeline[0] ?? runs[0]!
-  return { error: `no ${describe(wanted)} yet; the latest${wanted.pipeline ? "" : ` (pipeline ${newest.pipeline})`} is ${newest.run}, ${newest.status}: see \`dag status --run ${newest.run}\`` }
+  const latestSeen = newestOfPipeline ?? newest!
+  return {
+    error: `no ${describe(wanted)} yet; the latest${wanted.pipeline ? "" : ` (pipeline ${latestSeen.pipeline})`} is ${latestSeen.run}, ${latestSeen.status}: see \`dag status --run ${latestSeen.run}\``,
+  }
 }

@@ -61,6 +61,15 @@ describe("dag publish", () => {
   afterAll(async () => hub?.close())
 
   it("--dry-run --out writes the Hub layout and a card whose YAML parses and whose data_files are exactly the written files", async () => {
+    // a later run of another pipeline does not hide the run that holds what is published
+    expect((await dagAwait(box, ["run", "demo"])).code).toBe(0)
+    // a folder dag publish did not write is refused, and left as it was
+    const busy = tempDir("publish-busy")
+    fs.writeFileSync(path.join(busy, "precious.txt"), "keep me")
+    const refused = await dagAwait(box, ["publish", "--dry-run", "--out", busy])
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toMatch(/is not empty and was not written by dag publish/)
+    expect(fs.readdirSync(busy)).toEqual(["precious.txt"])
     const out = path.join(tempDir("publish-dry"), "card")
     const r = await dagAwait(box, ["publish", "--dry-run", "--out", out, "--max-file-mb", "0.002"])
     expect(r.code, r.stderr).toBe(0)
@@ -136,7 +145,7 @@ describe("dag publish", () => {
     expect(second.stdout).toMatch(/is up to date \(10 file\(s\) unchanged\)/)
     expect(repo.commits.length).toBe(1)
     const sent = hub.requests.slice(before)
-    expect(sent.filter((q) => /\/(commit|preupload)\/|lfs-upload|objects\/batch/.test(q.path))).toEqual([])
+    expect(sent.filter((q) => /\/(commit|preupload)\/|lfs-upload|objects\/batch|repos\/create/.test(q.path))).toEqual([])
   }, 180_000)
 
   it("a trained model goes to a model repository with a card naming the dataset this run published, its loss and its evaluations", async () => {

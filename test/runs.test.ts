@@ -22,6 +22,11 @@ describe("runs as users mean them", () => {
     expect(runs[1]!.run).toBe(good)
     expect(runs[0]!.params).toEqual(["demo/read.paths=hf://datasets/a/b/*.txt"])
     const failed = runs[0]!.run
+    // the journal records how long the main thread stalled (what progress and Ctrl-C waited on)
+    const journal = JSON.parse(fs.readFileSync(path.join(box.runs, good, "run.json"), "utf8")) as { mainThread?: { maxStallMs: number; p99StallMs: number } }
+    expect(journal.mainThread?.p99StallMs).toBeGreaterThanOrEqual(0)
+    expect(journal.mainThread!.maxStallMs).toBeLessThan(2000)
+    expect((await dagAwait(box, ["status", "--run", good])).stdout).toMatch(/main thread: longest stall \d+ ms/)
 
     // reading commands take the successful run; status shows the latest, failed or not
     const sql = await dagAwait(box, ["sql", "select count(*)::INTEGER as n from demo_top_words", "--format", "json"])

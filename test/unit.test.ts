@@ -177,3 +177,17 @@ describe("math in report cells", () => {
     expect(mathToHtml("bad $\\frac{1}{$ end")).toContain("$\\frac{1}{$")
   })
 })
+
+describe("publish targets and names", () => {
+  it("parses hf:// targets, refuses a branch with a slash, and checks configuration names", async () => {
+    const { parseTarget } = await import("../engine/publish/upload.js")
+    const { publishConfig } = await import("../engine/publish/spec.js")
+    expect(parseTarget("hf://datasets/me/pp2@v2")).toEqual({ type: "dataset", repo: "me/pp2", revision: "v2" })
+    expect(parseTarget("hf://me/model")).toEqual({ type: "model", repo: "me/model", revision: "main" })
+    expect(parseTarget("hf://datasets/me/pp2@feat/x")).toBeUndefined()
+    expect(parseTarget("hf://datasets/../x")).toBeUndefined()
+    const data = { node: "a", output: "out" }
+    expect(() => publishConfig({ name: "../escape", description: "", data })).toThrow(/names a folder/)
+    expect(publishConfig({ name: "open-web-math", description: "", data, split: "column" }).parts[0]!.split).toEqual({ column: "split" })
+  })
+})

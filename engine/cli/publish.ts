@@ -18,6 +18,9 @@ import { writeFileAtomic } from "../store/fsx.js"
 import { DUCKDB_TEMP_ENV } from "../resources/memory.js"
 import { connect } from "../store/duckdb.js"
 import { suggest } from "../suggest.js"
+import type { RunRecord } from "../journal.js"
+import type { Pipeline } from "../pipeline.js"
+import { allPipelineNames } from "../registry.js"
 import { getPipeline, getRun, loadSettings, openStore, wantedPipeline } from "./context.js"
 import { pipelineRunOption, runOption } from "./options.js"
 import { bytes } from "./format.js"
@@ -70,11 +73,43 @@ export const publishCommand = Command.make(
       if (!(o.commitMb > 0)) return yield* Effect.fail(new InputError({ message: `--commit-mb ${o.commitMb}: must be a positive number of MB` }))
       if (!(o.maxFileMb > 0)) return yield* Effect.fail(new InputError({ message: `--max-file-mb ${o.maxFileMb}: must be a positive number of MB` }))
 
-      const run = yield* getRun(settings, Option.getOrUndefined(o.run), wantedPipeline(o.pipeline))
+      // the default run is the latest successful one that holds what this publish reads
+      const pipelines = new Map<string, Pipeline>()
+      for (const name of allPipelineNames()) {
+        const p = yield* getPipeline(name).pipe(Effect.option)
+        if (Option.isSome(p)) pipelines.set(name, p.value)
+      }
+      const holds = (r: RunRecord) => {
+        const p = pipelines.get(r.pipeline)
+        if (!p) return false
+        const has = (node: string) => r.nodes.some((n) => n.node === node && Object.keys(n.outputs).length > 0)
+        if (isModel(p)) return has(o.names[0]!)
+        const configs = p.publish ? pickConfigs(p.publish.configs, o.names) : "none"
+        return typeof configs !== "string" && configs.every((c) => wiresOf(c).every((w) => has(w.node)))
+      }
+      // names no pipeline publishes: say so (with the nearest name) before looking for a run
+      const isModel = (p: Pipeline) => o.names.length === 1 && modelNodes(p).includes(o.names[0]!)
+      const declaring = [...pipelines.values()].filter((p) => p.publish)
+      if (![...pipelines.values()].some((p) => isModel(p) || (p.publish && typeof pickConfigs(p.publish.configs, o.names) !== "string"))) {
+        // the message of the pipeline that has a near name (else --pipeline's, else the first)
+        const messages = declaring.map((d) => ({ name: d.name, text: pickConfigs(d.publish!.configs, o.names) as string }))
+        const chosen = messages.find((m) => m.text.includes("did you mean")) ?? messages.find((m) => m.name === Option.getOrUndefined(o.pipeline)) ?? messages[0]
+        const message = chosen
+          ? messages.length > 1
+            ? `${chosen.name}: ${chosen.text}`
+            : chosen.text
+          : "no pipeline of this project declares what it publishes: add `publish` to its Pipeline.make options (see docs/publish.md)"
+        return yield* Effect.fail(new InputError({ message }))
+      }
+      const what = ["dag publish", ...o.names].join(" ")
+      const run = yield* getRun(settings, Option.getOrUndefined(o.run), { ...wantedPipeline(o.pipeline), accept: holds, acceptWhat: `holding what \`${what}\` reads` })
       if (run.status !== "ok") return yield* Effect.fail(new InputError({ message: `run ${run.run} ended "${run.status}"; publish a run that succeeded (omit --run for the latest one)` }))
       const pipeline = yield* getPipeline(run.pipeline)
       const store = openStore(settings)
-      const out = Option.getOrElse(o.out, () => path.join(settings.store, "tmp", `publish-${run.run}`))
+      // without --out: a private folder in the store's tmp/, removed when the upload is done (and
+      // swept with the store's other temporaries if this process dies first)
+      const out = Option.getOrElse(o.out, () => store.tempPath(`publish-${run.run}`))
+      if (Option.isNone(o.out)) process.once("exit", () => fs.rmSync(out, { recursive: true, force: true }))
       const upload = (t: HubTarget, files: ReadonlyArray<LocalFile>) =>
         Effect.tryPromise({
           try: () =>

@@ -2,6 +2,7 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Layer, Option } from "effect"
 import * as path from "node:path"
+import { monitorEventLoopDelay } from "node:perf_hooks"
 import { InputError, NotFoundError } from "../errors.js"
 import { onCrash } from "../crash.js"
 import { Journal, RunJournal, emptyNodeLog, newRecord, newRunId, type NodeLog } from "../journal.js"
@@ -128,6 +129,9 @@ export const runCommand = Command.make(
         runner.remote ? Layer.succeed(RemoteShards, runner.remote({ settings, store, overrides: o.param })) : Layer.empty
       )
       const started = Date.now()
+      // measured, not assumed: the longest the event loop (progress, signals) waited on the run's work
+      const stalls = monitorEventLoopDelay({ resolution: 10 })
+      stalls.enable()
       const result = yield* runPipeline(
         { pipeline, params, select: o.select, force: o.force, dryRun: false, verify: o.verify, concurrency: settings.concurrency, retries: settings.retries },
         runId
@@ -147,6 +151,8 @@ export const runCommand = Command.make(
           })
         )
       )
+      stalls.disable()
+      record.mainThread = { maxStallMs: Math.round(stalls.max / 1e6), p99StallMs: Math.round(stalls.percentile(99) / 1e6) }
       const ran = record.nodes.filter((n) => n.status !== "pending")
       record.nodes = ran
       journal.finish(result.ok ? "ok" : "failed")

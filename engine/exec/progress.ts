@@ -54,6 +54,17 @@ const recordStep = (b: Bar | undefined, p: StepProgress) => {
 
 const taskCounts = (b: Bar) => (b.queued !== undefined ? ` · ${b.queued} queued, ${b.running ?? 0} running` : "")
 
+/**
+ * A shard node's line: shards done, rows/s and an ETA from its pace so far; a node of one shard
+ * (a global node without its own progress) says how long it has been running instead of "0/1".
+ */
+const shardText = (b: Bar): string => {
+  const elapsed = (Date.now() - b.started) / 1000
+  if (b.total === 1 && b.done === 0) return `running · ${seconds(Math.max(0, elapsed))}${taskCounts(b)}`
+  const eta = b.done > 0 && b.done < b.total ? ` · ETA ${seconds(Math.max(1, (elapsed / b.done) * (b.total - b.done)))}` : ""
+  return `${b.done}/${b.total} shards done${taskCounts(b)} · ${rate(b).toLocaleString("en-US")} rows/s${eta}`
+}
+
 const rate = (b: Bar) => {
   const s = (Date.now() - b.started) / 1000
   return s > 0 ? Math.round(b.rows / s) : 0
@@ -77,7 +88,7 @@ const ttyProgress = (out: NodeJS.WriteStream): Progress => {
     for (const [name, b] of lines) {
       const frac = b.step ? (b.step.total > 0 ? b.step.done / b.step.total : 0) : b.total > 0 ? b.done / b.total : 0
       const fill = Math.round(Math.min(1, frac) * width)
-      const what = b.step ? stepText(b.step) : `${b.done}/${b.total} shards done${taskCounts(b)}  ${rate(b).toLocaleString("en-US")} rows/s`
+      const what = b.step ? stepText(b.step) : shardText(b)
       text += `\x1b[2K  ${name.padEnd(nameWidth)} [${"█".repeat(fill)}${"·".repeat(width - fill)}] ${what}\n`
     }
     const count = lines.length + (bars.size > 0 ? 1 : 0)

@@ -56,7 +56,6 @@ export interface CardModel {
   readonly versions: {
     readonly mathdag: string
     readonly duckdb: string
-    readonly node: string
     readonly nodes: ReadonlyArray<{ readonly node: string; readonly version: number; readonly key: string }>
   }
   /** the command that makes the same data again */
@@ -195,7 +194,7 @@ export const cardMarkdown = (m: CardModel): string => {
     "",
     "## Versions",
     "",
-    `mathdag ${m.versions.mathdag}, DuckDB ${m.versions.duckdb}, Node.js ${m.versions.node}. Every node's version and cache key (the key hashes its code, params and inputs):`,
+    `mathdag ${m.versions.mathdag}, DuckDB ${m.versions.duckdb}. Every node's version and cache key (the key hashes its code, params and inputs):`,
     "",
     table(
       ["node", "version", "key"],

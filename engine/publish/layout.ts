@@ -53,13 +53,17 @@ const partSql = (store: Store, run: RunRecord, part: PublishPart): string => {
   if ("split" in part.split) return `SELECT *, ${sqlString(part.split.split)} AS __split FROM ${rel}`
   if ("column" in part.split) {
     if (!m.columns.some((c) => c.name === (part.split as { column: string }).column)) throw new Error(`${part.data.node}.${part.data.output} has no column "${part.split.column}" to split by`)
-    return `SELECT *, CAST(${quoteIdent(part.split.column)} AS VARCHAR) AS __split FROM ${rel}`
+    // a row without a split goes to train, as rows the splitsOf source does not list do
+    return `SELECT *, coalesce(CAST(${quoteIdent(part.split.column)} AS VARCHAR), 'train') AS __split FROM ${rel}`
   }
   const by = datasetOf(store, run, part.split.splitsOf)
   if (typeof by === "string") throw new Error(by)
   // rows the split source does not list (a document the tokenizer dropped as empty) go to train
   return `SELECT d.*, coalesce(s.split, 'train') AS __split FROM ${rel} d LEFT JOIN (SELECT id, any_value(split) AS split FROM ${relationOf(store, by)} GROUP BY id) s ON d.id = s.id`
 }
+
+/** Split names `datasets` accepts. */
+export const SPLIT_NAME = /^\w+(\.\w+)*$/
 
 export interface PublishedFile {
   /** path inside the repository */
@@ -79,8 +83,9 @@ export interface SplitStats {
 }
 
 const SPLIT_ORDER = ["train", "validation", "test"]
-/** train, validation, test, then any other split by name */
-export const splitRank = (s: string) => (SPLIT_ORDER.includes(s) ? SPLIT_ORDER.indexOf(s) : SPLIT_ORDER.length)
+/** train, validation, test, then any other split by name (code units: the same order on every host) */
+export const bySplit = (a: string, b: string): number => splitRank(a) - splitRank(b) || (a < b ? -1 : a > b ? 1 : 0)
+const splitRank = (s: string) => (SPLIT_ORDER.includes(s) ? SPLIT_ORDER.indexOf(s) : SPLIT_ORDER.length)
 
 /**
  * Writes one configuration's files under `out/data/<config>/`. `maxFileBytes` bounds each file (by
@@ -122,7 +127,7 @@ const writeFiles = async (
   const bytesPerRow = dataRows > 0 ? dataBytes / dataRows : 0
   const counts = (await queryRows(c, `SELECT __split AS split, count(*)::BIGINT AS n FROM ${view} GROUP BY 1`)).rows
     .map((r) => ({ split: String(r.split), rows: Number(r.n) }))
-    .sort((a, b) => splitRank(a.split) - splitRank(b.split) || a.split.localeCompare(b.split))
+    .sort((a, b) => bySplit(a.split, b.split))
   const dir = path.join(out, "data", config.name)
   fs.mkdirSync(dir, { recursive: true })
   const files: Array<PublishedFile> = []
@@ -132,7 +137,7 @@ const writeFiles = async (
   // 122,880 rows), and at most half a file, since a file is cut only between row groups
   const rowGroup = Math.max(1, Math.min(122_880, Math.floor(Math.min(4e6, maxFileBytes / 2) / Math.max(1, bytesPerRow))))
   for (const { split, rows } of counts) {
-    if (!/^[A-Za-z0-9_.-]+$/.test(split)) throw new Error(`configuration ${config.name}: split name ${JSON.stringify(split)} is not a plain name`)
+    if (!SPLIT_NAME.test(split)) throw new Error(`configuration ${config.name}: split ${JSON.stringify(split)} is not a name the Hub's datasets library accepts (letters, digits, _ and inner dots)`)
     // one pass, one file open at a time: DuckDB starts a new file once the current one passes
     // maxFileBytes (so a file exceeds it by at most one row group)
     const scratch = path.join(dir, `.${split}.parts`)

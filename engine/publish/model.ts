@@ -13,7 +13,7 @@ import type { Pipeline } from "../pipeline.js"
 import { queryRows } from "../store/duckdb.js"
 import type { Store } from "../store/store.js"
 import { datasetOf, relationOf, type PublishedFile } from "./layout.js"
-import { reproduceCommand } from "./stage.js"
+import { claimOut, reproduceCommand } from "./stage.js"
 
 /** Nodes with file outputs (weights) that can be published as a model. */
 export const modelNodes = (pipeline: Pipeline): ReadonlyArray<string> => pipeline.nodes.filter((pn) => Object.values(outputPorts(pn.node)).some((p) => p._tag === "File")).map((pn) => pn.node.name)
@@ -33,8 +33,7 @@ export const stageModel = async (
   const pn = pipeline.nodes.find((n) => n.node.name === node)!
   const log = run.nodes.find((n) => n.node === node)
   if (!log || log.status === "skipped" || Object.keys(log.outputs).length === 0) throw new Error(`run ${run.run} has no outputs for "${node}" (was it enabled? see \`dag status --run ${run.run}\`)`)
-  fs.rmSync(out, { recursive: true, force: true })
-  fs.mkdirSync(out, { recursive: true })
+  claimOut(out)
   const files: Array<PublishedFile> = []
   for (const [output, port] of Object.entries(outputPorts(pn.node))) {
     if (port._tag !== "File") continue

@@ -58,7 +58,12 @@ export interface PublishConfigInput {
 
 const isWire = (x: unknown): x is Wire => typeof x === "object" && x !== null && typeof (x as Wire).node === "string" && typeof (x as Wire).output === "string"
 
+/** A configuration name: a path segment of the repository (`data/<name>/…`) and a `load_dataset` name. */
+const CONFIG_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/
+
 export const publishConfig = (c: PublishConfigInput): PublishConfig => {
+  if (!CONFIG_NAME.test(c.name) || c.name.includes(".."))
+    throw new Error(`publish configuration name ${JSON.stringify(c.name)}: use letters, digits, "-", "_" and "." (it names a folder of the repository)`)
   const parts: Array<PublishPart> = isWire(c.data)
     ? [
         {

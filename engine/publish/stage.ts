@@ -16,8 +16,20 @@ import { duckdbVersion, queryRows } from "../store/duckdb.js"
 import { outputPorts } from "../node.js"
 import type { Store } from "../store/store.js"
 import { cardMarkdown, type CardModel, type ConfigModel, type ParamChange, type StageRow } from "./card.js"
-import { datasetOf, relationOf, splitRank, writeConfig, type PublishedFile, type SplitStats } from "./layout.js"
+import { bySplit, datasetOf, relationOf, writeConfig, type PublishedFile, type SplitStats } from "./layout.js"
 import { wiresOf, type PublishConfig } from "./spec.js"
+
+/**
+ * Makes `out` ready for staging: a new or empty folder, or one an earlier staging wrote (it has a
+ * mathdag.json), whose files are replaced. Any other folder is refused, never cleared: `--out .`
+ * must not delete a project.
+ */
+export const claimOut = (out: string): void => {
+  const entries = fs.existsSync(out) ? fs.readdirSync(out) : []
+  if (entries.length > 0 && !entries.includes("mathdag.json")) throw new Error(`--out ${out} is not empty and was not written by dag publish; give a new or empty folder`)
+  for (const e of entries) fs.rmSync(path.join(out, e), { recursive: true, force: true })
+  fs.mkdirSync(out, { recursive: true })
+}
 
 export interface Staged {
   readonly files: ReadonlyArray<PublishedFile>
@@ -77,9 +89,7 @@ const tokensOf = async (c: DuckDBConnection, run: RunRecord, store: Store, confi
   })
   if (rels.length === 0) return []
   const rows = (await queryRows(c, `SELECT split, count(*)::BIGINT AS documents, sum(n_tokens)::BIGINT AS tokens FROM (${rels.join(" UNION ALL ")}) GROUP BY 1`)).rows
-  return rows
-    .map((r) => ({ split: String(r.split), documents: Number(r.documents), tokens: Number(r.tokens ?? 0) }))
-    .sort((a, b) => splitRank(a.split) - splitRank(b.split) || a.split.localeCompare(b.split))
+  return rows.map((r) => ({ split: String(r.split), documents: Number(r.documents), tokens: Number(r.tokens ?? 0) })).sort((a, b) => bySplit(a.split, b.split))
 }
 
 const paramChanges = (pipeline: Pipeline, run: RunRecord, nodes: ReadonlySet<string>): Array<ParamChange> => {
@@ -110,9 +120,7 @@ export const stagePublish = async (
   o: { readonly repo: string; readonly maxFileBytes: number; readonly log: (line: string) => void }
 ): Promise<Staged> => {
   const spec = pipeline.publish!
-  fs.mkdirSync(out, { recursive: true })
-  // a folder from an earlier staging may hold files of splits that are gone now
-  fs.rmSync(path.join(out, "data"), { recursive: true, force: true })
+  claimOut(out)
   const files: Array<PublishedFile> = []
   const splits: Array<SplitStats> = []
   const models: Array<ConfigModel> = []
@@ -145,7 +153,6 @@ export const stagePublish = async (
     versions: {
       mathdag: packageVersion(),
       duckdb: await duckdbVersion(),
-      node: process.versions.node,
       nodes: topoOrder(pipeline)
         .filter((pn) => allStages.has(pn.node.name))
         .map((pn) => ({ node: pn.node.name, version: pn.node.version, key: run.nodes.find((n) => n.node === pn.node.name)?.key ?? "" })),

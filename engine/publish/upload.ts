@@ -21,7 +21,8 @@ export interface HubTarget {
 
 /** `hf://datasets/OWNER/NAME[@BRANCH]` (a dataset) or `hf://OWNER/NAME[@BRANCH]` (a model). */
 export const parseTarget = (to: string): HubTarget | undefined => {
-  const m = /^hf:\/\/(datasets\/|models\/)?([A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*)(?:@([\w.\-/]+))?\/?$/.exec(to)
+  // a branch is one path segment: the Hub reads `@feat/x` as branch feat, path x
+  const m = /^hf:\/\/(datasets\/|models\/)?([A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*)(?:@([\w.-]+))?\/?$/.exec(to)
   if (!m || m[2]!.includes("..")) return undefined
   return { type: m[1] === "datasets/" ? "dataset" : "model", repo: m[2]!, revision: m[3] ?? "main" }
 }
@@ -94,42 +95,38 @@ export const uploadFiles = async (target: HubTarget, files: ReadonlyArray<LocalF
   const common = { hubUrl: hubUrl(), ...credentials() }
   if (!process.env.HF_TOKEN) throw new HubError(`${where}: publishing needs a token: set HF_TOKEN to a token with ${WRITE}`, false)
 
-  // the repository (and branch) may not exist yet: create them, and take "already exists" as done
+  // what the revision already holds; a repository (or branch) that does not exist yet is created
+  // (asked only then: a token may write to a repository without the right to create one, and a
+  // repository is made private only when --private says so, never public by our choice)
+  const remote = new Map<string, { oid: string; lfs?: string; size: number }>()
+  const list = async () => {
+    remote.clear()
+    for await (const f of lib.listFiles({ repo, revision: target.revision, recursive: true, ...common })) {
+      if (f.type === "file") remote.set(f.path, { oid: f.oid ?? "", size: f.size, ...(f.lfs?.oid ? { lfs: f.lfs.oid } : {}) })
+    }
+  }
+  const missing = (e: unknown) => (e as { statusCode?: number }).statusCode === 404
   await withRetries(
     where,
     async () => {
       try {
-        await lib.createRepo({ repo, private: o.private, ...common, accessToken: process.env.HF_TOKEN! })
-        o.log(`created ${where}${o.private ? " (private)" : ""}`)
+        await list()
       } catch (e) {
-        if ((e as { statusCode?: number }).statusCode !== 409) throw e
-      }
-    },
-    4,
-    WRITE
-  )
-  if (target.revision !== "main") {
-    await withRetries(
-      where,
-      async () => {
+        if (!missing(e)) throw e
         try {
-          await lib.createBranch({ repo, branch: target.revision, ...common, accessToken: process.env.HF_TOKEN! })
-        } catch (e) {
-          if ((e as { statusCode?: number }).statusCode !== 409) throw e
+          await lib.createRepo({ repo, ...(o.private ? { private: true } : {}), ...common, accessToken: process.env.HF_TOKEN! })
+          o.log(`created ${where}${o.private ? " (private)" : ""}`)
+        } catch (created) {
+          if ((created as { statusCode?: number }).statusCode !== 409) throw created
         }
-      },
-      4,
-      WRITE
-    )
-  }
-
-  const remote = new Map<string, { oid: string; lfs?: string; size: number }>()
-  await withRetries(
-    where,
-    async () => {
-      remote.clear()
-      for await (const f of lib.listFiles({ repo, revision: target.revision, recursive: true, ...common })) {
-        if (f.type === "file") remote.set(f.path, { oid: f.oid ?? "", size: f.size, ...(f.lfs?.oid ? { lfs: f.lfs.oid } : {}) })
+        if (target.revision !== "main") {
+          try {
+            await lib.createBranch({ repo, branch: target.revision, ...common, accessToken: process.env.HF_TOKEN! })
+          } catch (made) {
+            if ((made as { statusCode?: number }).statusCode !== 409) throw made
+          }
+        }
+        await list()
       }
     },
     4,

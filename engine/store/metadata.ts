@@ -108,6 +108,7 @@ export const RunRecordSchema = Schema.Struct({
   pipeline: Schema.String,
   profile: Schema.String,
   executor: Schema.optional(Schema.String),
+  mainThread: Schema.optional(Schema.Struct({ maxStallMs: Schema.Number, p99StallMs: Schema.Number })),
   status: Schema.Literal("running", "ok", "failed", "interrupted", "planned"),
   dryRun: Schema.Boolean,
   startedAt: Schema.String,

@@ -64,7 +64,7 @@ export interface RunRecord {
   /** where shards ran: local (worker threads) or slurm */
   executor?: string
   /** how long the main thread's event loop was held up at worst (progress and Ctrl-C wait that long) */
-  mainThread?: { maxStallMs: number; p99StallMs: number }
+  mainThread?: { maxStallMs: number; p99StallMs: number; stalls?: Array<{ atMs: number; ms: number; running: Array<string> }> }
   status: "running" | "ok" | "failed" | "interrupted" | "planned"
   dryRun: boolean
   startedAt: string

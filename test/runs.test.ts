@@ -23,8 +23,12 @@ describe("runs as users mean them", () => {
     expect(runs[0]!.params).toEqual(["demo/read.paths=hf://datasets/a/b/*.txt"])
     const failed = runs[0]!.run
     // the journal records how long the main thread stalled (what progress and Ctrl-C waited on)
-    const journal = JSON.parse(fs.readFileSync(path.join(box.runs, good, "run.json"), "utf8")) as { mainThread?: { maxStallMs: number; p99StallMs: number } }
+    const journal = JSON.parse(fs.readFileSync(path.join(box.runs, good, "run.json"), "utf8")) as {
+      mainThread?: { maxStallMs: number; p99StallMs: number; stalls: Array<{ ms: number; running: Array<string> }> }
+    }
     expect(journal.mainThread?.p99StallMs).toBeGreaterThanOrEqual(0)
+    expect(Array.isArray(journal.mainThread!.stalls)).toBe(true) // each stall over 200 ms, with the nodes running then
+    for (const s of journal.mainThread!.stalls) expect(s.ms).toBeGreaterThanOrEqual(200)
     expect(journal.mainThread!.maxStallMs).toBeLessThan(2000)
     expect((await dagAwait(box, ["status", "--run", good])).stdout).toMatch(/main thread: longest stall \d+ ms/)
 

@@ -46,7 +46,12 @@ export const statusCommand = Command.make(
         `run ${run.run} · pipeline ${run.pipeline} · ${run.status} · ${run.ms !== undefined ? seconds(run.ms) : "running"} · profile ${run.profile}${run.executor && run.executor !== "local" ? ` · executor ${run.executor}` : ""} · host ${run.host}`
       )
       if (run.overrides.length) yield* Console.log(`params: ${run.overrides.join(" ")}`)
-      if (run.mainThread) yield* Console.log(`main thread: longest stall ${run.mainThread.maxStallMs} ms (p99 ${run.mainThread.p99StallMs} ms): how long progress and Ctrl-C could wait`)
+      if (run.mainThread) {
+        const worst = (run.mainThread.stalls ?? []).slice(0, 3).map((s) => `${s.ms} ms at ${seconds(s.atMs)}${s.running.length ? ` (${s.running.join(", ")})` : ""}`)
+        yield* Console.log(
+          `main thread: longest stall ${run.mainThread.maxStallMs} ms (p99 ${run.mainThread.p99StallMs} ms): how long progress and Ctrl-C could wait${worst.length ? `; worst: ${worst.join("; ")}` : ""}`
+        )
+      }
       const jobs = readJobs(settings.runs, run.run)
       if (jobs.length > 0) {
         const attached = jobs.filter((j) => j.attached).length

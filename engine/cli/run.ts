@@ -132,6 +132,18 @@ export const runCommand = Command.make(
       // measured, not assumed: the longest the event loop (progress, signals) waited on the run's work
       const stalls = monitorEventLoopDelay({ resolution: 10 })
       stalls.enable()
+      // and which nodes were running during each long stall (the longest 10 are kept)
+      const longStalls: Array<{ atMs: number; ms: number; running: Array<string> }> = []
+      let tick = Date.now()
+      const watch = setInterval(() => {
+        const now = Date.now()
+        const late = now - tick - 50
+        tick = now
+        if (late < 200) return
+        longStalls.push({ atMs: now - started - late, ms: late, running: record.nodes.filter((n) => n.status === "running").map((n) => n.node) })
+        longStalls.sort((a, b) => b.ms - a.ms).splice(10)
+      }, 50)
+      watch.unref()
       const result = yield* runPipeline(
         { pipeline, params, select: o.select, force: o.force, dryRun: false, verify: o.verify, concurrency: settings.concurrency, retries: settings.retries },
         runId
@@ -152,7 +164,8 @@ export const runCommand = Command.make(
         )
       )
       stalls.disable()
-      record.mainThread = { maxStallMs: Math.round(stalls.max / 1e6), p99StallMs: Math.round(stalls.percentile(99) / 1e6) }
+      clearInterval(watch)
+      record.mainThread = { maxStallMs: Math.round(stalls.max / 1e6), p99StallMs: Math.round(stalls.percentile(99) / 1e6), stalls: longStalls }
       const ran = record.nodes.filter((n) => n.status !== "pending")
       record.nodes = ran
       journal.finish(result.ok ? "ok" : "failed")

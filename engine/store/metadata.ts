@@ -108,7 +108,13 @@ export const RunRecordSchema = Schema.Struct({
   pipeline: Schema.String,
   profile: Schema.String,
   executor: Schema.optional(Schema.String),
-  mainThread: Schema.optional(Schema.Struct({ maxStallMs: Schema.Number, p99StallMs: Schema.Number })),
+  mainThread: Schema.optional(
+    Schema.Struct({
+      maxStallMs: Schema.Number,
+      p99StallMs: Schema.Number,
+      stalls: Schema.optional(Schema.Array(Schema.Struct({ atMs: Schema.Number, ms: Schema.Number, running: Schema.Array(Schema.String) }))),
+    })
+  ),
   status: Schema.Literal("running", "ok", "failed", "interrupted", "planned"),
   dryRun: Schema.Boolean,
   startedAt: Schema.String,

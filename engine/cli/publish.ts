@@ -5,7 +5,6 @@
  */
 import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
-import type { DuckDBConnection } from "@duckdb/node-api"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { InputError, StoreError } from "../errors.js"
@@ -16,7 +15,7 @@ import { modelNodes, stageModel } from "../publish/model.js"
 import { parseTarget, targetUrl, uploadFiles, type HubTarget, type LocalFile, type UploadResult } from "../publish/upload.js"
 import { writeFileAtomic } from "../store/fsx.js"
 import { DUCKDB_TEMP_ENV } from "../resources/memory.js"
-import { connect } from "../store/duckdb.js"
+import { withConnection } from "../store/duckdb.js"
 import { suggest } from "../suggest.js"
 import type { RunRecord } from "../journal.js"
 import type { Pipeline } from "../pipeline.js"
@@ -135,10 +134,9 @@ export const publishCommand = Command.make(
       if (o.names.length === 1 && only && modelNodes(pipeline).includes(only) && !isConfig(only)) {
         if (target && target.type !== "model") return yield* Effect.fail(new InputError({ message: `${only} is a model: publish it to a model repository, --to hf://OWNER/NAME (no "datasets/")` }))
         const dataset = Option.getOrUndefined(o.dataset) ?? readPublished(settings.runs, run.run)
-        const staged = yield* Effect.tryPromise({
-          try: () => withDuck((c) => stageModel(c, pipeline, run, store, only, out, { repo: target?.repo ?? "OWNER/NAME", ...(dataset ? { dataset } : {}), log: (l) => console.error(l) })),
-          catch: (e) => new InputError({ message: `${only}: ${(e as Error).message}` }),
-        })
+        const staged = yield* withConnection((c) =>
+          stageModel(c, pipeline, run, store, only, out, { repo: target?.repo ?? "OWNER/NAME", ...(dataset ? { dataset } : {}), log: (l) => console.error(l) })
+        ).pipe(Effect.mapError((e) => new InputError({ message: `${only}: ${(e as Error).message}` })))
         yield* Console.log(`staged ${staged.files.length} file(s), ${bytes(staged.files.reduce((a, f) => a + f.bytes, 0))}, from run ${run.run} in ${out}`)
         if (o.dryRun || !target) return yield* Console.log(`dry run: nothing sent. Look at ${path.join(out, "README.md")}; publish with --to hf://OWNER/NAME`)
         return yield* report(target, yield* upload(target, staged.files))
@@ -163,10 +161,9 @@ export const publishCommand = Command.make(
       // large splits are sorted by DuckDB, which spills what does not fit in memory here
       process.env[DUCKDB_TEMP_ENV] ??= path.join(settings.store, "tmp")
       const repo = target?.repo ?? "OWNER/NAME"
-      const staged = yield* Effect.tryPromise({
-        try: () => withDuck((c) => stagePublish(c, pipeline, run, store, configs, out, { repo, maxFileBytes: o.maxFileMb * 1e6, log: (l) => console.error(l) })),
-        catch: (e) => new StoreError({ path: out, message: `staging the publish failed: ${(e as Error).message}`, transient: false }),
-      })
+      const staged = yield* withConnection((c) => stagePublish(c, pipeline, run, store, configs, out, { repo, maxFileBytes: o.maxFileMb * 1e6, log: (l) => console.error(l) })).pipe(
+        Effect.mapError((e) => new StoreError({ path: out, message: `staging the publish failed: ${(e as Error).message}`, transient: false }))
+      )
       const total = staged.files.reduce((a, f) => a + f.bytes, 0)
       yield* Console.log(`staged ${staged.files.length} file(s), ${bytes(total)}, from run ${run.run} in ${out}`)
       if (o.dryRun || !target) {
@@ -181,15 +178,6 @@ export const publishCommand = Command.make(
 ).pipe(
   Command.withDescription("Publish a run's datasets to the Hugging Face Hub (one configuration per subset, zstd Parquet, a dataset card from the run), or a trained model (one node with weights).")
 )
-
-const withDuck = async <A>(f: (c: DuckDBConnection) => Promise<A>): Promise<A> => {
-  const c = await connect()
-  try {
-    return await f(c)
-  } finally {
-    c.closeSync()
-  }
-}
 
 const publishedFile = (runs: string, run: string) => path.join(runs, run, "published.json")
 const recordPublished = (runs: string, run: string, dataset: string) => writeFileAtomic(path.join(runs, run), publishedFile(runs, run), JSON.stringify({ dataset }))

@@ -91,20 +91,14 @@ const splitRank = (s: string) => (SPLIT_ORDER.includes(s) ? SPLIT_ORDER.indexOf(
  * Writes one configuration's files under `out/data/<config>/`. `maxFileBytes` bounds each file (by
  * the source shards' bytes per row; Parquet files of the same rows come out close to that).
  */
-export const writeConfig = async (
-  c: DuckDBConnection,
-  store: Store,
-  run: RunRecord,
-  config: PublishConfig,
-  out: string,
-  maxFileBytes: number
-): Promise<{ files: Array<PublishedFile>; splits: Array<SplitStats> }> => {
-  // one thread: rows leave DuckDB in the order of the run's shards, so the same run always gives
-  // the same bytes, with no sort
+export const writeConfig = (c: DuckDBConnection, store: Store, run: RunRecord, config: PublishConfig, out: string, maxFileBytes: number) =>
+  oneThread(c, () => writeFiles(c, store, run, config, out, maxFileBytes))
+
+/** One thread: rows leave DuckDB in the order of the run's shards, so the same run always gives the same bytes, with no sort. */
+const oneThread = async <A>(c: DuckDBConnection, f: () => Promise<A>): Promise<A> => {
   await c.run("SET threads = 1")
-  await c.run("SET enable_external_file_cache = false")
   try {
-    return await writeFiles(c, store, run, config, out, maxFileBytes)
+    return await f()
   } finally {
     await c.run("RESET threads")
   }
@@ -122,8 +116,10 @@ const writeFiles = async (
   const view = `publish_${config.name.replace(/[^a-zA-Z0-9]/g, "_")}`
   await c.run(`CREATE OR REPLACE TEMP VIEW ${view} AS ${parts.map((p) => `(${p})`).join(" UNION ALL BY NAME ")}`)
   const columns = (await queryRows(c, `DESCRIBE ${view}`)).rows.map((r) => String(r.column_name)).filter((n) => n !== "__split")
-  const dataBytes = config.parts.reduce((a, p) => a + ((datasetOf(store, run, p.data) as DatasetManifest).bytes ?? 0), 0)
-  const dataRows = config.parts.reduce((a, p) => a + (datasetOf(store, run, p.data) as DatasetManifest).rows, 0)
+  // partSql has checked every part's dataset is there
+  const datasets = config.parts.map((p) => datasetOf(store, run, p.data) as DatasetManifest)
+  const dataBytes = datasets.reduce((a, m) => a + (m.bytes ?? 0), 0)
+  const dataRows = datasets.reduce((a, m) => a + m.rows, 0)
   const bytesPerRow = dataRows > 0 ? dataBytes / dataRows : 0
   const counts = (await queryRows(c, `SELECT __split AS split, count(*)::BIGINT AS n FROM ${view} GROUP BY 1`)).rows
     .map((r) => ({ split: String(r.split), rows: Number(r.n) }))

@@ -183,6 +183,11 @@ export interface GlobalNode<P = any, Ins extends Record<string, Port> = any, Out
   readonly outputs: Outs
   readonly rowsPerShard: number
   readonly run: (ctx: GlobalContext<P, Ins, Outs>) => Effect.Effect<void, NodeRunError>
+  /**
+   * Run on a worker thread of its own: for long synchronous JavaScript (TF.js training and
+   * evaluation) that would otherwise freeze progress, Ctrl-C and every other node's I/O.
+   */
+  readonly worker: boolean
 }
 
 export type AnyNode = SourceNode | MapNode | GlobalNode
@@ -283,6 +288,7 @@ export const global = <Ins extends Record<string, Port>, Outs extends Record<str
     readonly inputs: Ins
     readonly outputs: Outs
     readonly rowsPerShard?: number
+    readonly worker?: boolean
     readonly run: (ctx: GlobalContext<P, Ins, Outs>) => Effect.Effect<void, NodeRunError>
   }
 ): GlobalNode<P, Ins, Outs> => {
@@ -293,6 +299,7 @@ export const global = <Ins extends Record<string, Port>, Outs extends Record<str
     kind: "global",
     params: (def.params ?? NoParams) as Schema.Schema<P, any, never>,
     rowsPerShard: def.rowsPerShard ?? 100_000,
+    worker: def.worker ?? false,
     codeHash: codeHashOf(def.name, def.run),
   }
 }

@@ -8,9 +8,11 @@ import { Context, Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Worker } from "node:worker_threads"
-import { NodeRunError } from "../errors.js"
-import type { MapNode, SourceNode, SourceUnit } from "../node.js"
+import { NodeRunError, type CorruptShardError } from "../errors.js"
+import type { MapNode, SourceNode, SourceUnit, StepProgress } from "../node.js"
 import { distDir, packageRoot } from "../paths.js"
+import { runGlobalOnThread, type GlobalThreadTask } from "./global-thread.js"
+import type { GlobalRunResult } from "./run-global.js"
 import { runMapShard, runSourceShard, type ShardResult } from "./shard.js"
 
 export interface MapShardTask {
@@ -37,6 +39,11 @@ export interface Executor {
   readonly runSourceShard: (task: SourceShardTask) => Effect.Effect<ShardResult, NodeRunError>
   /** Starts workers ahead of use and has them load the pipeline, so start-up overlaps earlier work. */
   readonly warm?: (pipeline: string) => void
+  /** Runs a `worker: true` global node on a thread of its own; absent: it runs on the main thread. */
+  readonly runGlobal?: (
+    task: GlobalThreadTask,
+    hooks: { readonly log: (m: string) => void; readonly progress: (p: StepProgress) => void }
+  ) => Effect.Effect<GlobalRunResult, NodeRunError | CorruptShardError>
 }
 
 export class ShardExecutor extends Context.Tag("mathdag/ShardExecutor")<ShardExecutor, Executor>() {
@@ -88,6 +95,7 @@ const poolExecutor = (pool: WorkerPool): Executor => ({
   name: "worker-threads",
   slots: pool.size,
   warm: (pipeline) => pool.warm(pipeline),
+  runGlobal: (task, hooks) => runGlobalOnThread(pool.script, task, hooks),
   runMapShard: (task) => onPool(pool, task.node.name, { kind: "map", pipeline: task.pipeline, node: task.node.name, params: task.params, inputPath: task.inputPath, tmpPath: task.tmpPath }),
   runSourceShard: (task) =>
     onPool(pool, task.node.name, { kind: "source", pipeline: task.pipeline, node: task.node.name, params: task.params, unit: task.unit, tmpPath: task.tmpPath }, `unit ${task.unit.id}: `),
@@ -144,7 +152,7 @@ export class WorkerPool {
   private closed = false
 
   constructor(
-    private readonly script: string,
+    readonly script: string,
     readonly size: number
   ) {}
 

@@ -456,7 +456,16 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
         r = remote
       } else {
         const progress = (p: StepProgress) => env.progress.step?.(node.name, p)
-        r = yield* inScratch(env.store, key, say, (work) => retrying(env, attempts, runGlobal(node as GlobalNode, params, inputs, env.store, say, { ...work, progress })))
+        const onThread = (node as GlobalNode).worker ? env.executor.runGlobal : undefined
+        r = yield* inScratch(env.store, key, say, (work) =>
+          retrying(
+            env,
+            attempts,
+            onThread
+              ? onThread({ kind: "global", pipeline: env.req.pipeline.name, node: node.name, params, inputs, storeDir: env.store.dir, scratch: work.scratch, key: work.key }, { log: say, progress })
+              : runGlobal(node as GlobalNode, params, inputs, env.store, say, { ...work, progress })
+          )
+        )
       }
       outputs = r.outputs
       dropped = r.dropped

@@ -1,12 +1,15 @@
 /**
  * Worker-thread entry: receives shard tasks (a map node's input shard, or a source node's unit),
  * loads the pipeline from the registry, runs the node over that shard, and answers with the
- * finished shard's hash and counts.
+ * finished shard's hash and counts. A thread started for one global node (see global-thread.ts)
+ * gets a single `global` task instead.
  */
 import { parentPort, workerData } from "node:worker_threads"
 import { loadPipeline } from "../registry.js"
 import { closeInstance, instance } from "../store/duckdb.js"
-import type { SourceUnit } from "../node.js"
+import { Store } from "../store/store.js"
+import type { GlobalNode, SourceUnit } from "../node.js"
+import { serveGlobalTask, type GlobalThreadTask } from "./global-thread.js"
 import { runMapShard, runSourceShard } from "./shard.js"
 
 export interface WorkerTask {
@@ -31,11 +34,28 @@ const stopped = {
   },
 }
 
-// Messages are handled one at a time, so a close request waits for the shard in progress.
+// Messages are handled one at a time, so a close request waits for the shard in progress; an
+// interrupt for a global node acts at once.
 let queue: Promise<void> = Promise.resolve()
-parentPort?.on("message", (task: WorkerTask & { preload?: string; close?: boolean }) => {
-  queue = queue.then(() => handle(task))
+let interruptGlobal: (() => void) | undefined
+parentPort?.on("message", (task: (WorkerTask | (GlobalThreadTask & { id: number })) & { preload?: string; close?: boolean; interrupt?: boolean }) => {
+  if (task.interrupt) return interruptGlobal?.()
+  queue = queue.then(() => (task.kind === "global" ? handleGlobal(task) : handle(task as WorkerTask)))
 })
+
+const handleGlobal = async (task: GlobalThreadTask & { id: number }): Promise<void> => {
+  const post = (m: object) => parentPort!.postMessage({ id: task.id, ...m })
+  try {
+    const pipeline = await loadPipeline(task.pipeline)
+    const pn = pipeline.nodes.find((n) => n.node.name === task.node)
+    if (!pn || pn.node.kind !== "global") throw new Error(`worker: no global node "${task.node}" in pipeline ${task.pipeline}`)
+    const served = serveGlobalTask(pn.node as GlobalNode, task, new Store(task.storeDir), post)
+    interruptGlobal = served.interrupt
+    await served.done
+  } catch (e) {
+    post({ end: "failed", error: { _tag: "NodeRunError", node: task.node, message: (e as Error).message ?? String(e), transient: false } })
+  }
+}
 
 const handle = async (task: WorkerTask & { preload?: string; close?: boolean }): Promise<void> => {
   if (task.close) {

@@ -35,6 +35,8 @@ export const makeEvalPerplexity = <K extends string>(name: string, subsets: Read
       ...modelParams,
     }).pipe(Schema.filter(torchReady)),
     externals: modelExternals,
+    // TF.js scoring and training are long synchronous stretches: off the main thread
+    worker: true,
     report: [Cell.table("Held-out perplexity per subset", "SELECT subset, model, documents, tokens, round(nll, 4) AS mean_nll, round(perplexity, 2) AS perplexity FROM self ORDER BY subset")],
     run: (ctx) =>
       Effect.scoped(

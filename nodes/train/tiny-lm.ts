@@ -199,6 +199,8 @@ export const tinyLm = Node.global({
   inputs: { sequences: Node.Dataset(Sequence) },
   outputs: { model: Node.File("tinylm"), loss: Node.Dataset(LossRow), summary: Node.Dataset(TrainSummary) },
   params: TrainParams,
+  // TF.js scoring and training are long synchronous stretches: off the main thread
+  worker: true,
   report: [
     Cell.line("Training loss", "SELECT step, loss FROM self_loss ORDER BY step", { x: "step", y: "loss", yLabel: "cross-entropy (nats)" }),
     Cell.table("Training run", "SELECT backend, steps, tokens, round(final_loss, 3) AS final_loss, parameters, vocab, context FROM self_summary"),

@@ -1,5 +1,6 @@
 /** The live progress of global nodes (training steps, examples): step/total, a live figure and an ETA. */
 import { afterEach, describe, expect, it, vi } from "vitest"
+import { runEta } from "../engine/exec/eta.js"
 import { plainProgress } from "../engine/exec/progress.js"
 
 afterEach(() => void vi.useRealTimers())
@@ -26,5 +27,36 @@ describe("progress of a global node", () => {
     vi.setSystemTime(18_000)
     p.step!("train/torch-with-a-long-name", { done: 2, total: 8, unit: "MATH examples" })
     expect(lines.at(-1)).toBe("  … train/torch-with-a-long-name: 2/8 MATH examples · ETA 18 s\n")
+  })
+})
+
+describe("the run's ETA", () => {
+  // a → b → d and a → c → d: the longer branch (c, 30 s) sets the pace, not the sum of all
+  const nodes = [
+    { name: "a", deps: [], expectedMs: 10_000 },
+    { name: "b", deps: ["a"], expectedMs: 5_000 },
+    { name: "c", deps: ["a"], expectedMs: 30_000 },
+    { name: "d", deps: ["b", "c"], expectedMs: 2_000 },
+  ]
+  it("is the longest chain still to run, each node at its last time, a running node at what is left of it", () => {
+    expect(runEta(nodes, new Set(), new Map())).toEqual({ ms: 42_000, unknown: 0 })
+    expect(runEta(nodes, new Set(["a"]), new Map([["c", 12_000]]))).toEqual({ ms: 14_000, unknown: 0 })
+    expect(runEta(nodes, new Set(["a", "b", "c", "d"]), new Map())).toEqual({ ms: 0, unknown: 0 })
+  })
+  it("counts the nodes it has no time for, so the display can say the estimate is a floor", () => {
+    const fresh = nodes.map((n) => (n.name === "c" ? { ...n, expectedMs: undefined } : n))
+    expect(runEta(fresh, new Set(), new Map())).toEqual({ ms: 17_000, unknown: 1 })
+  })
+  it("appears on the plain overall line", () => {
+    vi.useFakeTimers()
+    vi.setSystemTime(0)
+    const lines: Array<string> = []
+    const p = plainProgress({ write: (s: string) => lines.push(s), isTTY: false } as unknown as NodeJS.WriteStream)
+    p.plan(4, nodes)
+    p.start("a", 1)
+    vi.setSystemTime(10_000)
+    p.end("a")
+    // a done: c (30 s) then d (2 s) are left
+    expect(lines).toEqual(["  … 1/4 nodes done after 10 s · run ETA 32 s\n"])
   })
 })

@@ -4,10 +4,11 @@
  */
 import { Context, Layer } from "effect"
 import type { StepProgress } from "../node.js"
+import { runEta, type EtaNode } from "./eta.js"
 
 export interface Progress {
-  /** How many nodes this run will compute (for the overall line). */
-  readonly plan: (nodes: number) => void
+  /** How many nodes this run will compute (for the overall line), and what the run's ETA is made of. */
+  readonly plan: (nodes: number, eta?: ReadonlyArray<EtaNode>) => void
   readonly start: (node: string, total: number) => void
   readonly advance: (node: string, rows: number) => void
   /** Cluster tasks of a node not yet done: waiting in the queue and running. */
@@ -37,12 +38,22 @@ interface Bar {
 
 const seconds = (s: number) => (s >= 3600 ? `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min` : s >= 90 ? `${Math.round(s / 60)} min` : `${Math.max(1, Math.round(s))} s`)
 
+/** Seconds left of a global node's own progress: the pace up to the latest report, counted down since (no drift while a step runs). */
+const stepLeft = (st: NonNullable<Bar["step"]>): number | undefined => {
+  const pace = st.done > st.from ? (st.at - st.since) / 1000 / (st.done - st.from) : 0
+  return pace > 0 && st.total > st.done ? Math.max(1, pace * (st.total - st.done) - (Date.now() - st.at) / 1000) : undefined
+}
+
+/** Seconds left of a shard node, from its pace so far. */
+const shardLeft = (b: Bar): number | undefined => {
+  const elapsed = (Date.now() - b.started) / 1000
+  return b.done > 0 && b.done < b.total ? Math.max(1, (elapsed / b.done) * (b.total - b.done)) : undefined
+}
+
 /** "40/80 steps · loss 2.91 · ETA 52 s": the ETA from the pace since the first report. */
 const stepText = (st: NonNullable<Bar["step"]>) => {
-  // the pace up to the latest report, counted down between reports (no drift while a step runs)
-  const pace = st.done > st.from ? (st.at - st.since) / 1000 / (st.done - st.from) : 0
-  const eta = pace > 0 && st.total > st.done ? ` · ETA ${seconds(Math.max(1, pace * (st.total - st.done) - (Date.now() - st.at) / 1000))}` : ""
-  return `${st.done}/${st.total} ${st.unit}${st.note ? ` · ${st.note}` : ""}${eta}`
+  const left = stepLeft(st)
+  return `${st.done}/${st.total} ${st.unit}${st.note ? ` · ${st.note}` : ""}${left !== undefined ? ` · ETA ${seconds(left)}` : ""}`
 }
 
 const recordStep = (b: Bar | undefined, p: StepProgress) => {
@@ -61,8 +72,42 @@ const taskCounts = (b: Bar) => (b.queued !== undefined ? ` · ${b.queued} queued
 const shardText = (b: Bar): string => {
   const elapsed = (Date.now() - b.started) / 1000
   if (b.total === 1 && b.done === 0) return `running · ${seconds(Math.max(0, elapsed))}${taskCounts(b)}`
-  const eta = b.done > 0 && b.done < b.total ? ` · ETA ${seconds(Math.max(1, (elapsed / b.done) * (b.total - b.done)))}` : ""
+  const left = shardLeft(b)
+  const eta = left !== undefined ? ` · ETA ${seconds(left)}` : ""
   return `${b.done}/${b.total} shards done${taskCounts(b)} · ${rate(b).toLocaleString("en-US")} rows/s${eta}`
+}
+
+/**
+ * The run's ETA text (" · run ETA 40 s"; "≥" when some nodes were never timed here), or "" when
+ * nothing is known. Running nodes count their own ETA, else their last time less what has run.
+ */
+export class RunClock {
+  private nodes: ReadonlyArray<EtaNode> = []
+  private expected = new Map<string, number | undefined>()
+  private readonly finished = new Set<string>()
+
+  plan(eta: ReadonlyArray<EtaNode> | undefined): void {
+    this.nodes = eta ?? []
+    this.expected = new Map(this.nodes.map((n) => [n.name, n.expectedMs]))
+  }
+
+  end(node: string): void {
+    this.finished.add(node)
+  }
+
+  text(bars: ReadonlyMap<string, Bar>): string {
+    if (this.nodes.length === 0) return ""
+    const running = new Map<string, number>()
+    for (const [name, b] of bars) {
+      const own = b.step ? stepLeft(b.step) : shardLeft(b)
+      const expected = this.expected.get(name)
+      if (own !== undefined) running.set(name, own * 1000)
+      else if (expected !== undefined) running.set(name, Math.max(0, expected - (Date.now() - b.started)))
+    }
+    const { ms, unknown } = runEta(this.nodes, this.finished, running)
+    if (ms <= 0 && unknown > 0) return ""
+    return ` · run ETA ${unknown > 0 ? "≥ " : ""}${seconds(Math.max(1, ms / 1000))}`
+  }
 }
 
 const rate = (b: Bar) => {
@@ -76,13 +121,14 @@ const ttyProgress = (out: NodeJS.WriteStream): Progress => {
   let planned = 0
   let finished = 0
   const started = Date.now()
+  const clock = new RunClock()
   const draw = () => {
     const width = Math.max(10, Math.min(30, (out.columns ?? 80) - 60))
     let text = drawn > 0 ? `\x1b[${drawn}A` : ""
     const lines = [...bars].slice(0, 12)
     if (bars.size > 0) {
       const more = bars.size > lines.length ? `, ${bars.size - lines.length} more running` : ""
-      text += `\x1b[2K  ${finished}/${planned} nodes done · ${((Date.now() - started) / 1000).toFixed(1)} s${more}\n`
+      text += `\x1b[2K  ${finished}/${planned} nodes done · ${((Date.now() - started) / 1000).toFixed(1)} s${clock.text(bars)}${more}\n`
     }
     const nameWidth = Math.max(24, ...lines.map(([n]) => n.length))
     for (const [name, b] of lines) {
@@ -101,7 +147,10 @@ const ttyProgress = (out: NodeJS.WriteStream): Progress => {
   const timer = setInterval(draw, 120)
   timer.unref()
   return {
-    plan: (nodes) => void (planned = nodes),
+    plan: (nodes, eta) => {
+      planned = nodes
+      clock.plan(eta)
+    },
     start: (node, total) => void bars.set(node, { total, done: 0, rows: 0, started: Date.now() }),
     advance: (node, rows) => {
       const b = bars.get(node)
@@ -116,7 +165,10 @@ const ttyProgress = (out: NodeJS.WriteStream): Progress => {
     },
     step: (node, p) => recordStep(bars.get(node), p),
     end: (node) => {
-      if (bars.delete(node)) finished++
+      clock.end(node)
+      // a node found cached inside the run never started a bar, and is done all the same
+      bars.delete(node)
+      finished++
     },
     close: () => {
       clearInterval(timer)
@@ -132,8 +184,12 @@ export const plainProgress = (out: NodeJS.WriteStream): Progress => {
   let finished = 0
   let lastOverall = Date.now()
   const started = Date.now()
+  const clock = new RunClock()
   return {
-    plan: (nodes) => void (planned = nodes),
+    plan: (nodes, eta) => {
+      planned = nodes
+      clock.plan(eta)
+    },
     start: (node, total) => void bars.set(node, { total, done: 0, rows: 0, started: Date.now(), lastPrint: Date.now() }),
     advance: (node, rows) => {
       const b = bars.get(node)
@@ -165,10 +221,13 @@ export const plainProgress = (out: NodeJS.WriteStream): Progress => {
       }
     },
     end: (node) => {
-      if (bars.delete(node)) finished++
+      clock.end(node)
+      // a node found cached inside the run never started a bar, and is done all the same
+      bars.delete(node)
+      finished++
       if (Date.now() - lastOverall > 5000) {
         lastOverall = Date.now()
-        out.write(`  … ${finished}/${planned} nodes done after ${((Date.now() - started) / 1000).toFixed(0)} s\n`)
+        out.write(`  … ${finished}/${planned} nodes done after ${((Date.now() - started) / 1000).toFixed(0)} s${clock.text(bars)}\n`)
       }
     },
     close: () => bars.clear(),

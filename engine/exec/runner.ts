@@ -577,8 +577,17 @@ export const runPipeline = (req: RunRequest, runId: string) =>
     const done = new Map<string, Deferred.Deferred<NodeOutcome, UpstreamFailed>>()
     for (const pn of order) if (!outcomes.has(pn.node.name)) done.set(pn.node.name, yield* Deferred.make<NodeOutcome, UpstreamFailed>())
     const permits = yield* Effect.makeSemaphore(req.concurrency)
-    progress.plan(order.length - outcomes.size)
     const toRun = order.filter((pn) => !outcomes.has(pn.node.name))
+    progress.plan(
+      toRun.length,
+      toRun.map((pn) => ({
+        name: pn.node.name,
+        deps: Object.values(pn.inputs)
+          .map((w) => w.node)
+          .filter((d) => !outcomes.has(d)),
+        expectedMs: store.getRef(pn.node.name)?.ms,
+      }))
+    )
     // a cluster that cannot take work fails the run before anything is submitted
     if (remote && toRun.length > 0) yield* remote.preflight
     if (toRun.some((pn) => pn.node.kind !== "global" && pn.node.worker)) executor.warm?.(req.pipeline.name)

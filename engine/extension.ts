@@ -34,6 +34,8 @@ export interface ExportFormat {
 export interface Extension {
   readonly name: string
   readonly commands?: ReadonlyArray<Command.Command<any, never, any, any>>
+  /** per command name: its line in `dag --help` and the examples its own --help shows */
+  readonly commandHelp?: Readonly<Record<string, { readonly summary: string; readonly examples?: ReadonlyArray<string> }>>
   readonly exportFormats?: Readonly<Record<string, ExportFormat>>
   /** where shards can run besides local and slurm (`dag run --executor NAME`) */
   readonly executors?: ReadonlyArray<Executor>

@@ -141,7 +141,7 @@ describe("bad input", () => {
     expect(r.stdout).toMatch(/no files match .*set --param demo\/read\.paths=GLOB/)
   })
   it("every verb has --help", () => {
-    for (const verb of ["run", "status", "runs", "why", "graph", "ls", "sql", "export", "publish", "gc"]) {
+    for (const verb of ["init", "run", "status", "runs", "why", "graph", "ls", "sql", "export", "publish", "report", "gc", "doctor", "cancel"]) {
       const r = dag(box, [verb, "--help"])
       expect(r.code, verb).toBe(0)
       expect(r.stdout, verb).toMatch(/USAGE/)
@@ -149,7 +149,12 @@ describe("bad input", () => {
       expect(r.stdout.includes("\u001b["), verb).toBe(false)
       // usage reads as the command a user types; options carry their own words, not type boilerplate
       expect(r.stdout, verb).toMatch(new RegExp(`^\\$ dag ${verb}\\b`, "m"))
-      expect(r.stdout, verb).not.toMatch(/A user-defined piece of text/)
+      expect(r.stdout, verb).not.toMatch(/A user-defined piece of text|One of the following|A directory\.|A file\.|--wizard/)
+      // examples that start with the verb, and every option and argument described with an example or its default
+      expect(r.stdout, verb).toMatch(new RegExp(`^EXAMPLES\\n\\n  \\$ dag ${verb}\\b`, "m"))
+      const entries = [...r.stdout.matchAll(/^(--[a-z-]+|<[a-z|]+>)[^\n]*\n\n((?: {2}[^\n]*\n)+)/gm)]
+      expect(entries.length, verb).toBeGreaterThan(0)
+      for (const [, name, text] of entries) expect(text, `${verb} ${name}`).toMatch(/e\.g\.|default|repeatable/)
     }
     // the overview: one line per verb, where to start
     const top = dag(box, ["--help"])
@@ -157,6 +162,10 @@ describe("bad input", () => {
     for (const verb of ["init", "run", "status", "runs", "why", "sql", "export", "publish", "report", "gc", "doctor", "tokenize"]) expect(top.stdout).toMatch(new RegExp(`^  dag ${verb}\\b`, "m"))
     expect(top.stdout).toMatch(/npx dag run proof-pile-2/)
     expect(dag(box, []).stdout).toBe(top.stdout)
+    // a mistyped verb: the nearest one, exit 2
+    const typo = dag(box, ["runn", "demo"])
+    expect(typo.code).toBe(2)
+    expect(typo.stderr).toMatch(/unknown command "runn"; did you mean "run"\?/)
   })
 })
 

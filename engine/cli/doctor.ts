@@ -4,12 +4,13 @@ import { Console, Effect, Option } from "effect"
 import { examineStore } from "../store/doctor.js"
 import { loadSettings, openStore } from "./context.js"
 import { bytes, num } from "./format.js"
+import { profileOption } from "./options.js"
 
 export const doctorCommand = Command.make(
   "doctor",
   {
-    json: Options.boolean("json").pipe(Options.withDescription("print the findings as JSON")),
-    profile: Options.text("profile").pipe(Options.optional, Options.withDescription("config profile whose store to check")),
+    json: Options.boolean("json").pipe(Options.withDescription("print the findings as JSON, e.g. dag doctor --json | jq .findings")),
+    profile: profileOption,
   },
   (o) =>
     Effect.gen(function* () {

@@ -1,5 +1,5 @@
 /** `dag export NODE --format parquet|arrow|jsonl|<an extension's> --out DIR`: copy a node's outputs out of the store. */
-import { Args, Command, Options } from "@effect/cli"
+import { Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -13,7 +13,7 @@ import { viewName } from "../inspect/views.js"
 import { connect, jsSafe, queryRows, readShardRows, sqlString } from "../store/duckdb.js"
 import type { DatasetManifest, Store } from "../store/store.js"
 import { getRun, loadSettings, wantedPipeline, openStore } from "./context.js"
-import { pipelineRunOption, runOption } from "./options.js"
+import { nodeArg, pipelineRunOption, profileOption, runOption } from "./options.js"
 import { bytes, num } from "./format.js"
 
 type Arrow = typeof import("apache-arrow")
@@ -106,15 +106,17 @@ const BUILT_IN = ["parquet", "arrow", "jsonl"] as const
 export const exportCommand = Command.make(
   "export",
   {
-    node: Args.text({ name: "node" }),
+    node: nodeArg("the node whose outputs to export"),
     format: Options.text("format").pipe(
       Options.withDefault("parquet"),
-      Options.withDescription(`parquet (the shards as they are), arrow (Arrow IPC files), jsonl${[...extensionExportFormats()].map(([k, f]) => `, ${k} (${f.description})`).join("")}`)
+      Options.withDescription(
+        `parquet (the shards as they are), arrow (Arrow IPC files), jsonl${[...extensionExportFormats()].map(([k, f]) => `, ${k} (${f.description})`).join("")}; e.g. --format jsonl; default: parquet`
+      )
     ),
-    out: Options.directory("out", { exists: "either" }).pipe(Options.withDescription("folder to write into (created if missing)")),
+    out: Options.directory("out", { exists: "either" }).pipe(Options.withDescription("folder to write into (created if missing), e.g. --out exports/owm")),
     run: runOption("the latest successful run holding NODE's outputs"),
     pipeline: pipelineRunOption,
-    profile: Options.text("profile").pipe(Options.optional),
+    profile: profileOption,
   },
   (o) =>
     Effect.gen(function* () {

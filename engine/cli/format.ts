@@ -1,4 +1,5 @@
 /** Small text helpers shared by the commands: aligned tables, sizes, durations. */
+import { examplesOf } from "./overview.js"
 
 /**
  * Text from data made safe for a terminal: control characters (escape sequences could move the
@@ -50,16 +51,33 @@ export const plainWhenNotTerminal = (stream: NodeJS.WriteStream): void => {
 }
 
 /**
- * @effect/cli's help, made to read as this tool's: usage lines start with `dag`, and the type
- * boilerplate it prints under every option ("A user-defined piece of text.") is dropped, leaving
- * each option's own description.
+ * @effect/cli's help, made to read as this tool's: usage lines start with `dag`; the type
+ * boilerplate it prints under every option ("A user-defined piece of text.", "One of the
+ * following: …", which the usage line already shows) is dropped, leaving each option's own
+ * description; the verb's examples come after its description; the options every command takes
+ * (--completions, --log-level, --wizard, --version) shrink to one closing line.
  */
-export const tidyHelp = (text: string): string =>
-  text
+export const tidyHelp = (text: string): string => {
+  // plain text: the patterns below must not trip over the bold and colour codes around names
+  let out = text
+    .replace(/\u001b\[[0-9;]*m/g, "")
+    .replace(/^dag\n\ndag \S+\n\n/, "")
     .replace(/^\$ (?!dag\b)/gm, "$ dag ")
-    .replace(/^ *(A user-defined piece of text|A true or false value|An integer|A floating point number|A file system path|A user-defined piece of text that is one of)\.\n\n?/gm, "")
+    .replace(
+      /^ *(A user-defined piece of text|A true or false value|An integer|A floating point number|A file system path|A directory|A file|A user-defined piece of text that is one of)\.\n\n?/gm,
+      ""
+    )
     .replace(/^ *This setting is optional\.\n\n?/gm, "")
-    .replace(/\n{3,}/g, "\n\n")
+    .replace(/^ *One of the following: [^\n]*\n\n?/gm, "")
+    .replace(/^ *This option may be repeated zero or more times\.\n\n?/gm, "")
+  const builtIns = out.search(/^--completions /m)
+  if (builtIns >= 0) out = `${out.slice(0, builtIns)}Every command also takes --help; \`dag --version\` prints the version, \`dag --completions bash\` a completion script.\n`
+  const verb = /^\$ dag (\S+)/m.exec(out)?.[1]
+  const examples = verb ? examplesOf(verb) : []
+  const at = out.search(/^(ARGUMENTS|OPTIONS)$/m)
+  if (examples.length > 0 && at >= 0) out = `${out.slice(0, at)}EXAMPLES\n\n${examples.map((e) => `  $ ${e}`).join("\n")}\n\n${out.slice(at)}`
+  return out.replace(/\n{3,}/g, "\n\n")
+}
 
 /** While `--help` is being printed, stdout goes through tidyHelp. */
 export const tidyHelpOutput = (stream: NodeJS.WriteStream): void => {

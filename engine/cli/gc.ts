@@ -9,6 +9,7 @@ import { liveLeases } from "../store/leases.js"
 import { InputError } from "../errors.js"
 import { loadSettings, openStore } from "./context.js"
 import { bytes, num } from "./format.js"
+import { profileOption } from "./options.js"
 
 /**
  * Which run records `--keep N` deletes: all but the N newest of each pipeline (pipelines share
@@ -36,10 +37,12 @@ export const gcCommand = Command.make(
   {
     keep: Options.integer("keep").pipe(
       Options.optional,
-      Options.withDescription("keep the N newest run records of each pipeline, N ≥ 1 (and always each pipeline's last successful run); older ones are deleted first")
+      Options.withDescription(
+        "keep the N newest run records of each pipeline, N ≥ 1 (and always each pipeline's last successful run), e.g. --keep 5; default: every run is kept, only unreferenced entries go"
+      )
     ),
-    dryRun: Options.boolean("dry-run").pipe(Options.withDescription("report what would be removed")),
-    profile: Options.text("profile").pipe(Options.optional),
+    dryRun: Options.boolean("dry-run").pipe(Options.withDescription("list what would be removed and remove nothing, e.g. dag gc --keep 3 --dry-run")),
+    profile: profileOption,
   },
   (o) =>
     Effect.gen(function* () {

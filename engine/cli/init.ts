@@ -143,8 +143,8 @@ npx dag report                     # the run's notebook-style report (HTML)
 export const initCommand = Command.make(
   "init",
   {
-    dir: Args.directory({ name: "DIR", exists: "either" }).pipe(Args.withDescription("folder to create the project in (default: the current folder)"), Args.optional),
-    noLink: Options.boolean("no-link").pipe(Options.withDescription("do not link node_modules/mathdag to this installation (run `npm install` yourself)")),
+    dir: Args.directory({ name: "DIR", exists: "either" }).pipe(Args.withDescription("folder to create the project in, e.g. dag init my-corpus; default: the current folder"), Args.optional),
+    noLink: Options.boolean("no-link").pipe(Options.withDescription("do not link node_modules/mathdag to this installation (run `npm install mathdag` yourself); default: linked")),
   },
   (o) =>
     Effect.gen(function* () {

@@ -15,16 +15,21 @@ import { jobsPath, readJobs } from "../slurm/spec.js"
 import { didYouMean } from "../suggest.js"
 import { getParams, getPipeline, getRun, loadSettings, openStore, pipelineFor, wantedPipeline } from "./context.js"
 import { bytes, num, seconds, table } from "./format.js"
-import { pipelineRunOption, runOption } from "./options.js"
+import { jsonOption, nodeArg, pipelineRunOption, profileOption, runOption } from "./options.js"
 
-const profile = Options.text("profile").pipe(Options.optional, Options.withDescription("config profile"))
-const json = Options.boolean("json").pipe(Options.withDescription("machine-readable output"))
+const profile = profileOption
+const json = jsonOption
 const runOpt = runOption()
-const pipelineOpt = Options.text("pipeline").pipe(Options.optional, Options.withDescription("pipeline (default: the latest run's)"))
+const pipelineOpt = Options.text("pipeline").pipe(Options.optional, Options.withDescription("the pipeline NODE is in, e.g. --pipeline dedup; default: the latest run's"))
 
 export const statusCommand = Command.make(
   "status",
-  { run: runOption("the latest run, whatever its status"), json, profile, all: Options.boolean("all").pipe(Options.withDescription("list every recorded run")) },
+  {
+    run: runOption("the latest run, whatever its status"),
+    json,
+    profile,
+    all: Options.boolean("all").pipe(Options.withDescription("list every recorded run instead (as dag runs --limit 0 does), e.g. dag status --all")),
+  },
   (o) =>
     Effect.gen(function* () {
       const settings = yield* loadSettings(Option.getOrUndefined(o.profile))
@@ -126,9 +131,12 @@ const findProducer = (store: Store, hash: string) => {
 export const whyCommand = Command.make(
   "why",
   {
-    node: Args.text({ name: "node" }),
-    shard: Options.integer("shard").pipe(Options.optional, Options.withDescription("show the lineage of one output shard")),
-    param: Options.text("param").pipe(Options.repeated, Options.withDescription("ask about a run with these overrides: NODE.PARAM=VALUE")),
+    node: nodeArg("the node to explain"),
+    shard: Options.integer("shard").pipe(Options.optional, Options.withDescription("show the lineage of one output shard (its inputs, key and run), e.g. --shard 0")),
+    param: Options.text("param").pipe(
+      Options.repeated,
+      Options.withDescription("ask about a run with this override (repeatable), e.g. --param demo/clean.lowercase=true; default: the params of dag.config.ts")
+    ),
     pipeline: pipelineOpt,
     json,
     profile,
@@ -197,7 +205,14 @@ export const whyCommand = Command.make(
 
 export const graphCommand = Command.make(
   "graph",
-  { pipeline: Args.text({ name: "pipeline" }).pipe(Args.optional), format: Options.choice("format", ["text", "mermaid"]).pipe(Options.withDefault("text" as const)), profile },
+  {
+    pipeline: Args.text({ name: "pipeline" }).pipe(Args.optional, Args.withDescription("the pipeline to draw, e.g. proof-pile-2; default: the latest run's")),
+    format: Options.choice("format", ["text", "mermaid"]).pipe(
+      Options.withDefault("text" as const),
+      Options.withDescription("text, or a Mermaid flowchart to paste into Markdown, e.g. --format mermaid; default: text")
+    ),
+    profile,
+  },
   (o) =>
     Effect.gen(function* () {
       const settings = yield* loadSettings(Option.getOrUndefined(o.profile))
@@ -272,8 +287,8 @@ const runSummary = (r: RunRecord) => ({
 export const runsCommand = Command.make(
   "runs",
   {
-    pipeline: Options.text("pipeline").pipe(Options.optional, Options.withDescription("only this pipeline's runs")),
-    limit: Options.integer("limit").pipe(Options.withDefault(20), Options.withDescription("how many of the newest runs to list (0: all)")),
+    pipeline: Options.text("pipeline").pipe(Options.optional, Options.withDescription("only this pipeline's runs, e.g. --pipeline proof-pile-2; default: every pipeline")),
+    limit: Options.integer("limit").pipe(Options.withDefault(20), Options.withDescription("how many of the newest runs to list, 0 for all, e.g. --limit 5; default: 20")),
     html: Options.file("html").pipe(Options.optional, Options.withDescription("also write the table as a page linking to each run's report, e.g. --html runs.html")),
     json,
     profile,

@@ -21,31 +21,34 @@ import { sqlCommand } from "./sql.js"
 import { projectExtensions, registerExtensionExecutors } from "./extensions.js"
 import { redactUrlCredentials } from "../store/fsx.js"
 import { installCrashHandlers } from "../crash.js"
-import { overview } from "./overview.js"
+import { addExamples, overview } from "./overview.js"
 import { plainWhenNotTerminal, printable, tidyHelpOutput } from "./format.js"
 import { packageVersion } from "../paths.js"
+import { didYouMean } from "../suggest.js"
 
-const dag = Command.make("dag").pipe(
-  Command.withDescription("mathdag — typed, cached dataflow pipelines for math LM corpora."),
-  Command.withSubcommands([
-    initCommand,
-    runCommand,
-    statusCommand,
-    runsCommand,
-    whyCommand,
-    graphCommand,
-    lsCommand,
-    sqlCommand,
-    exportCommand,
-    publishCommand,
-    reportCommand,
-    gcCommand,
-    doctorCommand,
-    cancelCommand,
-    execShardCommand,
-    ...projectExtensions().flatMap((e) => e.commands ?? []),
-  ])
-)
+const verbs = [
+  initCommand,
+  runCommand,
+  statusCommand,
+  runsCommand,
+  whyCommand,
+  graphCommand,
+  lsCommand,
+  sqlCommand,
+  exportCommand,
+  publishCommand,
+  reportCommand,
+  gcCommand,
+  doctorCommand,
+  cancelCommand,
+  execShardCommand,
+  ...projectExtensions().flatMap((e) => e.commands ?? []),
+] as const
+
+const dag = Command.make("dag").pipe(Command.withDescription("mathdag — typed, cached dataflow pipelines for math LM corpora."), Command.withSubcommands(verbs))
+
+/** A command's verb (@effect/cli keeps it in the descriptor). */
+const verbOf = (c: unknown): string => (c as { descriptor?: { command?: { name?: string } } }).descriptor?.command?.name ?? ""
 
 installCrashHandlers()
 registerExtensionExecutors()
@@ -56,7 +59,10 @@ const argv = process.argv.slice(2)
 if (argv.length === 0 || (argv.length === 1 && (argv[0] === "--help" || argv[0] === "-h"))) {
   // the overview: one line per verb and the commands most people want first
   const extra = projectExtensions().flatMap((e) =>
-    (e.commands ?? []).map((c) => [(c as unknown as { descriptor?: { command?: { name?: string } } }).descriptor?.command?.name ?? "", `(from the ${e.name} extension)`] as const)
+    (e.commands ?? []).map((c) => {
+      const name = verbOf(c)
+      return [name, `${e.commandHelp?.[name]?.summary ?? "a command"} (from the ${e.name} extension)`] as const
+    })
   )
   process.stdout.write(
     overview(
@@ -66,7 +72,16 @@ if (argv.length === 0 || (argv.length === 1 && (argv[0] === "--help" || argv[0] 
   )
   process.exit(0)
 }
-if (argv.includes("--help") || argv.includes("-h")) tidyHelpOutput(process.stdout)
+if (argv[0] && !argv[0].startsWith("-") && !verbs.some((c) => verbOf(c) === argv[0])) {
+  // a typo gets the nearest verb, not @effect/cli's list of every subcommand
+  const known = verbs.map(verbOf).filter((v) => v && v !== "exec-shard")
+  process.stderr.write(`dag: unknown command "${printable(argv[0])}"${didYouMean(argv[0], known) || "."} Commands: ${known.join(", ")} (\`dag --help\` says what each does)\n`)
+  process.exit(2)
+}
+if (argv.includes("--help") || argv.includes("-h")) {
+  for (const e of projectExtensions()) for (const [verb, h] of Object.entries(e.commandHelp ?? {})) addExamples(verb, h.examples ?? [])
+  tidyHelpOutput(process.stdout)
+}
 
 const cli = Command.run(dag, { name: "dag", version: packageVersion() })
 

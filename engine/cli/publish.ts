@@ -21,7 +21,7 @@ import type { RunRecord } from "../journal.js"
 import type { Pipeline } from "../pipeline.js"
 import { allPipelineNames } from "../registry.js"
 import { getPipeline, getRun, loadSettings, openStore, wantedPipeline } from "./context.js"
-import { pipelineRunOption, runOption } from "./options.js"
+import { pipelineRunOption, profileOption, runOption } from "./options.js"
 import { bytes } from "./format.js"
 
 /** Configurations chosen by name, or by a node they read (`overlap/decontaminate` → open-web-math). */
@@ -43,21 +43,33 @@ const pickConfigs = (all: ReadonlyArray<PublishConfig>, names: ReadonlyArray<str
 export const publishCommand = Command.make(
   "publish",
   {
-    names: Args.text({ name: "config|node" }).pipe(Args.repeated, Args.withDescription("configurations to publish (e.g. open-web-math), or nodes they read (overlap/decontaminate); default: all")),
-    to: Options.text("to").pipe(Options.optional, Options.withDescription("where: hf://datasets/OWNER/NAME or hf://datasets/OWNER/NAME@BRANCH (needed unless --dry-run)")),
+    names: Args.text({ name: "config|node" }).pipe(Args.repeated, Args.withDescription("configurations to publish, or nodes they read, e.g. open-web-math arxiv; default: all the pipeline declares")),
+    to: Options.text("to").pipe(
+      Options.optional,
+      Options.withDescription("where: hf://datasets/OWNER/NAME[@BRANCH] (a model: hf://OWNER/NAME), e.g. --to hf://datasets/me/proof-pile-2-sample; needed unless --dry-run")
+    ),
     run: runOption(),
     pipeline: pipelineRunOption,
-    private: Options.boolean("private").pipe(Options.withDescription("create the repository as private (when it does not exist yet)")),
-    message: Options.text("message").pipe(Options.optional, Options.withDescription('commit title (default: "Publish run RUN of PIPELINE")')),
-    dryRun: Options.boolean("dry-run").pipe(Options.withDescription("write what would be uploaded into --out and stop: no network")),
-    out: Options.directory("out", { exists: "either" }).pipe(Options.optional, Options.withDescription("folder for the staged files (default: a folder in the store's tmp/)")),
+    private: Options.boolean("private").pipe(Options.withDescription("create the repository as private when it does not exist yet; default: public")),
+    message: Options.text("message").pipe(Options.optional, Options.withDescription('commit title, e.g. --message "Add arXiv"; default: "Publish run RUN of PIPELINE"')),
+    dryRun: Options.boolean("dry-run").pipe(Options.withDescription("write what would be uploaded into --out and stop, with no network, e.g. --dry-run --out /tmp/card")),
+    out: Options.directory("out", { exists: "either" }).pipe(
+      Options.optional,
+      Options.withDescription("folder for the staged files, e.g. --out /tmp/card; default: a folder in the store's tmp/, removed afterwards")
+    ),
     maxFileMb: Options.float("max-file-mb").pipe(
       Options.withDefault(500),
-      Options.withDescription("upper bound on each Parquet file's size, in MB (a split larger than this is cut into several files)")
+      Options.withDescription("upper bound on each Parquet file's size in MB (a larger split is cut into several files), e.g. --max-file-mb 200; default: 500")
     ),
-    commitMb: Options.float("commit-mb").pipe(Options.withDefault(2000), Options.withDescription("upper bound on the bytes of one commit, in MB (an interrupted publish keeps its whole commits)")),
-    dataset: Options.text("dataset").pipe(Options.optional, Options.withDescription("for a model: the dataset it was trained on, hf://datasets/OWNER/NAME (default: what this run published)")),
-    profile: Options.text("profile").pipe(Options.optional),
+    commitMb: Options.float("commit-mb").pipe(
+      Options.withDefault(2000),
+      Options.withDescription("upper bound on one commit in MB (an interrupted publish keeps its whole commits), e.g. --commit-mb 500; default: 2000")
+    ),
+    dataset: Options.text("dataset").pipe(
+      Options.optional,
+      Options.withDescription("for a model: the dataset it was trained on, e.g. --dataset hf://datasets/me/proof-pile-2-sample; default: what this run published")
+    ),
+    profile: profileOption,
   },
   (o) =>
     Effect.gen(function* () {

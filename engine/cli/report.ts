@@ -7,7 +7,7 @@ import { diffRuns } from "../report/diff.js"
 import { writeReport } from "../report/write.js"
 import { loadPipeline } from "../registry.js"
 import { getRun, loadSettings, wantedPipeline, openStore } from "./context.js"
-import { pipelineRunOption, runOption } from "./options.js"
+import { pipelineRunOption, profileOption, runOption } from "./options.js"
 
 /** Opens a file with the desktop's handler when there is one; otherwise just says where it is. */
 const openFile = (file: string): boolean => {
@@ -27,10 +27,10 @@ export const reportCommand = Command.make(
   {
     run: runOption("the latest successful run (a failed run's report is written by `dag run` itself)"),
     pipeline: pipelineRunOption,
-    out: Options.file("out").pipe(Options.optional, Options.withDescription("write the HTML here instead of runs/<id>/report.html (Markdown goes beside it)")),
-    open: Options.boolean("open").pipe(Options.withDescription("open the report in the default browser")),
-    diff: Options.text("diff").pipe(Options.repeated, Options.withDescription("compare two runs: --diff RUN_A --diff RUN_B")),
-    profile: Options.text("profile").pipe(Options.optional),
+    out: Options.file("out").pipe(Options.optional, Options.withDescription("write the HTML here, Markdown beside it, e.g. --out report.html; default: runs/<id>/report.html")),
+    open: Options.boolean("open").pipe(Options.withDescription("open the report in the default browser (xdg-open / open / start)")),
+    diff: Options.text("diff").pipe(Options.repeated, Options.withDescription("compare two runs (ids, prefixes, latest~N), e.g. --diff latest~1 --diff latest")),
+    profile: profileOption,
   },
   (o) =>
     Effect.gen(function* () {

@@ -19,6 +19,7 @@ import { writeReport } from "../report/write.js"
 import { getParams, getPipeline, loadSettings, openStore } from "./context.js"
 import { num, seconds } from "./format.js"
 import { MEMORY_ENV, SHARD_BYTES_ENV } from "../resources/memory.js"
+import { profileOption } from "./options.js"
 
 const summaryOf = (n: NodeLog) => ({
   node: n.node,
@@ -46,14 +47,14 @@ export const runCommand = Command.make(
     select: Options.text("select").pipe(Options.repeated, Options.withDescription("run only these nodes and their ancestors (repeatable), e.g. --select owm/extract")),
     force: Options.text("force").pipe(Options.repeated, Options.withDescription("recompute these nodes even if cached (repeatable), e.g. --force dedup/minhash")),
     param: Options.text("param").pipe(Options.repeated, Options.withDescription("override a param: NODE.PARAM=VALUE (repeatable), e.g. --param demo/clean.minChars=5")),
-    dryRun: Options.boolean("dry-run").pipe(Options.withDescription("print the plan and the reason for each node; run nothing")),
-    verify: Options.boolean("verify").pipe(Options.withDescription("hash every cached shard before trusting it (slower)")),
-    profile: Options.text("profile").pipe(Options.optional, Options.withDescription("config profile from dag.config.ts, e.g. --profile full (default: the config's defaultProfile)")),
+    dryRun: Options.boolean("dry-run").pipe(Options.withDescription("print the plan and the reason for each node and run nothing, e.g. dag run proof-pile-2 --dry-run")),
+    verify: Options.boolean("verify").pipe(Options.withDescription("hash every cached shard before trusting it (slower; by default a shard is hashed when it is read), e.g. --verify")),
+    profile: profileOption,
     executor: Options.text("executor").pipe(
       Options.optional,
       Options.withDescription("where shards run, e.g. --executor slurm: local worker threads, or Slurm array jobs against the shared store (default: the profile's, else local)")
     ),
-    json: Options.boolean("json").pipe(Options.withDescription("print a JSON summary as the last line of stdout")),
+    json: Options.boolean("json").pipe(Options.withDescription("print a JSON summary (run id, status, nodes) as the last line of stdout, e.g. dag run demo --json | tail -1 | jq .run")),
     memory: Options.text("memory").pipe(
       Options.optional,
       Options.withDescription("memory budget of the run, e.g. 4GB: DuckDB spills to the store beyond it; Slurm tasks ask for their share (default: config `memory`, else ¼ of RAM, ≤ 1 GiB per thread)")

@@ -2,7 +2,7 @@
  * `dag exec-shard RUN NODE SHARD...`: what a Slurm task runs (users rarely call it by hand).
  * `dag cancel [RUN]`: scancels every job a run submitted or re-attached to.
  */
-import { Args, Command, Options } from "@effect/cli"
+import { Args, Command } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
 import { InputError, NodeRunError, NotFoundError } from "../errors.js"
 import { slurmCommands } from "../slurm/client.js"
@@ -11,6 +11,7 @@ import { currentJob, runTaskGlobal, runTaskShards, type ShardCompute } from "../
 import { workerPool } from "../exec/pool.js"
 import { Store } from "../store/store.js"
 import { getParams, getPipeline, getRun, loadSettings } from "./context.js"
+import { profileOption } from "./options.js"
 
 export const execShardCommand = Command.make(
   "exec-shard",
@@ -83,8 +84,8 @@ export const execShardCommand = Command.make(
 export const cancelCommand = Command.make(
   "cancel",
   {
-    run: Args.text({ name: "run" }).pipe(Args.optional, Args.withDescription("run id (default: the latest run)")),
-    profile: Options.text("profile").pipe(Options.optional, Options.withDescription("config profile")),
+    run: Args.text({ name: "run" }).pipe(Args.optional, Args.withDescription("the run whose jobs to cancel, e.g. 20261205-0312; default: the latest run")),
+    profile: profileOption,
   },
   (o) =>
     Effect.gen(function* () {

@@ -4,7 +4,7 @@ import { Console, Effect, Option } from "effect"
 import * as readline from "node:readline"
 import { openSqlSession, type SqlSession } from "../inspect/views.js"
 import { getRun, loadSettings, wantedPipeline, openStore } from "./context.js"
-import { pipelineRunOption, runOption } from "./options.js"
+import { pipelineRunOption, profileOption, runOption } from "./options.js"
 import { identifiersIn } from "../runs.js"
 import { csvCell, num, table } from "./format.js"
 
@@ -63,11 +63,14 @@ const prompt = (session: SqlSession, format: Format) =>
 export const sqlCommand = Command.make(
   "sql",
   {
-    query: Args.text({ name: "query" }).pipe(Args.optional, Args.withDescription("a SELECT over the run's views (omit for an interactive prompt)")),
+    query: Args.text({ name: "query" }).pipe(Args.optional, Args.withDescription('a SELECT over the run\'s views, e.g. "select count(*) from owm_filter"; omit it for an interactive prompt')),
     run: runOption("the latest successful run holding the views the query names"),
     pipeline: pipelineRunOption,
-    format: Options.choice("format", ["table", "csv", "json"]).pipe(Options.withDefault("table" as const)),
-    profile: Options.text("profile").pipe(Options.optional),
+    format: Options.choice("format", ["table", "csv", "json"]).pipe(
+      Options.withDefault("table" as const),
+      Options.withDescription("how rows are printed, e.g. --format csv > rows.csv; default: table")
+    ),
+    profile: profileOption,
   },
   (o) =>
     Effect.gen(function* () {

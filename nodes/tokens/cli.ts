@@ -20,10 +20,10 @@ const readStdin = (): Promise<string> =>
 export const tokenizeCommand = Command.make(
   "tokenize",
   {
-    bos: Options.boolean("bos").pipe(Options.withDescription("start each input with <s> (id 1)")),
-    eos: Options.boolean("eos").pipe(Options.withDescription("end each input with </s> (id 2)")),
-    jsonl: Options.boolean("jsonl").pipe(Options.withDescription("stdin is JSON Lines: tokenize each row's `text` field, one output line per row")),
-    decode: Options.boolean("decode").pipe(Options.withDescription("the reverse: stdin has one JSON id array per line; print the text of each")),
+    bos: Options.boolean("bos").pipe(Options.withDescription("start each input with <s> (id 1), e.g. dag tokenize --bos; default: no BOS, as the pipeline tokenizes")),
+    eos: Options.boolean("eos").pipe(Options.withDescription("end each input with </s> (id 2), e.g. dag tokenize --eos; default: no EOS")),
+    jsonl: Options.boolean("jsonl").pipe(Options.withDescription("stdin is JSON Lines: tokenize each row's `text` field, one output line per row, e.g. dag tokenize --jsonl < docs.jsonl")),
+    decode: Options.boolean("decode").pipe(Options.withDescription("the reverse: stdin has one JSON id array per line; print the text of each, e.g. echo '[3967]' | dag tokenize --decode")),
   },
   (o) =>
     Effect.gen(function* () {

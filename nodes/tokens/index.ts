@@ -13,4 +13,14 @@ export { pack, Sequence } from "./pack.js"
 export { makeTokenize } from "./tokenize.js"
 export { tokenizeCommand } from "./cli.js"
 
-export const tokensExtension = defineExtension({ name: "tokens", commands: [tokenizeCommand], exportFormats: { neox: neoxFormat } })
+export const tokensExtension = defineExtension({
+  name: "tokens",
+  commands: [tokenizeCommand],
+  commandHelp: {
+    tokenize: {
+      summary: "Llama-2 token ids of stdin, or text from ids (--decode)",
+      examples: ["echo 'Let $x^2 = 4$.' | dag tokenize", "dag tokenize --jsonl < docs.jsonl > ids.jsonl", "echo '[3967, 29871]' | dag tokenize --decode"],
+    },
+  },
+  exportFormats: { neox: neoxFormat },
+})

@@ -36,6 +36,11 @@ export interface Pipeline {
   readonly hidden?: boolean
   /** What `dag publish` uploads: Hub configurations and the card's fixed facts. */
   readonly publish?: PublishSpec
+  /**
+   * The run's key figures, by name: SQL over the nodes' views (`dag sql` names) whose first
+   * value is the figure. Computed with each run's report; `dag runs` and the runs page compare them.
+   */
+  readonly metrics?: Readonly<Record<string, string>>
 }
 
 type InputRefs<Ins extends Record<string, Port>> = RefsOf<Ins>
@@ -58,6 +63,8 @@ export const make = (
     readonly hidden?: boolean
     /** `dag publish`: the card's facts and one Hub configuration per subset (refs the build returned, by target name) */
     readonly publish?: { readonly card: CardFacts; readonly configs: (targets: Record<string, AnyRef>) => ReadonlyArray<PublishConfigInput> }
+    /** key figures of a run, by name: SQL over node views whose first value is the figure */
+    readonly metrics?: Readonly<Record<string, string>>
   } = {}
 ): Pipeline => {
   const nodes: Array<PipelineNode> = []
@@ -89,6 +96,7 @@ export const make = (
     ...(options.report ? { report: options.report } : {}),
     ...(options.hidden ? { hidden: true } : {}),
     ...(publish ? { publish } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   }
 }
 

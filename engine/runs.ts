@@ -4,8 +4,10 @@
  * *successful* run that has what they ask for (a node's outputs, the views a query names, a
  * pipeline), so a failed typo run or another pipeline's run never hides the results a user means.
  */
+import * as path from "node:path"
 import { viewName } from "./inspect/views.js"
 import { listRuns, readRun, type RunRecord } from "./journal.js"
+import { readMetadata, RunMetricsSchema } from "./store/metadata.js"
 
 export interface RunWanted {
   /** only runs of this pipeline */
@@ -79,4 +81,51 @@ export const resolveRun = (runsDir: string, spec: string | undefined, wanted: Ru
   return {
     error: `no ${describe(wanted)} yet; the latest${wanted.pipeline ? "" : ` (pipeline ${latestSeen.pipeline})`} is ${latestSeen.run}, ${latestSeen.status}: see \`dag status --run ${latestSeen.run}\``,
   }
+}
+
+/** A metric's value: a number, a string, or null when its query found nothing or failed. */
+export type MetricValue = number | string | null
+
+export const METRICS_FILE = "metrics.json"
+
+/** The key figures recorded with a run's report (empty when its pipeline declares none). */
+export const readMetrics = (runsDir: string, run: string): Readonly<Record<string, MetricValue>> =>
+  readMetadata(path.join(runsDir, run, METRICS_FILE), RunMetricsSchema, { run, metrics: {} }, "its metrics are not shown; `dag report --run RUN` writes them again").metrics
+
+/** One line per run: what `dag runs` prints (and as JSON), the runs page and a report's run history. */
+export const runSummary = (runsDir: string, r: RunRecord) => ({
+  run: r.run,
+  pipeline: r.pipeline,
+  status: r.status,
+  started: r.startedAt,
+  ms: r.ms ?? null,
+  profile: r.profile,
+  executor: r.executor ?? "local",
+  computed: r.nodes.filter((n) => n.status === "computed" || n.status === "partial").length,
+  cached: r.nodes.filter((n) => n.status === "cached").length,
+  failed: r.nodes.filter((n) => n.status === "failed").length,
+  rowsOut: r.nodes.reduce((a, n) => a + n.rows.out, 0),
+  params: r.overrides,
+  metrics: readMetrics(runsDir, r.run),
+})
+export type RunSummary = ReturnType<typeof runSummary>
+
+/** The newest real runs (no dry runs), of one pipeline or all; `limit` 0 for every one. */
+export const recentRuns = (runsDir: string, pipeline: string | undefined, limit: number): ReadonlyArray<RunSummary> => {
+  const out: Array<RunSummary> = []
+  for (const id of listRuns(runsDir).slice().reverse()) {
+    const r = readRun(runsDir, id)
+    if (!r || r.dryRun || (pipeline !== undefined && r.pipeline !== pipeline)) continue
+    out.push(runSummary(runsDir, r))
+    if (limit > 0 && out.length >= limit) break
+  }
+  return out
+}
+
+/** A metric as a table shows it: four significant digits, thousands grouped. */
+export const formatMetric = (v: MetricValue | undefined): string => {
+  if (v === null || v === undefined) return "—"
+  if (typeof v === "string") return v
+  if (Number.isInteger(v)) return v.toLocaleString("en-US")
+  return Math.abs(v) >= 1000 ? Math.round(v).toLocaleString("en-US") : String(Number(v.toPrecision(4)))
 }

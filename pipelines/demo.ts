@@ -15,5 +15,11 @@ export default Pipeline.make(
     const { summary: totals } = p.add(summary, { docs, top })
     return { top, summary: totals }
   },
-  { description: "Text files → paragraphs → word statistics → top words (a small tour of the engine)." }
+  {
+    description: "Text files → paragraphs → word statistics → top words (a small tour of the engine).",
+    metrics: {
+      paragraphs: "SELECT count(*) FROM demo_clean",
+      "top word": "SELECT word FROM demo_top_words ORDER BY count DESC, word LIMIT 1",
+    },
+  }
 )

@@ -125,6 +125,16 @@ export default Pipeline.make(
         },
       ],
     },
+    // what `dag runs` and the report compare across runs
+    metrics: {
+      "owm docs": "SELECT count(*) FROM overlap_decontaminate__kept",
+      "arxiv docs": "SELECT count(*) FROM overlap_decontaminate_arxiv__kept",
+      "code files": "SELECT (SELECT count(*) FROM overlap_decontaminate_stack__kept) + (SELECT count(*) FROM stack_chunk_dedup)",
+      tokens: "SELECT sum(tokens) FROM tokens_mix__mixture",
+      loss: "SELECT coalesce((SELECT final_loss FROM train_torch__summary), (SELECT final_loss FROM train_tiny_lm__summary))",
+      "owm ppl": "SELECT perplexity FROM eval_perplexity WHERE subset = 'open-web-math'",
+      "MATH acc": "SELECT accuracy FROM eval_math__summary WHERE test_set = 'MATH'",
+    },
     report: [
       overlapSummaryCell([
         { subset: "OpenWebMath", node: owmOverlap.name },

@@ -64,6 +64,33 @@ describe("runs as users mean them", () => {
     expect(human.stdout).toContain(failed)
   }, 120_000)
 
+  it("dag runs, the runs page and each report compare the pipeline's key figures across runs", async () => {
+    const box = sandbox("metrics")
+    expect((await dagAwait(box, ["run", "demo"])).code).toBe(0)
+    expect((await dagAwait(box, ["run", "demo", "--param", "demo/clean.minChars=200"])).code).toBe(0)
+    const runs = JSON.parse((await dagAwait(box, ["runs", "--json"])).stdout) as Array<{ run: string; metrics: Record<string, unknown>; params: Array<string> }>
+    expect(runs).toHaveLength(2)
+    // each figure is what its query gives on that run's data
+    for (const r of runs) {
+      const sql = await dagAwait(box, ["sql", "select count(*)::INTEGER as n from demo_clean", "--run", r.run, "--format", "json"])
+      expect(r.metrics.paragraphs).toBe((JSON.parse(sql.stdout) as Array<{ n: number }>)[0]!.n)
+      expect(typeof r.metrics["top word"]).toBe("string")
+    }
+    expect(runs[0]!.metrics.paragraphs).toBeLessThan(runs[1]!.metrics.paragraphs as number) // longer paragraphs only
+    const human = (await dagAwait(box, ["runs"])).stdout
+    expect(human).toMatch(/failed\s+paragraphs\s+top word\s+params/)
+    // the latest report shows its figures and a table of the pipeline's recent runs, linking to the older one's report
+    const report = fs.readFileSync(path.join(box.runs, runs[0]!.run, "report.html"), "utf8")
+    expect(report).toContain(`<span>paragraphs</span>`)
+    const recent = report.slice(report.indexOf("Recent runs of demo"))
+    expect(recent).toContain(`<code>${runs[0]!.run}</code> (this run)`)
+    expect(recent).toContain(`<a href="../${runs[1]!.run}/report.html"><code>${runs[1]!.run}</code></a>`)
+    expect(recent).toContain("demo/clean.minChars=200")
+    const page = path.join(box.dir, "runs.html")
+    expect((await dagAwait(box, ["runs", "--html", page])).code).toBe(0)
+    expect(fs.readFileSync(page, "utf8")).toMatch(/<th>paragraphs<\/th><th>top word<\/th>/)
+  }, 60_000)
+
   it("dag why says which params it answers for, and points at the params the latest run used", async () => {
     const box = sandbox("why-params")
     expect((await dagAwait(box, ["run", "demo"])).code).toBe(0)

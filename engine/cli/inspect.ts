@@ -4,7 +4,8 @@ import { Console, Effect, Option } from "effect"
 import { NotFoundError } from "../errors.js"
 import { runtimeFacts } from "../exec/runner.js"
 import { describePlan, planPipeline } from "../exec/staleness.js"
-import { listRuns, readRun, type RunRecord } from "../journal.js"
+import { listRuns, readRun } from "../journal.js"
+import { formatMetric, recentRuns } from "../runs.js"
 import { runsPage } from "../report/html.js"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -268,22 +269,6 @@ export const lsCommand = Command.make("ls", { run: runOpt, pipeline: pipelineRun
   })
 ).pipe(Command.withDescription("List the artifacts of a run: rows, shards, bytes, and their `dag sql` view names."))
 
-/** One line per run: what `dag runs` shows (and prints as JSON). */
-const runSummary = (r: RunRecord) => ({
-  run: r.run,
-  pipeline: r.pipeline,
-  status: r.status,
-  started: r.startedAt,
-  ms: r.ms ?? null,
-  profile: r.profile,
-  executor: r.executor ?? "local",
-  computed: r.nodes.filter((n) => n.status === "computed" || n.status === "partial").length,
-  cached: r.nodes.filter((n) => n.status === "cached").length,
-  failed: r.nodes.filter((n) => n.status === "failed").length,
-  rowsOut: r.nodes.reduce((a, n) => a + n.rows.out, 0),
-  params: r.overrides,
-})
-
 export const runsCommand = Command.make(
   "runs",
   {
@@ -296,15 +281,7 @@ export const runsCommand = Command.make(
   (o) =>
     Effect.gen(function* () {
       const settings = yield* loadSettings(Option.getOrUndefined(o.profile))
-      const ids = listRuns(settings.runs).slice().reverse()
-      const runs: Array<RunRecord> = []
-      for (const id of ids) {
-        const r = readRun(settings.runs, id)
-        if (!r || r.dryRun || (Option.isSome(o.pipeline) && r.pipeline !== o.pipeline.value)) continue
-        runs.push(r)
-        if (o.limit > 0 && runs.length >= o.limit) break
-      }
-      const rows = runs.map(runSummary)
+      const rows = recentRuns(settings.runs, Option.getOrUndefined(o.pipeline), o.limit)
       if (Option.isSome(o.html)) {
         const file = path.resolve(o.html.value)
         const linked = rows.map((r) => {
@@ -316,12 +293,25 @@ export const runsCommand = Command.make(
       }
       if (o.json) return yield* Console.log(JSON.stringify(rows))
       if (rows.length === 0) return yield* Console.log(`no runs yet in ${settings.runs}; start one with \`dag run PIPELINE\``)
+      // each key figure a column (the pipelines' metrics): runs compare at a glance
+      const metricNames = [...new Set(rows.flatMap((r) => Object.keys(r.metrics)))]
       yield* Console.log(
         table(
-          ["run", "pipeline", "status", "started", "time", "computed", "cached", "failed", "params"],
-          rows.map((r) => [r.run, r.pipeline, r.status, r.started.replace("T", " ").slice(0, 19), r.ms !== null ? seconds(r.ms) : "", r.computed, r.cached, r.failed || "", r.params.join(" ")])
+          ["run", "pipeline", "status", "started", "time", "computed", "cached", "failed", ...metricNames, "params"],
+          rows.map((r) => [
+            r.run,
+            r.pipeline,
+            r.status,
+            r.started.replace("T", " ").slice(0, 19),
+            r.ms !== null ? seconds(r.ms) : "",
+            r.computed,
+            r.cached,
+            r.failed || "",
+            ...metricNames.map((m) => (m in r.metrics ? formatMetric(r.metrics[m]) : "")),
+            r.params.join(" "),
+          ])
         )
       )
       yield* Console.log(`newest first. Read one with \`dag status --run ID\` (a prefix is enough; latest~1 is the one before the latest)`)
     })
-).pipe(Command.withDescription("List runs, newest first: pipeline, status, time, nodes computed/cached/failed, params set with --param."))
+).pipe(Command.withDescription("List runs, newest first: pipeline, status, time, nodes computed/cached/failed, the pipeline's key figures and the params set with --param."))

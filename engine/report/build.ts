@@ -17,6 +17,7 @@ export const PIPELINE_SCOPE = "pipeline"
 import { barChart, histogram, lineChart, PALETTE, type Series } from "./charts.js"
 import { hasMath, mathToHtml } from "./math.js"
 import { clip, html, markdownToHtml } from "./escape.js"
+import type { MetricValue, RunSummary } from "../runs.js"
 
 export interface Rows {
   readonly columns: ReadonlyArray<string>
@@ -64,6 +65,10 @@ export interface ReportModel {
   readonly omitted: number
   readonly inputsOf: ReadonlyMap<string, ReadonlyArray<string>>
   readonly notes: ReadonlyArray<string>
+  /** the pipeline's key figures for this run (Pipeline.metrics), in declaration order */
+  readonly metrics: ReadonlyArray<{ readonly name: string; readonly value: MetricValue }>
+  /** recent runs of the same pipeline, newest first, this one included: the comparison table */
+  readonly history: ReadonlyArray<RunSummary & { readonly report?: string }>
 }
 
 /** Pipelines above this size get sections only for nodes that computed or failed. */
@@ -246,6 +251,14 @@ export const buildReport = (store: Store, run: RunRecord, pipeline: Pipeline | u
     // the pipeline's own cells query the nodes' views by name, across nodes
     const pipelineCells: Array<RenderedCell> = []
     for (const cell of pipeline?.report ?? []) pipelineCells.push(yield* renderCell(session, cell, undefined, PIPELINE_SCOPE))
+    const metrics: Array<{ name: string; value: MetricValue }> = []
+    for (const [name, sql] of Object.entries(pipeline?.metrics ?? {})) {
+      // a figure whose nodes did not run (a --select run, a failure) is missing, not an error
+      const r = session ? yield* query(session, sql) : undefined
+      const first = r?._tag === "Right" ? r.right.rows[0] : undefined
+      const v = first ? Object.values(first)[0] : undefined
+      metrics.push({ name, value: typeof v === "number" || typeof v === "string" ? v : typeof v === "bigint" ? Number(v) : null })
+    }
     session?.close()
     return {
       run,
@@ -255,5 +268,7 @@ export const buildReport = (store: Store, run: RunRecord, pipeline: Pipeline | u
       omitted: run.nodes.length - sections.length,
       inputsOf: new Map((pipeline?.nodes ?? []).map((pn) => [pn.node.name, Object.values(pn.inputs).map((w) => w.node)])),
       notes,
+      metrics,
+      history: [],
     }
   })

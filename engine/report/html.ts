@@ -3,6 +3,7 @@
  * Content-Security-Policy that forbids scripts, so hostile text from scraped pages can only show.
  */
 import type { NodeLog } from "../journal.js"
+import { formatMetric, type RunSummary } from "../runs.js"
 import { barChart, PALETTE, timeline, type Span } from "./charts.js"
 import { anchorOf, dagSvg, STATUS_COLORS } from "./dag.js"
 import { clip, html } from "./escape.js"
@@ -45,6 +46,7 @@ table { border-collapse: collapse; font-size: 12.5px; width: 100%; }
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--rule); vertical-align: top; }
 th { font-weight: 600; color: var(--muted); background: #f7f8f9; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.current td { background: #f6f8fa; font-weight: 600; }
 tr.changed td { background: #fff6e0; }
 .table-wrap { overflow-x: auto; }
 td { max-width: 420px; overflow-wrap: anywhere; white-space: pre-wrap; }
@@ -215,6 +217,7 @@ ${m.pipelineDescription ? `<p class="lede">${html(m.pipelineDescription)}</p>` :
 <div class="tile"><b>${num(shardsComputed)} / ${num(shardsComputed + shardsCached)}</b><span>shards computed</span></div>
 <div class="tile"><b>${seconds(r.ms)}</b><span>wall time</span></div>
 </div>
+${m.metrics.length ? `<div class="tiles metrics">${m.metrics.map((x) => `<div class="tile"><b>${html(formatMetric(x.value))}</b><span>${html(x.name)}</span></div>`).join("")}</div>` : ""}
 ${m.notes.map((n) => `<p class="note">${html(n)}</p>`).join("")}
 <div class="cell"><h3>Params that differ from defaults</h3>${
     changed.length
@@ -225,6 +228,7 @@ ${m.notes.map((n) => `<p class="note">${html(n)}</p>`).join("")}
 ${sourceFunnels(r.nodes, m.inputsOf)}
 <div class="cell"><h3>Timeline</h3>${spans.length ? timeline(spans) : `<p class="empty">everything was cached: nothing ran</p>`}</div>
 ${m.pipelineCells.map(cellHtml).join("")}
+${m.history.length > 1 ? `<div class="cell"><h3>Recent runs of ${html(r.pipeline)}</h3><p class="meta">Key figures and params side by side, newest first (\`dag runs --pipeline ${html(r.pipeline)}\`).</p>${runsTable(m.history, r.run)}</div>` : ""}
 <h3>Nodes</h3><p class="meta">One section per node, folded to its summary line; open one for its params, cache decision, samples and charts (the graph's boxes link here).</p>
 ${m.sections.map(sectionHtml).join("\n")}
 ${m.omitted ? `<p class="note">${num(m.omitted)} more nodes (all cached) have no section; \`dag status --run ${html(r.run)}\` lists them.</p>` : ""}
@@ -233,36 +237,35 @@ ${m.omitted ? `<p class="note">${num(m.omitted)} more nodes (all cached) have no
 `
 }
 
+/** A run in a runs table: its summary, and where its report is relative to the page (when it has one). */
+export type RunRow = RunSummary & { readonly report?: string }
+
+/**
+ * Runs side by side: status, time, node counts, the params set with --param and each key figure
+ * (the union of the runs' metric names, in first-seen order), the `current` run marked.
+ */
+export const runsTable = (rows: ReadonlyArray<RunRow>, current?: string): string => {
+  const metricNames = [...new Set(rows.flatMap((r) => Object.keys(r.metrics)))]
+  const head = ["run", "pipeline", "status", "started", "time", "computed", "cached", "failed", ...metricNames, "params"]
+  const body = rows.map((r) => {
+    const id = `<code>${html(r.run)}</code>${r.run === current ? " (this run)" : ""}`
+    const cells = [r.report && r.run !== current ? `<a href="${html(r.report)}">${id}</a>` : id, html(r.pipeline), runBadge(r.status), html(r.started.replace("T", " ").slice(0, 19))]
+    const nums = [r.ms === null ? "—" : seconds(r.ms), num(r.computed), num(r.cached), num(r.failed), ...metricNames.map((m) => html(formatMetric(r.metrics[m])))]
+    return `<tr${r.run === current ? ' class="current"' : ""}>${cells.map((c) => `<td>${c}</td>`).join("")}${nums.map((c) => `<td class="num">${c}</td>`).join("")}<td>${r.params.map((p) => `<code>${html(p)}</code>`).join("<br>")}</td></tr>`
+  })
+  return `<div class="table-wrap"><table><thead><tr>${head.map((h) => `<th>${html(h)}</th>`).join("")}</tr></thead><tbody>\n${body.join("\n")}\n</tbody></table></div>`
+}
+
 /** The table `dag runs` prints, as a page: one row per run, each linking to its report. */
-export const runsPage = (
-  rows: ReadonlyArray<{
-    run: string
-    pipeline: string
-    status: string
-    started: string
-    ms: number | null
-    computed: number
-    cached: number
-    failed: number
-    params: ReadonlyArray<string>
-    report?: string
-  }>
-): string => `<!doctype html>
+export const runsPage = (rows: ReadonlyArray<RunRow>): string => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>mathdag runs</title><style>${CSS}</style></head>
 <body><main>
 <p class="meta">mathdag</p><h1>Runs</h1>
-<p class="meta">${num(rows.length)} runs, newest first. Each links to its report.</p>
-<div class="table-wrap"><table><thead><tr><th>run</th><th>pipeline</th><th>status</th><th>started</th><th>time</th><th>computed</th><th>cached</th><th>failed</th><th>params</th></tr></thead><tbody>
-${rows
-  .map(
-    (r) =>
-      `<tr><td>${r.report ? `<a href="${html(r.report)}"><code>${html(r.run)}</code></a>` : `<code>${html(r.run)}</code>`}</td><td>${html(r.pipeline)}</td><td>${runBadge(r.status)}</td><td>${html(r.started.replace("T", " ").slice(0, 19))}</td><td class="num">${r.ms === null ? "—" : seconds(r.ms)}</td><td class="num">${num(r.computed)}</td><td class="num">${num(r.cached)}</td><td class="num">${num(r.failed)}</td><td>${r.params.map((p) => `<code>${html(p)}</code>`).join("<br>")}</td></tr>`
-  )
-  .join("\n")}
-</tbody></table></div>
+<p class="meta">${num(rows.length)} runs, newest first. Each links to its report; the figures are each pipeline's key metrics.</p>
+${runsTable(rows)}
 <footer>Generated by <code>dag runs --html</code> from the runs' journals.</footer>
 </main></body></html>
 `

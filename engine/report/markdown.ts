@@ -1,4 +1,5 @@
 /** The same report as Markdown (report.md beside report.html), for terminals, diffs and chat. */
+import { formatMetric } from "../runs.js"
 import { clip, md } from "./escape.js"
 import type { RenderedCell, ReportModel, Rows } from "./build.js"
 
@@ -30,6 +31,7 @@ export const renderMarkdown = (m: ReportModel): string => {
   out.push(`# ${r.pipeline} — run ${r.run} (${r.status})\n`)
   out.push(`Started ${r.startedAt} · ${r.ms ?? "?"} ms · profile ${r.profile} · host ${r.host}\n`)
   if (m.pipelineDescription) out.push(`${m.pipelineDescription}\n`)
+  if (m.metrics.length) out.push(`Key figures: ${m.metrics.map((x) => `${md(x.name)} **${md(formatMetric(x.value))}**`).join(" · ")}\n`)
   for (const n of m.notes) out.push(`> ${n}\n`)
   out.push(`| node | status | shards computed/total | rows in | rows out | dropped | time |\n| --- | --- | --- | --- | --- | --- | --- |`)
   for (const n of r.nodes) {

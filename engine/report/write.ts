@@ -6,9 +6,13 @@ import type { RunRecord } from "../journal.js"
 import type { Pipeline } from "../pipeline.js"
 import { redactUrlCredentials, writeFileAtomic } from "../store/fsx.js"
 import type { Store } from "../store/store.js"
+import { METRICS_FILE, recentRuns } from "../runs.js"
 import { buildReport } from "./build.js"
 import { renderHtml } from "./html.js"
 import { renderMarkdown } from "./markdown.js"
+
+/** How many recent runs of the pipeline the report's comparison table shows. */
+const HISTORY_RUNS = 10
 
 export interface WrittenReport {
   readonly html: string
@@ -20,8 +24,18 @@ export interface WrittenReport {
 export const writeReport = (store: Store, runsDir: string, run: RunRecord, pipeline: Pipeline | undefined, out?: string): Effect.Effect<WrittenReport> =>
   Effect.gen(function* () {
     const started = Date.now()
-    const model = yield* buildReport(store, run, pipeline)
+    const built = yield* buildReport(store, run, pipeline)
     const dir = path.join(runsDir, run.run)
+    // the figures first: the history table below reads them back from every run, this one included
+    if (built.metrics.length > 0) {
+      fs.mkdirSync(dir, { recursive: true })
+      writeFileAtomic(path.join(dir, ".tmp"), path.join(dir, METRICS_FILE), JSON.stringify({ run: run.run, metrics: Object.fromEntries(built.metrics.map((m) => [m.name, m.value])) }), false)
+    }
+    // links to the other runs' reports hold where reports sit side by side (runs/<id>/report.html)
+    const history = recentRuns(runsDir, run.pipeline, HISTORY_RUNS).map((h) =>
+      out === undefined && fs.existsSync(path.join(runsDir, h.run, "report.html")) ? { ...h, report: `../${h.run}/report.html` } : h
+    )
+    const model = { ...built, history }
     const htmlPath = out ?? path.join(dir, "report.html")
     const mdPath = htmlPath.replace(/\.html?$/, "") + ".md"
     const page = renderHtml(model, Date.now() - started)

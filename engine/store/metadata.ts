@@ -103,6 +103,12 @@ const NodeLogSchema = Schema.Struct({
   shardLog: Schema.Array(Schema.Object),
 })
 
+/** runs/<id>/metrics.json: the pipeline's key figures for that run (written with its report). */
+export const RunMetricsSchema = Schema.Struct({
+  run: Schema.String,
+  metrics: Schema.Record({ key: Schema.String, value: Schema.NullOr(Schema.Union(Schema.Number, Schema.String)) }),
+})
+
 export const RunRecordSchema = Schema.Struct({
   run: Schema.String,
   pipeline: Schema.String,

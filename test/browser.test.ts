@@ -12,6 +12,42 @@ import { dag, dagAwait, demoInputs, sandbox, summary } from "./helpers.js"
 const CHROMIUM = "/usr/bin/chromium"
 const XSS = `<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2"><svg onload="window.__xss = 3"></svg>`
 
+/**
+ * With every section open: chart labels outside their chart or overlapping each other, and words
+ * (up to 24 characters, outside long text columns) split across lines in tables and summaries.
+ */
+const layoutProblems = (page: import("playwright-core").Page) =>
+  page.evaluate(() => {
+    for (const d of document.querySelectorAll("details")) d.open = true
+    const problems: Array<string> = []
+    for (const svg of document.querySelectorAll("svg.chart")) {
+      const chart = svg.getBoundingClientRect()
+      const name = svg.getAttribute("aria-label")
+      const texts = [...svg.querySelectorAll("text")].filter((t) => t.textContent!.trim()).map((t) => ({ t: t.textContent!, b: t.getBoundingClientRect() }))
+      for (const x of texts)
+        if (x.b.left < chart.left - 1 || x.b.right > chart.right + 1 || x.b.top < chart.top - 1 || x.b.bottom > chart.bottom + 1) problems.push(`${name}: "${x.t}" is cut at the chart's edge`)
+      for (let i = 0; i < texts.length; i++)
+        for (let j = i + 1; j < texts.length; j++) {
+          const a = texts[i]!.b
+          const b = texts[j]!.b
+          if (a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5) problems.push(`${name}: "${texts[i]!.t}" overlaps "${texts[j]!.t}"`)
+        }
+    }
+    const walker = document.createTreeWalker(document.querySelector("main")!, NodeFilter.SHOW_TEXT)
+    for (let n = walker.nextNode() as Text | null; n; n = walker.nextNode() as Text | null) {
+      if (n.parentElement!.closest("svg, pre, math, td.text, details.more")) continue
+      for (const m of n.data.matchAll(/\S+/g)) {
+        if (m[0].length > 24) continue
+        const range = document.createRange()
+        range.setStart(n, m.index!)
+        range.setEnd(n, m.index! + m[0].length)
+        const lines = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)))
+        if (lines.size > 1) problems.push(`"${m[0]}" breaks across lines in <${n.parentElement!.tagName.toLowerCase()}>`)
+      }
+    }
+    return problems
+  })
+
 // In CI the browser is required: a missing chromium fails there instead of skipping.
 describe.skipIf(!fs.existsSync(CHROMIUM) && !process.env.CI)("report in headless chromium", () => {
   it("renders the demo report with charts, no console errors, and no script from the data", async () => {
@@ -51,6 +87,7 @@ describe.skipIf(!fs.existsSync(CHROMIUM) && !process.env.CI)("report in headless
       await page.screenshot({ path: shot, fullPage: true })
       expect(fs.statSync(shot).size).toBeGreaterThan(20_000)
       console.log(`report screenshot: ${shot}`)
+      expect(await layoutProblems(page)).toEqual([])
       expect(errors).toEqual([])
     } finally {
       await browser.close()
@@ -120,6 +157,8 @@ describe.skipIf(!fs.existsSync(CHROMIUM) && !process.env.CI)("report in headless
       const textCell = await page.locator("details#node-owm-extract td.text").first().boundingBox()
       expect(textCell?.width ?? 0).toBeGreaterThanOrEqual(250)
       await page.screenshot({ path: path.join(box.dir, "report-pp2.png"), fullPage: false })
+      // labels that fit: none cut, none on top of another, no word broken mid-way
+      expect(await layoutProblems(page)).toEqual([])
       expect(errors).toEqual([])
     } finally {
       await browser.close()

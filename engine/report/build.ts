@@ -113,6 +113,9 @@ const textCell = (v: string, maxCell: number): string => {
   return `${rendered}${more}${source}`
 }
 
+/** Cells up to this many characters never wrap. */
+const SHORT_CELL = 40
+
 export const tableHtml = (data: Rows, maxCell = 240, links: RowLinks = {}): string => {
   if (data.rows.length === 0) return `<p class="empty">no rows</p>`
   const head = data.columns.map((c) => `<th>${html(c)}</th>`).join("")
@@ -126,9 +129,12 @@ export const tableHtml = (data: Rows, maxCell = 240, links: RowLinks = {}): stri
         const v = row[c]
         const numeric = typeof v === "number" || typeof v === "bigint"
         const text = html(numeric ? (v as number).toLocaleString("en-US") : clip(v, maxCell))
-        if (i === 0 && links.hrefOf) return `<td>${`<a href="#${html(links.hrefOf(row))}">${text}</a>`}</td>`
-        if (numeric || typeof v !== "string") return `<td${numeric ? ' class="num"' : ""}>${text}</td>`
-        return `<td${v.length > 60 ? ' class="text"' : ""}>${textCell(v, maxCell)}</td>`
+        // a short value keeps to one line (a name, a path, a date never breaks inside); long text wraps
+        const short = !numeric && text.length <= SHORT_CELL && !text.includes("\n") ? ' class="nw"' : ""
+        if (i === 0 && links.hrefOf) return `<td${short}>${`<a href="#${html(links.hrefOf(row))}">${text}</a>`}</td>`
+        if (numeric || typeof v !== "string") return `<td${numeric ? ' class="num"' : short}>${text}</td>`
+        if (v.length > 60) return `<td class="text">${textCell(v, maxCell)}</td>`
+        return `<td${hasMath(v) ? "" : short}>${textCell(v, maxCell)}</td>`
       })
       return `<tr${idAttr}>${cells.join("")}</tr>`
     })

@@ -84,9 +84,10 @@ const axes = (x0: number, y0: number, x1: number, y1: number, xt: ReadonlyArray<
     body += `<line x1="${x0}" y1="${t.y.toFixed(1)}" x2="${x1}" y2="${t.y.toFixed(1)}" stroke="${GRID}"/>`
     body += text(x0 - 6, t.y + 4, fmt(t.v), "end", MUTED)
   }
-  for (const t of xt) body += text(t.x, y0 + 14, fmt(t.v), "middle", MUTED)
+  // low enough that the first x tick clears the y axis's "0" at the same corner
+  for (const t of xt) body += text(t.x, y0 + 19, fmt(t.v), "middle", MUTED)
   body += `<line x1="${x0}" y1="${y0}" x2="${x1}" y2="${y0}" stroke="${MUTED}"/>`
-  if (xLabel) body += text((x0 + x1) / 2, y0 + 30, xLabel, "middle", INK)
+  if (xLabel) body += text((x0 + x1) / 2, y0 + 34, xLabel, "middle", INK)
   if (yLabel) body += `<text transform="translate(12 ${((y0 + y1) / 2).toFixed(1)}) rotate(-90)" text-anchor="middle" fill="${INK}">${html(yLabel)}</text>`
   return body
 }

@@ -49,7 +49,9 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.current td { background: #f6f8fa; font-weight: 600; }
 tr.changed td { background: #fff6e0; }
 .table-wrap { overflow-x: auto; }
-td { max-width: 420px; overflow-wrap: anywhere; white-space: pre-wrap; }
+td { max-width: 420px; overflow-wrap: break-word; white-space: pre-wrap; }
+td.nw, td.num, th { white-space: nowrap; }
+td.text { overflow-wrap: anywhere; }
 code, pre { font-family: ui-monospace, "SF Mono", Menlo, Consolas, monospace; font-size: 12px; }
 pre { background: #f5f7fa; border: 1px solid var(--rule); border-radius: 6px; padding: 8px 10px; overflow-x: auto; white-space: pre-wrap; }
 details summary { cursor: pointer; color: var(--accent); font-size: 12px; }
@@ -82,6 +84,12 @@ const runBadge = (status: string) => {
 
 const seconds = (ms: number | undefined) => (ms === undefined ? "—" : ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(2)} s`)
 const num = (n: number) => n.toLocaleString("en-US")
+
+/** A param value's cell: on one line when short (a path never breaks at its slashes), wrapped when long. */
+const valueTd = (v: unknown) => {
+  const text = clip(v, 120)
+  return `<td${text.length <= 40 ? ' class="nw"' : ""}>${html(text)}</td>`
+}
 const cellHtml = (c: RenderedCell): string => `<div class="cell">${c.title ? `<h3>${html(c.title)}</h3>` : ""}${c.html}${sqlBlock(c.sql)}</div>`
 
 const anchor = anchorOf
@@ -110,7 +118,7 @@ const sectionHtml = (s: NodeSection): string => {
   const log = s.log
   const params = s.params.length
     ? `<table><thead><tr><th>param</th><th>value</th><th>default</th></tr></thead><tbody>${s.params
-        .map((p) => `<tr${p.changed ? ' class="changed"' : ""}><td><code>${html(p.name)}</code></td><td>${html(clip(p.value, 120))}</td><td>${html(clip(p.default, 120))}</td></tr>`)
+        .map((p) => `<tr${p.changed ? ' class="changed"' : ""}><td><code>${html(p.name)}</code></td>${valueTd(p.value)}${valueTd(p.default)}</tr>`)
         .join("")}</tbody></table>`
     : `<p class="empty">no params</p>`
   const shards = log.shards.total
@@ -221,7 +229,7 @@ ${m.metrics.length ? `<div class="tiles metrics">${m.metrics.map((x) => `<div cl
 ${m.notes.map((n) => `<p class="note">${html(n)}</p>`).join("")}
 <div class="cell"><h3>Params that differ from defaults</h3>${
     changed.length
-      ? `<table><thead><tr><th>node</th><th>param</th><th>value</th><th>default</th></tr></thead><tbody>${changed.map((c) => `<tr><td>${html(c.node)}</td><td><code>${html(c.name)}</code></td><td>${html(clip(c.value, 120))}</td><td>${html(clip(c.default, 120))}</td></tr>`).join("")}</tbody></table>`
+      ? `<table><thead><tr><th>node</th><th>param</th><th>value</th><th>default</th></tr></thead><tbody>${changed.map((c) => `<tr><td class="nw">${html(c.node)}</td><td><code>${html(c.name)}</code></td>${valueTd(c.value)}${valueTd(c.default)}</tr>`).join("")}</tbody></table>`
       : `<p class="empty">none — every param has its default${r.overrides.length ? ` (flags: ${html(r.overrides.join(" "))})` : ""}</p>`
   }</div>
 <div class="cell"><h3>Pipeline</h3>${dag}</div>
@@ -251,7 +259,7 @@ export const runsTable = (rows: ReadonlyArray<RunRow>, current?: string): string
     const id = `<code>${html(r.run)}</code>${r.run === current ? " (this run)" : ""}`
     const cells = [r.report && r.run !== current ? `<a href="${html(r.report)}">${id}</a>` : id, html(r.pipeline), runBadge(r.status), html(r.started.replace("T", " ").slice(0, 19))]
     const nums = [r.ms === null ? "—" : seconds(r.ms), num(r.computed), num(r.cached), num(r.failed), ...metricNames.map((m) => html(formatMetric(r.metrics[m])))]
-    return `<tr${r.run === current ? ' class="current"' : ""}>${cells.map((c) => `<td>${c}</td>`).join("")}${nums.map((c) => `<td class="num">${c}</td>`).join("")}<td>${r.params.map((p) => `<code>${html(p)}</code>`).join("<br>")}</td></tr>`
+    return `<tr${r.run === current ? ' class="current"' : ""}>${cells.map((c) => `<td class="nw">${c}</td>`).join("")}${nums.map((c) => `<td class="num">${c}</td>`).join("")}<td>${r.params.map((p) => `<code>${html(p)}</code>`).join("<br>")}</td></tr>`
   })
   return `<div class="table-wrap"><table><thead><tr>${head.map((h) => `<th>${html(h)}</th>`).join("")}</tr></thead><tbody>\n${body.join("\n")}\n</tbody></table></div>`
 }

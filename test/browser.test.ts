@@ -145,6 +145,10 @@ describe.skipIf(!fs.existsSync(CHROMIUM) && !process.env.CI)("report in headless
         for (let j = i + 1; j < dag.nodes.length; j++) expect(overlap(dag.nodes[i]!.rect, dag.nodes[j]!.rect), `${dag.nodes[i]!.href} / ${dag.nodes[j]!.href}`).toBe(false)
       // every box links to its node's section
       for (const n of dag.nodes) expect(await page.locator(`details.node${n.href}`).count(), n.href).toBe(1)
+      // the OWM funnel follows its documents through extraction, dedup and decontamination, not into signatures
+      const funnel = await page.locator('svg[aria-label="documents from owm/warc"] text').allTextContents()
+      expect(funnel).toEqual(expect.arrayContaining(["owm/extract", "owm/filter", "dedup/minhash (kept)", "overlap/decontaminate (kept)"]))
+      expect(funnel.join(" ")).not.toMatch(/signatures|tokenize/)
       // a summary line per output, never a sum: dedup/minhash shows kept and clusters separately
       expect(await page.locator("details#node-dedup-minhash > summary").innerText()).toMatch(/kept \d+, clusters \d+/)
       // math in the extracted pages renders as MathML once a section is opened

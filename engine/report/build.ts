@@ -67,6 +67,8 @@ export interface ReportModel {
   readonly notes: ReadonlyArray<string>
   /** the pipeline's key figures for this run (Pipeline.metrics), in declaration order */
   readonly metrics: ReadonlyArray<{ readonly name: string; readonly value: MetricValue }>
+  /** per source node: its documents through each step that keeps their shape (see documentFunnels) */
+  readonly funnels: ReadonlyArray<DocumentFunnel>
   /** recent runs of the same pipeline, newest first, this one included: the comparison table */
   readonly history: ReadonlyArray<RunSummary & { readonly report?: string }>
 }
@@ -218,6 +220,56 @@ export const funnelChart = (log: NodeLog, outputs: ReadonlyArray<{ readonly name
   })
 }
 
+export interface DocumentFunnel {
+  readonly source: string
+  readonly readRows: number
+  readonly steps: ReadonlyArray<{ readonly label: string; readonly rows: number; readonly failed: boolean }>
+}
+
+/**
+ * Where each source's documents go: from the source, step by step through the downstream node whose
+ * output carries on most of the documents' columns (at least half: extraction turns HTML into text
+ * but keeps id, url and record id; a dedup's or decontamination's `kept` keeps them all). A step
+ * that makes something else of the documents (signatures, token ids), splits them into several
+ * like outputs, or ties with another step ends the chain, so every bar counts the same documents.
+ */
+export const documentFunnels = (store: Store, run: RunRecord, inputsOf: ReadonlyMap<string, ReadonlyArray<string>>): ReadonlyArray<DocumentFunnel> => {
+  const manifest = (log: NodeLog, output: string) => {
+    const id = log.outputs[output]
+    const m = id ? store.outputManifest(id, log.key, output) : undefined
+    return m?.kind === "dataset" ? m : undefined
+  }
+  const columns = (log: NodeLog, output: string) => new Set(manifest(log, output)?.columns.map((c) => c.name) ?? [])
+  const funnels: Array<DocumentFunnel> = []
+  for (const source of run.nodes.filter((n) => n.kind === "source")) {
+    const steps: Array<{ label: string; rows: number; failed: boolean }> = [{ label: source.node, rows: source.rows.out, failed: source.status === "failed" }]
+    let last = { log: source, output: "out" }
+    for (;;) {
+      const have = columns(last.log, last.output)
+      if (have.size === 0) break
+      const share = (log: NodeLog, output: string) => [...columns(log, output)].filter((c) => have.has(c)).length / have.size
+      const next = run.nodes.flatMap((n) => {
+        if (!(inputsOf.get(n.node) ?? []).includes(last.log.node)) return []
+        const scored = Object.keys(n.outputs)
+          .map((o) => ({ output: o, score: share(n, o) }))
+          .filter((x) => x.score >= 0.5)
+          .sort((a, b) => b.score - a.score)
+        const best = scored.filter((x) => x.score === scored[0]?.score)
+        const output = best.length === 1 ? best[0]!.output : best.some((x) => x.output === "kept") ? "kept" : undefined
+        return output ? [{ log: n, output, score: scored[0]!.score }] : []
+      })
+      const top = next.filter((x) => x.score === Math.max(...next.map((y) => y.score)))
+      if (top.length !== 1) break
+      const step = top[0]!
+      const outputs = Object.keys(step.log.outputs).length
+      steps.push({ label: outputs > 1 ? `${step.log.node} (${step.output})` : step.log.node, rows: manifest(step.log, step.output)?.rows ?? 0, failed: step.log.status === "failed" })
+      last = step
+    }
+    if (steps.length >= 2) funnels.push({ source: source.node, readRows: source.rows.in, steps })
+  }
+  return funnels
+}
+
 export const buildReport = (store: Store, run: RunRecord, pipeline: Pipeline | undefined): Effect.Effect<ReportModel> =>
   Effect.gen(function* () {
     const nodes = new Map((pipeline?.nodes ?? []).map((pn) => [pn.node.name, pn]))
@@ -266,15 +318,17 @@ export const buildReport = (store: Store, run: RunRecord, pipeline: Pipeline | u
       metrics.push({ name, value: typeof v === "number" || typeof v === "string" ? v : typeof v === "bigint" ? Number(v) : null })
     }
     session?.close()
+    const inputsOf = new Map((pipeline?.nodes ?? []).map((pn) => [pn.node.name, Object.values(pn.inputs).map((w) => w.node)]))
     return {
       run,
       pipelineDescription: pipeline?.description ?? "",
       pipelineCells,
       sections,
       omitted: run.nodes.length - sections.length,
-      inputsOf: new Map((pipeline?.nodes ?? []).map((pn) => [pn.node.name, Object.values(pn.inputs).map((w) => w.node)])),
+      inputsOf,
       notes,
       metrics,
+      funnels: documentFunnels(store, run, inputsOf),
       history: [],
     }
   })

@@ -171,22 +171,14 @@ const summaryLine = (s: NodeSection): string => {
  * each step kept. One chart per source, in the same unit throughout; the token, training and
  * evaluation nodes (global, other units) have their own sections.
  */
-const sourceFunnels = (nodes: ReadonlyArray<NodeLog>, inputsOf: ReadonlyMap<string, ReadonlyArray<string>>): string => {
-  const charts: Array<string> = []
-  for (const source of nodes.filter((n) => n.kind === "source")) {
-    const chain = [source]
-    for (;;) {
-      const last = chain.at(-1)!.node
-      const next = nodes.filter((n) => n.kind === "map" && (inputsOf.get(n.node) ?? []).length === 1 && inputsOf.get(n.node)![0] === last)
-      if (next.length !== 1) break
-      chain.push(next[0]!)
-    }
-    if (chain.length < 2) continue
-    const bars = [{ label: "read", value: source.rows.in, color: PALETTE[4] }, ...chain.map((n) => ({ label: n.node, value: n.rows.out, color: n.status === "failed" ? "#a8444f" : PALETTE[0] }))]
-    charts.push(`<div class="cell"><h3>Documents from ${html(source.node)}</h3>${barChart(bars, { valueLabel: "rows kept by each step", title: `documents from ${source.node}` })}</div>`)
-  }
-  return charts.join("")
-}
+/** One bar chart per source: the documents it read, then kept by each step (see documentFunnels). */
+const sourceFunnels = (funnels: ReportModel["funnels"]): string =>
+  funnels
+    .map((f) => {
+      const bars = [{ label: "read", value: f.readRows, color: PALETTE[4] }, ...f.steps.map((st) => ({ label: st.label, value: st.rows, color: st.failed ? "#a8444f" : PALETTE[0] }))]
+      return `<div class="cell"><h3>Documents from ${html(f.source)}</h3>${barChart(bars, { valueLabel: "rows kept by each step", title: `documents from ${f.source}` })}</div>`
+    })
+    .join("")
 
 export const renderHtml = (m: ReportModel, renderMs?: number): string => {
   const r = m.run
@@ -233,7 +225,7 @@ ${m.notes.map((n) => `<p class="note">${html(n)}</p>`).join("")}
       : `<p class="empty">none — every param has its default${r.overrides.length ? ` (flags: ${html(r.overrides.join(" "))})` : ""}</p>`
   }</div>
 <div class="cell"><h3>Pipeline</h3>${dag}</div>
-${sourceFunnels(r.nodes, m.inputsOf)}
+${sourceFunnels(m.funnels)}
 <div class="cell"><h3>Timeline</h3>${spans.length ? timeline(spans) : `<p class="empty">everything was cached: nothing ran</p>`}</div>
 ${m.pipelineCells.map(cellHtml).join("")}
 ${m.history.length > 1 ? `<div class="cell"><h3>Recent runs of ${html(r.pipeline)}</h3><p class="meta">Key figures and params side by side, newest first (\`dag runs --pipeline ${html(r.pipeline)}\`).</p>${runsTable(m.history, r.run)}</div>` : ""}

@@ -38,7 +38,10 @@ describe("runs as users mean them", () => {
     expect((JSON.parse(sql.stdout) as Array<{ n: number }>)[0]!.n).toBeGreaterThan(0)
     const ls = await dagAwait(box, ["ls", "--json"])
     expect(ls.stdout).toContain("demo_top_words")
-    expect((await dagAwait(box, ["status"])).stdout).toContain(`run ${failed}`)
+    const status = (await dagAwait(box, ["status"])).stdout
+    expect(status).toContain(`run ${failed}`)
+    // …and names the successful run the reading commands use, with the command that shows it
+    expect(status).toContain(`the latest successful run of demo is ${good} (what sql, ls, export and report read): \`dag status --run ${good}\``)
 
     // --run: a unique prefix, latest, latest~N; an ambiguous prefix and a missing run say what to do
     const byPrefix = await dagAwait(box, ["status", "--run", good.slice(0, good.length - 3)])

@@ -5,7 +5,7 @@ import { NotFoundError } from "../errors.js"
 import { runtimeFacts } from "../exec/runner.js"
 import { describePlan, planPipeline } from "../exec/staleness.js"
 import { listRuns, readRun } from "../journal.js"
-import { formatMetric, recentRuns } from "../runs.js"
+import { formatMetric, recentRuns, resolveRun } from "../runs.js"
 import { runsPage } from "../report/html.js"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -92,8 +92,13 @@ export const statusCommand = Command.make(
             .join("\n")}`
         )
       }
+      // the latest run is where a failure is read; the results other commands read are one command away
+      if (Option.isNone(o.run) && run.status !== "ok") {
+        const good = resolveRun(settings.runs, undefined, { pipeline: run.pipeline })
+        if (!("error" in good)) yield* Console.log(`\nthe latest successful run of ${run.pipeline} is ${good.run} (what sql, ls, export and report read): \`dag status --run ${good.run}\``)
+      }
     })
-).pipe(Command.withDescription("Show a run from its journal: per node status, shards, rows, drops, errors."))
+).pipe(Command.withDescription("Show a run from its journal (by default the latest, whatever its status): per node status, shards, rows, drops, errors."))
 
 /** Follows lineage from one output shard back to source units. */
 const traceShard = (store: Store, node: string, index: number, depth = 0): Array<string> => {

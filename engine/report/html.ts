@@ -23,6 +23,9 @@ h3 { font-size: 13px; text-transform: uppercase; letter-spacing: .06em; color: v
 .tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(130px, 1fr)); gap: 10px; margin: 24px 0; }
 .tile { border: 1px solid var(--rule); border-radius: 8px; padding: 10px 12px; background: #fff; }
 .tile b { display: block; font-size: 22px; font-weight: 600; }
+.tiles.metrics { grid-template-columns: repeat(auto-fit, minmax(88px, 1fr)); gap: 8px; margin-top: -12px; }
+.tiles.metrics .tile { padding: 8px 10px; }
+.tiles.metrics b { font-size: 17px; }
 .tile span { color: var(--muted); font-size: 12px; }
 .cell { margin: 28px 0; page-break-inside: avoid; }
 details.node { border-top: 1px solid var(--rule); padding: 8px 0; }

@@ -123,7 +123,7 @@ describe("the report of a demo run", () => {
     expect(page).toContain("&lt;script&gt;window.__xss = 1&lt;/script&gt;")
     expect(page).toContain("&lt;b&gt;ok&lt;/b&gt;") // the dropped sample
     for (const node of ["demo/read", "demo/clean", "demo/words", "demo/top-words", "demo/summary"]) expect(page).toContain(`id="node-${node.replace(/[^a-z0-9]+/g, "-")}"`)
-    expect(page).toMatch(/<td><code>minChars<\/code><\/td><td>30<\/td><td>40<\/td>/) // params that differ from defaults
+    expect(page).toMatch(/<td><code>minChars<\/code><\/td><td class="nw">30<\/td><td class="nw">40<\/td>/) // params that differ from defaults
     expect(page).toContain('aria-label="pipeline graph"')
     expect(page).toContain("Drop funnel")
     expect(page).toContain("dropped: too-short")

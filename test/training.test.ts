@@ -90,10 +90,16 @@ describe("training under interruption", () => {
     const uninterrupted = await lastLoss(summary(fresh).run)
     expect(afterResume.step).toBe(60)
     expect(afterResume.loss).toBeCloseTo(uninterrupted.loss, 3)
-    // training runs on a worker thread of its own: the main thread (progress, Ctrl-C) never froze
-    // for the TF.js start-up (over a second when it ran there) or between steps
-    const journal = JSON.parse(fs.readFileSync(path.join(box.runs, summary(fresh).run, "run.json"), "utf8")) as { mainThread: { maxStallMs: number } }
-    expect(journal.mainThread.maxStallMs).toBeLessThan(500)
+    // training runs on a worker thread of its own, so the main thread (progress, Ctrl-C) does not
+    // freeze between steps (about 340 ms per step when it ran there, and over a second at TF.js start-up)
+    const journal = JSON.parse(fs.readFileSync(path.join(box.runs, summary(fresh).run, "run.json"), "utf8")) as {
+      mainThread: { maxStallMs: number; stalls: Array<{ atMs: number; ms: number }> }
+      nodes: Array<{ node: string; messages?: Array<string> }>
+    }
+    expect(journal.nodes.find((n) => n.node === "train/tiny-lm")!.messages![0]).toMatch(/^running on a worker thread of its own \(thread \d+\)$/)
+    // (the run's first second is start-up: loading DuckDB's native module; a loaded CI machine stretches it)
+    for (const stall of journal.mainThread.stalls.filter((s) => s.atMs > 1000)) expect(stall.ms).toBeLessThan(500)
+    expect(journal.mainThread.maxStallMs).toBeLessThan(2000)
   }, 300_000)
 
   it("a checkpoint made for another key is discarded with a note, not resumed", async () => {

@@ -87,6 +87,7 @@ export const runGlobalOnThread = (
     }
     worker.on("error", (e) => died(e.message))
     worker.on("exit", (code) => died(`exit code ${code}`))
+    hooks.log(`running on a worker thread of its own (thread ${worker.threadId})`)
     worker.postMessage({ id: 1, ...task })
     return Effect.promise(async () => {
       if (!ended) worker.postMessage({ id: -2, interrupt: true })

@@ -592,7 +592,8 @@ export const runPipeline = (req: RunRequest, runId: string) =>
     if (remote && toRun.length > 0) yield* remote.preflight
     if (toRun.some((pn) => pn.node.kind !== "global" && pn.node.worker)) executor.warm?.(req.pipeline.name)
     // global nodes query this thread's DuckDB: open it while the first nodes run elsewhere
-    if (toRun.some((pn) => pn.node.kind === "global")) void instance().catch(() => undefined)
+    // (a turn of its own: loading the native module takes ~80 ms that should not add to planning's)
+    if (toRun.some((pn) => pn.node.kind === "global" && !pn.node.worker)) setTimeout(() => void instance().catch(() => undefined), 0)
     const byName = new Map(order.map((pn) => [pn.node.name, pn]))
 
     const upstreamInputs = (pn: PipelineNode) =>

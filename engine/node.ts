@@ -185,9 +185,10 @@ export interface GlobalNode<P = any, Ins extends Record<string, Port> = any, Out
   readonly run: (ctx: GlobalContext<P, Ins, Outs>) => Effect.Effect<void, NodeRunError>
   /**
    * Run on a worker thread of its own: for long synchronous JavaScript (TF.js training and
-   * evaluation) that would otherwise freeze progress, Ctrl-C and every other node's I/O.
+   * evaluation) that would otherwise freeze progress, Ctrl-C and every other node's I/O. A function
+   * decides per run (from the params, or what is installed).
    */
-  readonly worker: boolean
+  readonly worker: boolean | ((params: P) => boolean)
 }
 
 export type AnyNode = SourceNode | MapNode | GlobalNode
@@ -288,7 +289,7 @@ export const global = <Ins extends Record<string, Port>, Outs extends Record<str
     readonly inputs: Ins
     readonly outputs: Outs
     readonly rowsPerShard?: number
-    readonly worker?: boolean
+    readonly worker?: boolean | ((params: P) => boolean)
     readonly run: (ctx: GlobalContext<P, Ins, Outs>) => Effect.Effect<void, NodeRunError>
   }
 ): GlobalNode<P, Ins, Outs> => {
@@ -303,6 +304,9 @@ export const global = <Ins extends Record<string, Port>, Outs extends Record<str
     codeHash: codeHashOf(def.name, def.run),
   }
 }
+
+/** Whether a global node runs on a worker thread of its own with these params. */
+export const onOwnThread = (node: GlobalNode, params: unknown): boolean => (typeof node.worker === "function" ? node.worker(params) : node.worker)
 
 /** Output ports of any node kind, by name. Source and map nodes have one output named "out". */
 export const outputPorts = (node: AnyNode): Record<string, Port> => (node.kind === "global" ? node.outputs : { out: node.output })

@@ -90,7 +90,7 @@ export const METRICS_FILE = "metrics.json"
 
 /** The key figures recorded with a run's report (empty when its pipeline declares none). */
 export const readMetrics = (runsDir: string, run: string): Readonly<Record<string, MetricValue>> =>
-  readMetadata(path.join(runsDir, run, METRICS_FILE), RunMetricsSchema, { run, metrics: {} }, "its metrics are not shown; `dag report --run RUN` writes them again").metrics
+  readMetadata(path.join(runsDir, run, METRICS_FILE), RunMetricsSchema, { run, metrics: {} }, `its metrics are not shown; \`dag report --run ${run}\` writes them again`).metrics
 
 /** One line per run: what `dag runs` prints (and as JSON), the runs page and a report's run history. */
 export const runSummary = (runsDir: string, r: RunRecord) => ({
@@ -110,10 +110,12 @@ export const runSummary = (runsDir: string, r: RunRecord) => ({
 })
 export type RunSummary = ReturnType<typeof runSummary>
 
-/** The newest real runs (no dry runs), of one pipeline or all; `limit` 0 for every one. */
-export const recentRuns = (runsDir: string, pipeline: string | undefined, limit: number): ReadonlyArray<RunSummary> => {
+/** The newest real runs (no dry runs), of one pipeline or all, from `upTo` back when given; `limit` 0 for every one. */
+export const recentRuns = (runsDir: string, pipeline: string | undefined, limit: number, upTo?: string): ReadonlyArray<RunSummary> => {
   const out: Array<RunSummary> = []
   for (const id of listRuns(runsDir).slice().reverse()) {
+    // run ids start with their start time, so they sort in time order
+    if (upTo !== undefined && id > upTo) continue
     const r = readRun(runsDir, id)
     if (!r || r.dryRun || (pipeline !== undefined && r.pipeline !== pipeline)) continue
     out.push(runSummary(runsDir, r))

@@ -92,6 +92,9 @@ describe("runs as users mean them", () => {
     const page = path.join(box.dir, "runs.html")
     expect((await dagAwait(box, ["runs", "--html", page])).code).toBe(0)
     expect(fs.readFileSync(page, "utf8")).toMatch(/<th>paragraphs<\/th><th>top word<\/th>/)
+    // an older run's report compares it with the runs before it, not with later ones
+    expect((await dagAwait(box, ["report", "--run", runs[1]!.run])).code).toBe(0)
+    expect(fs.readFileSync(path.join(box.runs, runs[1]!.run, "report.html"), "utf8")).not.toContain(runs[0]!.run)
   }, 60_000)
 
   it("dag why says which params it answers for, and points at the params the latest run used", async () => {

@@ -71,7 +71,12 @@ export const tidyHelp = (text: string): string => {
     .replace(/^ *One of the following: [^\n]*\n\n?/gm, "")
     .replace(/^ *This option may be repeated zero or more times\.\n\n?/gm, "")
   const builtIns = out.search(/^--completions /m)
-  if (builtIns >= 0) out = `${out.slice(0, builtIns)}Every command also takes --help; \`dag --version\` prints the version, \`dag --completions bash\` a completion script.\n`
+  if (builtIns >= 0) {
+    // up to the next section (COMMANDS, when @effect/cli prints the top level), else the end
+    const next = out.slice(builtIns).search(/^[A-Z][A-Z ]+$/m)
+    const rest = next >= 0 ? out.slice(builtIns + next) : ""
+    out = `${out.slice(0, builtIns)}Every command also takes --help; \`dag --version\` prints the version, \`dag --completions bash\` a completion script.\n\n${rest}`
+  }
   const verb = /^\$ dag (\S+)/m.exec(out)?.[1]
   const examples = verb ? examplesOf(verb) : []
   const at = out.search(/^(ARGUMENTS|OPTIONS)$/m)

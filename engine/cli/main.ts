@@ -47,8 +47,8 @@ const verbs = [
 
 const dag = Command.make("dag").pipe(Command.withDescription("mathdag — typed, cached dataflow pipelines for math LM corpora."), Command.withSubcommands(verbs))
 
-/** A command's verb (@effect/cli keeps it in the descriptor). */
-const verbOf = (c: unknown): string => (c as { descriptor?: { command?: { name?: string } } }).descriptor?.command?.name ?? ""
+/** A command's verb (its first name; a command with subcommands included). */
+const verbOf = (c: Command.Command<any, any, any, any>): string => [...Command.getNames(c)][0] ?? ""
 
 installCrashHandlers()
 registerExtensionExecutors()

@@ -79,6 +79,8 @@ export const runGlobalOnThread = (
       close()
       if (m.end === "ok") resume(Effect.succeed(m.result))
       else if (m.end === "failed") resume(Effect.fail(deserialize(m.error)))
+      // the node stopped itself (after our interrupt this resume is ignored)
+      else resume(Effect.interrupt)
     })
     const died = (why: string) => {
       if (ended) return

@@ -8,6 +8,7 @@ import { Context, Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Worker } from "node:worker_threads"
+import { abortable } from "../abortable.js"
 import { NodeRunError, type CorruptShardError } from "../errors.js"
 import type { MapNode, SourceNode, SourceUnit, StepProgress } from "../node.js"
 import { distDir, packageRoot } from "../paths.js"
@@ -66,23 +67,11 @@ const errorMessage = (e: unknown) => (e instanceof Error ? e.message : String(e)
  * after the run has swept its temporaries and exited.
  */
 const onThisThread = (node: string, tmpPath: string, context: string, run: (signal: AbortSignal) => Promise<ShardResult>) =>
-  Effect.async<ShardResult, NodeRunError>((resume) => {
-    const controller = new AbortController()
-    const work = run(controller.signal)
-    work.then(
-      (r) => resume(Effect.succeed(r)),
-      (e) => resume(Effect.fail(new NodeRunError({ node, message: `${context}${errorMessage(e)}`, transient: false, cause: e })))
-    )
-    return Effect.promise(() => {
-      controller.abort()
-      return work
-        .then(
-          () => undefined,
-          () => undefined
-        )
-        .finally(() => fs.rmSync(tmpPath, { force: true }))
-    })
-  })
+  abortable(
+    run,
+    (e) => new NodeRunError({ node, message: `${context}${errorMessage(e)}`, transient: false, cause: e }),
+    () => fs.rmSync(tmpPath, { force: true })
+  )
 
 export const inlineExecutor = (slots: number): Executor => ({
   name: "inline",

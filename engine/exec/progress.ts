@@ -95,6 +95,11 @@ export class RunClock {
     this.finished.add(node)
   }
 
+  /** How many distinct nodes have ended (a node recomputed to repair a corrupt shard ends twice). */
+  get done(): number {
+    return this.finished.size
+  }
+
   text(bars: ReadonlyMap<string, Bar>): string {
     if (this.nodes.length === 0) return ""
     const running = new Map<string, number>()
@@ -119,7 +124,6 @@ const ttyProgress = (out: NodeJS.WriteStream): Progress => {
   const bars = new Map<string, Bar>()
   let drawn = 0
   let planned = 0
-  let finished = 0
   const started = Date.now()
   const clock = new RunClock()
   const draw = () => {
@@ -128,7 +132,7 @@ const ttyProgress = (out: NodeJS.WriteStream): Progress => {
     const lines = [...bars].slice(0, 12)
     if (bars.size > 0) {
       const more = bars.size > lines.length ? `, ${bars.size - lines.length} more running` : ""
-      text += `\x1b[2K  ${finished}/${planned} nodes done · ${((Date.now() - started) / 1000).toFixed(1)} s${clock.text(bars)}${more}\n`
+      text += `\x1b[2K  ${clock.done}/${planned} nodes done · ${((Date.now() - started) / 1000).toFixed(1)} s${clock.text(bars)}${more}\n`
     }
     const nameWidth = Math.max(24, ...lines.map(([n]) => n.length))
     for (const [name, b] of lines) {
@@ -168,7 +172,6 @@ const ttyProgress = (out: NodeJS.WriteStream): Progress => {
       clock.end(node)
       // a node found cached inside the run never started a bar, and is done all the same
       bars.delete(node)
-      finished++
     },
     close: () => {
       clearInterval(timer)
@@ -181,7 +184,6 @@ const ttyProgress = (out: NodeJS.WriteStream): Progress => {
 export const plainProgress = (out: NodeJS.WriteStream): Progress => {
   const bars = new Map<string, Bar & { lastPrint: number }>()
   let planned = 0
-  let finished = 0
   let lastOverall = Date.now()
   const started = Date.now()
   const clock = new RunClock()
@@ -224,10 +226,9 @@ export const plainProgress = (out: NodeJS.WriteStream): Progress => {
       clock.end(node)
       // a node found cached inside the run never started a bar, and is done all the same
       bars.delete(node)
-      finished++
       if (Date.now() - lastOverall > 5000) {
         lastOverall = Date.now()
-        out.write(`  … ${finished}/${planned} nodes done after ${((Date.now() - started) / 1000).toFixed(0)} s${clock.text(bars)}\n`)
+        out.write(`  … ${clock.done}/${planned} nodes done after ${((Date.now() - started) / 1000).toFixed(0)} s${clock.text(bars)}\n`)
       }
     },
     close: () => bars.clear(),

@@ -9,7 +9,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { columnsOf } from "../columns.js"
 import { CorruptShardError, NodeRunError, withDiskAdvice, type DagError } from "../errors.js"
-import type { AnyNode, GlobalNode, MapNode, SourceNode, SourceUnit, StepProgress } from "../node.js"
+import { onOwnThread, type AnyNode, type GlobalNode, type MapNode, type SourceNode, type SourceUnit, type StepProgress } from "../node.js"
 import type { ResolvedParams } from "../params.js"
 import type { Pipeline, PipelineNode } from "../pipeline.js"
 import { ancestorsOf, topoOrder } from "../pipeline.js"
@@ -456,7 +456,7 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
         r = remote
       } else {
         const progress = (p: StepProgress) => env.progress.step?.(node.name, p)
-        const onThread = (node as GlobalNode).worker ? env.executor.runGlobal : undefined
+        const onThread = onOwnThread(node as GlobalNode, params) ? env.executor.runGlobal : undefined
         r = yield* inScratch(env.store, key, say, (work) =>
           retrying(
             env,
@@ -593,7 +593,7 @@ export const runPipeline = (req: RunRequest, runId: string) =>
     if (toRun.some((pn) => pn.node.kind !== "global" && pn.node.worker)) executor.warm?.(req.pipeline.name)
     // global nodes query this thread's DuckDB: open it while the first nodes run elsewhere
     // (a turn of its own: loading the native module takes ~80 ms that should not add to planning's)
-    if (toRun.some((pn) => pn.node.kind === "global" && !pn.node.worker)) setTimeout(() => void instance().catch(() => undefined), 0)
+    if (toRun.some((pn) => pn.node.kind === "global" && !onOwnThread(pn.node, req.params.values.get(pn.node.name)))) setTimeout(() => void instance().catch(() => undefined), 0)
     const byName = new Map(order.map((pn) => [pn.node.name, pn]))
 
     const upstreamInputs = (pn: PipelineNode) =>
@@ -638,6 +638,7 @@ export const runPipeline = (req: RunRequest, runId: string) =>
         const inputs = yield* upstreamInputs(pn).pipe(Effect.either)
         if (inputs._tag === "Left") {
           journal.nodeFailed(pn.node.name, "skipped", `upstream ${inputs.left.node} failed`)
+          progress.end(pn.node.name)
           yield* Deferred.fail(done.get(pn.node.name)!, new UpstreamFailed(pn.node.name))
           return
         }

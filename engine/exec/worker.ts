@@ -38,8 +38,10 @@ const stopped = {
 // interrupt for a global node acts at once.
 let queue: Promise<void> = Promise.resolve()
 let interruptGlobal: (() => void) | undefined
+// an interrupt that comes while the pipeline still loads stops the node before it starts
+let interruptedEarly = false
 parentPort?.on("message", (task: (WorkerTask | (GlobalThreadTask & { id: number })) & { preload?: string; close?: boolean; interrupt?: boolean }) => {
-  if (task.interrupt) return interruptGlobal?.()
+  if (task.interrupt) return interruptGlobal ? interruptGlobal() : void (interruptedEarly = true)
   queue = queue.then(() => (task.kind === "global" ? handleGlobal(task) : handle(task as WorkerTask)))
 })
 
@@ -49,6 +51,7 @@ const handleGlobal = async (task: GlobalThreadTask & { id: number }): Promise<vo
     const pipeline = await loadPipeline(task.pipeline)
     const pn = pipeline.nodes.find((n) => n.node.name === task.node)
     if (!pn || pn.node.kind !== "global") throw new Error(`worker: no global node "${task.node}" in pipeline ${task.pipeline}`)
+    if (interruptedEarly) return post({ end: "interrupted" })
     const served = serveGlobalTask(pn.node as GlobalNode, task, new Store(task.storeDir), post)
     interruptGlobal = served.interrupt
     await served.done

@@ -233,7 +233,7 @@ export interface DocumentFunnel {
  * that makes something else of the documents (signatures, token ids), splits them into several
  * like outputs, or ties with another step ends the chain, so every bar counts the same documents.
  */
-export const documentFunnels = (store: Store, run: RunRecord, inputsOf: ReadonlyMap<string, ReadonlyArray<string>>): ReadonlyArray<DocumentFunnel> => {
+export const documentFunnels = (store: Store, run: RunRecord, wiresOf: ReadonlyMap<string, ReadonlyArray<{ readonly node: string; readonly output: string }>>): ReadonlyArray<DocumentFunnel> => {
   const manifest = (log: NodeLog, output: string) => {
     const id = log.outputs[output]
     const m = id ? store.outputManifest(id, log.key, output) : undefined
@@ -249,7 +249,8 @@ export const documentFunnels = (store: Store, run: RunRecord, inputsOf: Readonly
       if (have.size === 0) break
       const share = (log: NodeLog, output: string) => [...columns(log, output)].filter((c) => have.has(c)).length / have.size
       const next = run.nodes.flatMap((n) => {
-        if (!(inputsOf.get(n.node) ?? []).includes(last.log.node)) return []
+        // it must read the very output followed so far (not a sibling such as a dedup's `dropped`)
+        if (!(wiresOf.get(n.node) ?? []).some((w) => w.node === last.log.node && w.output === last.output)) return []
         const scored = Object.keys(n.outputs)
           .map((o) => ({ output: o, score: share(n, o) }))
           .filter((x) => x.score >= 0.5)
@@ -279,7 +280,9 @@ export const buildReport = (store: Store, run: RunRecord, pipeline: Pipeline | u
     const withData = chosen.filter((n) => Object.keys(n.outputs).length > 0)
     let session: SqlSession | undefined
     if (withData.length > 0) {
-      const opened = yield* openSqlSession(store, run, { only: new Set(withData.map((n) => n.node)) }).pipe(Effect.either)
+      // the key figures may read any node's views, also those without a section
+      const viewed = pipeline?.metrics ? run.nodes : withData
+      const opened = yield* openSqlSession(store, run, { only: new Set(viewed.map((n) => n.node)) }).pipe(Effect.either)
       if (opened._tag === "Right") session = opened.right
       else notes.push(`sample rows and node cells are missing: ${opened.left.message}`)
     }
@@ -315,10 +318,12 @@ export const buildReport = (store: Store, run: RunRecord, pipeline: Pipeline | u
       const r = session ? yield* query(session, sql) : undefined
       const first = r?._tag === "Right" ? r.right.rows[0] : undefined
       const v = first ? Object.values(first)[0] : undefined
-      metrics.push({ name, value: typeof v === "number" || typeof v === "string" ? v : typeof v === "bigint" ? Number(v) : null })
+      const n = typeof v === "bigint" ? Number(v) : v
+      metrics.push({ name, value: typeof n === "string" ? n : typeof n === "number" && Number.isFinite(n) ? n : null })
     }
     session?.close()
-    const inputsOf = new Map((pipeline?.nodes ?? []).map((pn) => [pn.node.name, Object.values(pn.inputs).map((w) => w.node)]))
+    const wiresOf = new Map((pipeline?.nodes ?? []).map((pn) => [pn.node.name, Object.values(pn.inputs)]))
+    const inputsOf = new Map([...wiresOf].map(([name, wires]) => [name, wires.map((w) => w.node)]))
     return {
       run,
       pipelineDescription: pipeline?.description ?? "",
@@ -328,7 +333,7 @@ export const buildReport = (store: Store, run: RunRecord, pipeline: Pipeline | u
       inputsOf,
       notes,
       metrics,
-      funnels: documentFunnels(store, run, inputsOf),
+      funnels: documentFunnels(store, run, wiresOf),
       history: [],
     }
   })

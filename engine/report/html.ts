@@ -231,7 +231,7 @@ ${m.notes.map((n) => `<p class="note">${html(n)}</p>`).join("")}
 ${sourceFunnels(m.funnels)}
 <div class="cell"><h3>Timeline</h3>${spans.length ? timeline(spans) : `<p class="empty">everything was cached: nothing ran</p>`}</div>
 ${m.pipelineCells.map(cellHtml).join("")}
-${m.history.length > 1 ? `<div class="cell"><h3>Recent runs of ${html(r.pipeline)}</h3><p class="meta">Key figures and params side by side, newest first (\`dag runs --pipeline ${html(r.pipeline)}\`).</p>${runsTable(m.history, r.run)}</div>` : ""}
+${m.history.length > 1 ? `<div class="cell"><h3>Recent runs of ${html(r.pipeline)}</h3><p class="meta">Key figures and params of this run and the ones before it, newest first (\`dag runs --pipeline ${html(r.pipeline)}\`).</p>${runsTable(m.history, r.run)}</div>` : ""}
 <h3>Nodes</h3><p class="meta">One section per node, folded to its summary line; open one for its params, cache decision, samples and charts (the graph's boxes link here).</p>
 ${m.sections.map(sectionHtml).join("\n")}
 ${m.omitted ? `<p class="note">${num(m.omitted)} more nodes (all cached) have no section; \`dag status --run ${html(r.run)}\` lists them.</p>` : ""}

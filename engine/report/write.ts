@@ -6,7 +6,7 @@ import type { RunRecord } from "../journal.js"
 import type { Pipeline } from "../pipeline.js"
 import { redactUrlCredentials, writeFileAtomic } from "../store/fsx.js"
 import type { Store } from "../store/store.js"
-import { METRICS_FILE, recentRuns } from "../runs.js"
+import { METRICS_FILE, readMetrics, recentRuns } from "../runs.js"
 import { buildReport } from "./build.js"
 import { renderHtml } from "./html.js"
 import { renderMarkdown } from "./markdown.js"
@@ -27,15 +27,18 @@ export const writeReport = (store: Store, runsDir: string, run: RunRecord, pipel
     const built = yield* buildReport(store, run, pipeline)
     const dir = path.join(runsDir, run.run)
     // the figures first: the history table below reads them back from every run, this one included
-    if (built.metrics.length > 0) {
+    // a figure that cannot be read now (its shards collected by `dag gc`) keeps the value recorded before
+    const recorded = readMetrics(runsDir, run.run)
+    const metrics = built.metrics.map((m) => ({ name: m.name, value: m.value ?? recorded[m.name] ?? null }))
+    if (metrics.length > 0) {
       fs.mkdirSync(dir, { recursive: true })
-      writeFileAtomic(path.join(dir, ".tmp"), path.join(dir, METRICS_FILE), JSON.stringify({ run: run.run, metrics: Object.fromEntries(built.metrics.map((m) => [m.name, m.value])) }), false)
+      writeFileAtomic(path.join(dir, ".tmp"), path.join(dir, METRICS_FILE), JSON.stringify({ run: run.run, metrics: Object.fromEntries(metrics.map((m) => [m.name, m.value])) }), false)
     }
     // links to the other runs' reports hold where reports sit side by side (runs/<id>/report.html)
-    const history = recentRuns(runsDir, run.pipeline, HISTORY_RUNS).map((h) =>
+    const history = recentRuns(runsDir, run.pipeline, HISTORY_RUNS, run.run).map((h) =>
       out === undefined && fs.existsSync(path.join(runsDir, h.run, "report.html")) ? { ...h, report: `../${h.run}/report.html` } : h
     )
-    const model = { ...built, history }
+    const model = { ...built, metrics, history }
     const htmlPath = out ?? path.join(dir, "report.html")
     const mdPath = htmlPath.replace(/\.html?$/, "") + ".md"
     const page = renderHtml(model, Date.now() - started)

@@ -14,6 +14,7 @@ import * as Cell from "../../engine/report/cell.js"
 import { parseTestSets } from "../overlap/testsets.js"
 import { completeRemote, type EndpointError } from "./endpoint.js"
 import { type EvalModel, modelExternals, modelInputs, modelParams, openEvalModel, torchReady } from "./model.js"
+import { tfOnOwnThread } from "../train/model.js"
 import { gsmAnswerOf, gsmGold, majority, mathAnswerOf, mathGold, normalizeMath } from "./answers.js"
 
 export const Prediction = Schema.Struct({
@@ -97,8 +98,8 @@ export const evalMath = Node.global({
   description: "Few-shot MATH and GSM8k accuracy (Minerva-style prompts and answers, maj@k): the trained model (tiny LM, or PyTorch with trainer=torch) or an OpenAI-compatible endpoint.",
   inputs: modelInputs,
   outputs: { predictions: Node.Dataset(Prediction), summary: Node.Dataset(EvalSummary) },
-  // TF.js generation is a long synchronous stretch: off the main thread
-  worker: true,
+  // TF.js generation is a long synchronous stretch: off the main thread (see tfOnOwnThread)
+  worker: tfOnOwnThread,
   params: Schema.Struct({
     testSets: Schema.optionalWith(Schema.String, { default: () => "MATH=samples/eval/math-sample.jsonl,GSM8k=samples/eval/gsm8k-sample.jsonl" }),
     limit: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 50 }),

@@ -10,6 +10,7 @@ import * as Node from "../../engine/node.js"
 import * as Cell from "../../engine/report/cell.js"
 import { TokenDoc } from "../../schemas/token-doc.js"
 import { modelExternals, modelInputs, modelParams, openEvalModel, torchReady } from "./model.js"
+import { tfOnOwnThread } from "../train/model.js"
 
 export const PerplexityRow = Schema.Struct({
   subset: Schema.String,
@@ -35,8 +36,8 @@ export const makeEvalPerplexity = <K extends string>(name: string, subsets: Read
       ...modelParams,
     }).pipe(Schema.filter(torchReady)),
     externals: modelExternals,
-    // TF.js scoring and training are long synchronous stretches: off the main thread
-    worker: true,
+    // TF.js scoring is a long synchronous stretch: off the main thread (see tfOnOwnThread)
+    worker: tfOnOwnThread,
     report: [Cell.table("Held-out perplexity per subset", "SELECT subset, model, documents, tokens, round(nll, 4) AS mean_nll, round(perplexity, 2) AS perplexity FROM self ORDER BY subset")],
     run: (ctx) =>
       Effect.scoped(

@@ -29,6 +29,22 @@ export interface ModelConfig {
 let tfReady: Promise<{ tf: Tf; backend: string }> | undefined
 
 /**
+ * Whether TF.js work goes to a worker thread of its own (`Node.global({ worker })`). Not where the
+ * native TensorFlow backend (tfjs-node-gpu) is installed: its addon loads in one thread of a process
+ * only (tensorflow/tfjs issue 8388), so training and both evaluations share the main thread there;
+ * its ops run on TensorFlow's own threads anyway. The wasm and cpu backends are plain JavaScript
+ * and WebAssembly on the calling thread, which is what froze progress.
+ */
+export const tfOnOwnThread = (): boolean => {
+  try {
+    load.resolve("@tensorflow/tfjs-node-gpu")
+    return false
+  } catch {
+    return true
+  }
+}
+
+/**
  * TensorFlow.js with the first backend that loads: `tensorflow` (tfjs-node-gpu, an optional
  * dependency) when asked for or in `auto`, else `wasm`, else `cpu`.
  */

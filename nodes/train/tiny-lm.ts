@@ -9,11 +9,12 @@
 import { Effect, Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { abortable } from "../../engine/abortable.js"
 import { NodeRunError } from "../../engine/errors.js"
 import * as Node from "../../engine/node.js"
 import * as Cell from "../../engine/report/cell.js"
 import { Sequence } from "../tokens/pack.js"
-import { compactVocab, decodeCheckpoint, encodeCheckpoint, loadTf, TinyLM, type Checkpoint } from "./model.js"
+import { compactVocab, decodeCheckpoint, encodeCheckpoint, loadTf, tfOnOwnThread, TinyLM, type Checkpoint } from "./model.js"
 
 // Outputs hold only what the data and params determine, so every executor and every re-run gives
 // the same artifacts; speed and resumption are facts of the run and go to the journal (ctx.log).
@@ -199,8 +200,8 @@ export const tinyLm = Node.global({
   inputs: { sequences: Node.Dataset(Sequence) },
   outputs: { model: Node.File("tinylm"), loss: Node.Dataset(LossRow), summary: Node.Dataset(TrainSummary) },
   params: TrainParams,
-  // TF.js scoring and training are long synchronous stretches: off the main thread
-  worker: true,
+  // TF.js training is a long synchronous stretch: off the main thread (see tfOnOwnThread)
+  worker: tfOnOwnThread,
   report: [
     Cell.line("Training loss", "SELECT step, loss FROM self_loss ORDER BY step", { x: "step", y: "loss", yLabel: "cross-entropy (nats)" }),
     Cell.table("Training run", "SELECT backend, steps, tokens, round(final_loss, 3) AS final_loss, parameters, vocab, context FROM self_summary"),
@@ -228,8 +229,9 @@ export const tinyLm = Node.global({
       const resume = resumable(ckptFile, ctx.key, ctx.log)
       if (resume) ctx.log(`resuming from the checkpoint of step ${resume.step} in ${ckptFile}`)
       const losses: Array<{ step: number; loss: number }> = []
-      const result = yield* Effect.tryPromise({
-        try: (signal) =>
+      // on interruption training writes its checkpoint and stops; that is waited for
+      const result = yield* abortable(
+        (signal) =>
           trainLoop({
             windows,
             params: p,
@@ -247,8 +249,8 @@ export const tinyLm = Node.global({
               fs.renameSync(tmp, ckptFile)
             },
           }),
-        catch: (e) => new NodeRunError({ node: "train/tiny-lm", message: (e as Error).message, transient: false }),
-      })
+        (e) => new NodeRunError({ node: "train/tiny-lm", message: (e as Error).message, transient: false })
+      )
       ctx.log(
         `backend ${result.backend}: ${result.tokens} tokens in ${result.seconds.toFixed(1)} s (${(result.tokens / result.seconds).toFixed(0)} tokens/s)${resume ? `, resumed from step ${resume.step}` : ""}, final loss ${result.finalLoss.toFixed(4)}`
       )

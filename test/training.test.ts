@@ -8,7 +8,7 @@ import * as http from "node:http"
 import * as path from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
 import { decodeCheckpoint, encodeCheckpoint } from "../nodes/train/model.js"
-import { dagAsync, dagAwait, sandbox, summary, waitFor } from "./helpers.js"
+import { dagAsync, dagAwait, readRunRecord, sandbox, summary, waitFor } from "./helpers.js"
 
 const box = sandbox("train")
 const scratch = path.join(box.store, "scratch")
@@ -101,6 +101,26 @@ describe("training under interruption", () => {
     for (const stall of journal.mainThread.stalls.filter((s) => s.atMs > 1000)) expect(stall.ms).toBeLessThan(500)
     expect(journal.mainThread.maxStallMs).toBeLessThan(2000)
   }, 300_000)
+
+  it("a corrupt input shard met by a node on its own thread is repaired like any other: quarantined, its producer recomputes it, the run succeeds", async () => {
+    const before = summary(await dagAwait(box, train(26, 6)))
+    const sequences = readRunRecord(box, before.run).nodes.find((n) => n.node === "tokens/pack")!.outputs.sequences!
+    const [shard] = JSON.parse(fs.readFileSync(path.join(box.store, "artifacts", sequences.slice(0, 2), `${sequences}.json`), "utf8")).shards as Array<{ hash: string }>
+    const file = path.join(box.store, "objects", shard!.hash.slice(0, 2), `${shard!.hash}.parquet`)
+    const original = fs.readFileSync(file)
+    const damaged = Buffer.from(original)
+    damaged[60] = damaged[60]! ^ 0x20
+    fs.writeFileSync(file, damaged)
+    // another seed: train/tiny-lm computes again and reads the damaged shard on its worker thread
+    const r = await dagAwait(box, train(27, 6))
+    expect(r.code, r.stderr).toBe(0)
+    expect(fs.readFileSync(file).equals(original)).toBe(true)
+    expect(fs.readdirSync(path.join(box.store, "quarantine")).some((f) => f.includes(shard!.hash))).toBe(true)
+    const log = events(summary(r).run)
+    expect(log).toMatch(/running on a worker thread of its own/)
+    // the thread's CorruptShardError reached the scheduler as one (not as a node failure)
+    expect(log).toContain(`"type":"corrupt-shard","node":"train/tiny-lm","hash":"${shard!.hash}"`)
+  }, 240_000)
 
   it("a checkpoint made for another key is discarded with a note, not resumed", async () => {
     const { child, exit } = await startUntilCheckpoint(23)

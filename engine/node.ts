@@ -72,6 +72,8 @@ export interface RowReader<A> {
   /** Parquet paths of the shards (verified), for SQL over the input (`read_parquet([...])`). */
   readonly paths: () => Effect.Effect<ReadonlyArray<string>, NodeRunError>
   readonly rows: () => AsyncIterable<A>
+  /** How many rows the input holds (from its manifest): the total for `ctx.progress`. */
+  readonly rowCount: number
 }
 export interface FileReader {
   readonly path: () => Effect.Effect<string, NodeRunError>

@@ -2,7 +2,9 @@
 import { Effect, Schema } from "effect"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
+import type { Progress } from "../engine/exec/progress.js"
 import * as Node from "../engine/node.js"
+import type { StepProgress } from "../engine/node.js"
 import * as Pipeline from "../engine/pipeline.js"
 import { Store } from "../engine/store/store.js"
 import { makeMinhash, makeMinhashSignatures } from "../nodes/dedup/minhash.js"
@@ -74,7 +76,7 @@ describe("MinHash on WebAssembly SIMD", () => {
 })
 
 describe("dedup/minhash (in-process, real DuckDB)", () => {
-  const runDedup = async (docs: ReadonlyArray<{ id: string; text: string }>, shards = 3) => {
+  const runDedup = async (docs: ReadonlyArray<{ id: string; text: string }>, shards = 3, steps: Array<StepProgress> = []) => {
     const dir = tempDir("minhash")
     const src = Node.source({
       name: "t/docs",
@@ -92,7 +94,8 @@ describe("dedup/minhash (in-process, real DuckDB)", () => {
       return { kept: b.add(dedup, { docs: d, sigs: b.add(sigs, d) }).kept }
     })
     const dirs = { store: path.join(dir, "store"), runs: path.join(dir, "runs") }
-    const r = await runInProcess(p, dirs)
+    const progress: Progress = { plan: () => {}, start: () => {}, advance: () => {}, end: () => {}, close: () => {}, step: (node, s) => void (node === "t/minhash" && steps.push(s)) }
+    const r = await runInProcess(p, dirs, { progress })
     expect(r.ok).toBe(true)
     const store = new Store(dirs.store)
     const outputs = r.record.nodes.find((n) => n.node === "t/minhash")!.outputs
@@ -142,8 +145,19 @@ describe("dedup/minhash (in-process, real DuckDB)", () => {
     const r = rng(3)
     const base = Array.from({ length: 30 }, (_, i) => ({ id: `d${i}`, text: randomDoc(r, 100) }))
     const docs = [...base, { id: "copy5", text: base[5]!.text }, { id: "copy20", text: base[20]!.text }]
-    const out = await runDedup(docs, 4)
+    const steps: Array<StepProgress> = []
+    const out = await runDedup(docs, 4, steps)
     expect(out.dropped.map((d) => d.id).sort()).toEqual(["copy20", "copy5"])
+    // the live line says which step runs: signatures, pairs, components, clusters, then each kept shard
+    expect(steps.map((s) => s.note)).toEqual([
+      "loading signatures",
+      "candidate pairs and their similarity",
+      "connected components",
+      "clusters and dropped documents",
+      ...[1, 2, 3, 4].map((i) => `kept documents, shard ${i} of 4`),
+    ])
+    expect(steps.map((s) => s.done)).toEqual([0, 1, 2, 3, 4, 5, 6, 7])
+    expect(new Set(steps.map((s) => s.total))).toEqual(new Set([8]))
     // input order is shard by shard (the test source deals documents round-robin into 4 shards)
     const inputOrder = [0, 1, 2, 3].flatMap((part) => docs.filter((_, i) => i % 4 === part).map((d) => d.id))
     expect(out.kept.map((d) => d.id)).toEqual(inputOrder.filter((id) => !id.startsWith("copy")))

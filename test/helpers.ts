@@ -13,7 +13,7 @@ import { Journal, RunJournal, emptyNodeLog, newRecord, newRunId, type RunRecord 
 import { resolveParams, parseOverride } from "../engine/params.js"
 import type { Pipeline } from "../engine/pipeline.js"
 import { ShardExecutor, type Executor } from "../engine/exec/pool.js"
-import { ProgressBar } from "../engine/exec/progress.js"
+import { ProgressBar, type Progress } from "../engine/exec/progress.js"
 import { runPipeline } from "../engine/exec/runner.js"
 import { ArtifactStore, Store } from "../engine/store/store.js"
 
@@ -106,7 +106,7 @@ export const readRunRecord = (box: Sandbox, id: string): RunRecord => JSON.parse
 export const runInProcess = async (
   pipeline: Pipeline,
   dirs: { store: string; runs: string },
-  options: { params?: ReadonlyArray<string>; executor?: Executor; force?: ReadonlyArray<string>; retries?: number } = {}
+  options: { params?: ReadonlyArray<string>; executor?: Executor; force?: ReadonlyArray<string>; retries?: number; progress?: Progress } = {}
 ): Promise<{ ok: boolean; record: RunRecord }> => {
   const names = pipeline.nodes.map((pn) => pn.node.name)
   const overrides = (options.params ?? []).map((f) => Either.getOrThrow(parseOverride(f, names)))
@@ -127,7 +127,7 @@ export const runInProcess = async (
   const layer = Layer.mergeAll(
     Layer.succeed(ArtifactStore, store),
     Layer.succeed(RunJournal, journal),
-    ProgressBar.silent,
+    options.progress ? Layer.succeed(ProgressBar, options.progress) : ProgressBar.silent,
     options.executor ? Layer.succeed(ShardExecutor, options.executor) : ShardExecutor.inline(2)
   )
   const result = await Effect.runPromise(

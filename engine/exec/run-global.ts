@@ -212,6 +212,7 @@ export const runGlobal = (
       if (m.kind === "dataset") {
         readers[name] = {
           shards: m.shards.map((s) => s.hash),
+          rowCount: m.rows,
           paths: () => Effect.succeed(pathsOf[name] ?? []),
           rows: async function* () {
             for (const p of pathsOf[name] ?? []) yield* readShardRows(p, m.columns)

@@ -64,9 +64,12 @@ export const writeClusters = (
     readonly outputs: { readonly kept: QueryWriter; readonly clusters: QueryWriter; readonly dropped: QueryWriter; readonly examples: QueryWriter }
   },
   paths: ReadonlyArray<string>,
-  reason: string
+  reason: string,
+  /** reports the step starting now (what the live progress line shows) */
+  step: (note: string) => void = () => {}
 ) =>
   Effect.gen(function* () {
+    step("connected components")
     // connected components: every node takes the smallest label among itself and its neighbours until nothing changes
     yield* ctx.sql(`CREATE OR REPLACE TABLE lab AS SELECT doc, doc AS c FROM (SELECT a AS doc FROM edges UNION SELECT b FROM edges)`)
     yield* ctx.sql(`CREATE OR REPLACE TABLE und AS SELECT a AS x, b AS y FROM edges UNION ALL SELECT b, a FROM edges`)
@@ -78,6 +81,7 @@ export const writeClusters = (
       yield* ctx.sql(`CREATE OR REPLACE TABLE lab AS SELECT * FROM lab2`)
       if (!changed || changed.n === 0) break
     }
+    step("clusters and dropped documents")
     yield* ctx.sql(`CREATE OR REPLACE TABLE comp AS
       SELECT l.doc, l.c, s.id, r.id AS rep, count(*) OVER (PARTITION BY l.c) AS size FROM lab l JOIN sig s ON s.doc = l.doc JOIN sig r ON r.doc = l.c`)
     yield* ctx.outputs.clusters.writeQuery(`SELECT id, 'c' || c::VARCHAR AS cluster, size, rep AS representative FROM comp ORDER BY c, doc`)
@@ -92,7 +96,8 @@ export const writeClusters = (
     }, [])
     // kept rows: each input shard minus its dropped rows, in its order, as one output shard (no
     // global sort, so memory stays bounded by a shard)
-    for (const { path, offset, n } of shards) {
+    for (const [i, { path, offset, n }] of shards.entries()) {
+      step(`kept documents, shard ${i + 1} of ${shards.length}`)
       yield* ctx.outputs.kept.writeQuery(`SELECT * EXCLUDE (file_row_number) FROM read_parquet(${sqlString(path)}, file_row_number = true)
         ANTI JOIN (SELECT doc - ${offset} AS r FROM comp WHERE doc <> c AND doc >= ${offset} AND doc < ${offset + n}) d ON d.r = file_row_number
         ORDER BY file_row_number`)
@@ -166,8 +171,14 @@ export const makeDedup = <A extends { readonly id: string; readonly text: string
         const paths = yield* ctx.inputs.docs.paths()
         const sigPaths = yield* ctx.inputs.sigs.paths()
         // no row passes through JS: DuckDB reads the shards itself
+        // steps: signatures, candidate pairs, components, clusters, then one per kept shard
+        const steps = 4 + paths.length
+        let done = 0
+        const step = (note: string) => ctx.progress({ done: done++, total: steps, unit: "steps", note })
+        step("loading signatures")
         yield* ctx.sql(`CREATE OR REPLACE TABLE sig AS SELECT doc, ${def.sigColumns} FROM (${sigPaths.length ? inInputOrder(sigPaths) : emptyOf(def.sigSchema)})`)
+        step("candidate pairs and their similarity")
         yield* def.edges(ctx.sql, ctx.params, ctx.log)
-        yield* writeClusters(ctx, paths, def.reason)
+        yield* writeClusters(ctx, paths, def.reason, step)
       }),
   })

@@ -68,6 +68,9 @@ export const makeOverlap = <A extends { readonly id: string; readonly text: stri
     description: "Test-set overlap: documents sharing word n-grams with MATH / GSM8k test examples.",
     inputs: { docs: Node.Dataset(schema) },
     outputs: { hits: Node.Dataset(OverlapHit) },
+    // every document's n-grams are hashed in JavaScript: on a real corpus, minutes of work
+    // that would otherwise hold up the main thread
+    worker: true,
     params: Schema.Struct({
       n: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 30 }),
       testSets: Schema.optionalWith(Schema.String, { default: () => DEFAULT_TEST_SETS }),
@@ -108,9 +111,13 @@ export const makeOverlap = <A extends { readonly id: string; readonly text: stri
           }
         })
         ctx.log(`${examples.length} test fields, ${index.size} distinct ${n}-grams`)
+        const total = ctx.inputs.docs.rowCount
+        let seen = 0
+        let hits = 0
         yield* ctx.outputs.hits.write(
           (async function* () {
             for await (const doc of ctx.inputs.docs.rows()) {
+              if (seen++ % 1000 === 0) ctx.progress({ done: seen - 1, total, unit: "documents", note: `${hits} hits` })
               const keys = ngramKeys(doc.text, n)
               if (keys.length === 0) {
                 ctx.drop(doc.text.trim() ? `shorter than ${n} words` : "empty")
@@ -120,6 +127,7 @@ export const makeOverlap = <A extends { readonly id: string; readonly text: stri
               for (const key of new Set(keys)) for (const k of index.get(key) ?? []) counts.set(k, (counts.get(k) ?? 0) + 1)
               for (const [k, c] of counts) {
                 const ex = examples[k]!
+                hits++
                 yield { id: doc.id, test_set: ex.set, test_id: ex.id, field: ex.field, ngrams: c }
               }
             }

@@ -91,12 +91,15 @@ export const pack = Node.global({
             }
           }
         })()
+      let packed = 0
+      ctx.progress({ done: 0, total: buckets, unit: "buckets", note: `${rows.toLocaleString("en-US")} documents, ${total.toLocaleString("en-US")} tokens` })
       yield* forEachBucket(ctx.sql, placed, buckets, (source) =>
         Effect.gen(function* () {
           const ordered = `SELECT position, subset, id, epoch, weight, tokens FROM ${source} ORDER BY position`
           yield* ctx.outputs.documents.writeQuery(ordered)
           // ids as text: converting a DuckDB list to JavaScript makes a BigInt per id, several times slower
           yield* ctx.outputs.sequences.write(windows(yield* ctx.stream(`SELECT array_to_string(tokens, ',') AS tokens FROM (${ordered})`)))
+          ctx.progress({ done: ++packed, total: buckets, unit: "buckets", note: `${seq.toLocaleString("en-US")} windows` })
         })
       )
       const tail = buffer.length - start

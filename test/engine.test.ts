@@ -5,6 +5,7 @@ import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { NodeRunError } from "../engine/errors.js"
 import { inlineExecutor, type Executor } from "../engine/exec/pool.js"
+import type { Progress } from "../engine/exec/progress.js"
 import { runMapShard } from "../engine/exec/shard.js"
 import * as Node from "../engine/node.js"
 import * as Pipeline from "../engine/pipeline.js"
@@ -83,8 +84,13 @@ describe("engine (in-process, real DuckDB)", () => {
     const first = await runInProcess(pipelineOf(input), dirs)
     expect(first.ok).toBe(true)
     expect(node(first.record, "e/upper")).toMatchObject({ status: "computed", shards: { total: 4, computed: 4 }, rows: { in: 12, out: 8 }, dropped: { comment: 4 } })
-    const second = await runInProcess(pipelineOf(input), dirs)
+    // the re-run settles every node in its first pass, with no node left for the scheduler, even
+    // though listing the source's files is asynchronous
+    let scheduled = -1
+    const progress: Progress = { plan: (n) => void (scheduled = n), start: () => {}, advance: () => {}, end: () => {}, close: () => {} }
+    const second = await runInProcess(pipelineOf(input), dirs, { progress })
     expect(second.record.nodes.map((n) => n.status)).toEqual(["cached", "cached", "cached"])
+    expect(scheduled).toBe(0)
   })
 
   it("recomputes exactly one shard when one input file changes", async () => {

@@ -341,45 +341,48 @@ const sameValue = (a: unknown, b: unknown): boolean => {
 const sameStruct = (a: KeyStruct, b: KeyStruct): boolean => sameValue(a, b)
 
 /**
- * The no-op fast path: walks the pipeline in order and settles, synchronously, every node whose
- * key hits and whose inputs were settled the same way. A fully cached run never starts a fiber
- * per node; only what is stale goes through the scheduler.
+ * The no-op fast path: walks the pipeline in order and settles, in one pass, every node whose key
+ * hits and whose inputs were settled the same way. A fully cached run never starts a fiber per
+ * node; only what is stale goes through the scheduler. (Listing a source's units may be
+ * asynchronous: it is awaited here, so sources and what follows them settle too.)
  */
-const settleCached = (env: Env, order: ReadonlyArray<PipelineNode>, index: Readonly<Record<string, NodeRecord>>): Map<string, NodeOutcome> => {
-  const settled = new Map<string, NodeOutcome>()
-  if (env.req.verify) return settled
-  for (const pn of order) {
-    const node = pn.node
-    if (env.req.force.includes(node.name)) continue
-    const inputs: Record<string, ResolvedInput> = {}
-    let ready = true
-    for (const [name, w] of Object.entries(pn.inputs)) {
-      const out = settled.get(w.node)?.outputs[w.output]
-      if (!out) {
-        ready = false
-        break
+const settleCached = (env: Env, order: ReadonlyArray<PipelineNode>, index: Readonly<Record<string, NodeRecord>>): Effect.Effect<Map<string, NodeOutcome>> =>
+  Effect.gen(function* () {
+    const settled = new Map<string, NodeOutcome>()
+    if (env.req.verify) return settled
+    for (const pn of order) {
+      const node = pn.node
+      if (env.req.force.includes(node.name)) continue
+      const inputs: Record<string, ResolvedInput> = {}
+      let ready = true
+      for (const [name, w] of Object.entries(pn.inputs)) {
+        const out = settled.get(w.node)?.outputs[w.output]
+        if (!out) {
+          ready = false
+          break
+        }
+        inputs[name] = out
       }
-      inputs[name] = out
+      if (!ready) continue
+      let units: ReadonlyArray<SourceUnit> | undefined
+      if (node.kind === "source") {
+        // listing units may be asynchronous (globs, cut points read from the files)
+        const exit = yield* Effect.exit(node.units(env.req.params.values.get(node.name)))
+        if (Exit.isFailure(exit)) continue
+        units = exit.value
+      }
+      const started = Date.now()
+      const struct = nodeStruct(env, node, inputs, units)
+      const indexed = index[node.name]
+      // Equal structs have equal keys: comparing them is cheaper than hashing.
+      const record = indexed && sameStruct(indexed.struct, struct) ? indexed : env.store.getNodeRecord(keyOf(struct))
+      const outputs = resolveRecord(env, record)
+      if (!record || !outputs) continue
+      markCached(env, node, record, started)
+      settled.set(node.name, { status: "cached", outputs, record })
     }
-    if (!ready) continue
-    let units: ReadonlyArray<SourceUnit> | undefined
-    if (node.kind === "source") {
-      const exit = Effect.runSyncExit(node.units(env.req.params.values.get(node.name)))
-      if (Exit.isFailure(exit)) continue
-      units = exit.value
-    }
-    const started = Date.now()
-    const struct = nodeStruct(env, node, inputs, units)
-    const indexed = index[node.name]
-    // Equal structs have equal keys: comparing them is cheaper than hashing.
-    const record = indexed && sameStruct(indexed.struct, struct) ? indexed : env.store.getNodeRecord(keyOf(struct))
-    const outputs = resolveRecord(env, record)
-    if (!record || !outputs) continue
-    markCached(env, node, record, started)
-    settled.set(node.name, { status: "cached", outputs, record })
-  }
-  return settled
-}
+    return settled
+  })
 
 /** A DATA cause names the upstream change behind it, when that upstream recomputed in this run. */
 const attributeUpstream = (env: Env, pn: PipelineNode, cause: StaleCause): StaleCause => {
@@ -570,7 +573,7 @@ export const runPipeline = (req: RunRequest, runId: string) =>
     const selected = req.select.length > 0 ? ancestorsOf(req.pipeline, req.select) : undefined
     const order = topoOrder(req.pipeline).filter((pn) => !selected || selected.has(pn.node.name))
     const index = store.readIndex(req.pipeline.name)
-    const outcomes = settleCached(env, order, index)
+    const outcomes = yield* settleCached(env, order, index)
     const failedNodes = new Set<string>()
     const badInputs = new Set<string>()
     saveFingerprints()

@@ -124,6 +124,9 @@ export const recentRuns = (runsDir: string, pipeline: string | undefined, limit:
   return out
 }
 
+/** The figures a table of runs has columns for: every name any of them recorded, in first-seen order. */
+export const metricNamesOf = (runs: ReadonlyArray<RunSummary>): ReadonlyArray<string> => [...new Set(runs.flatMap((r) => Object.keys(r.metrics)))]
+
 /** A metric as a table shows it: four significant digits, thousands grouped. */
 export const formatMetric = (v: MetricValue | undefined): string => {
   if (v === null || v === undefined) return "—"

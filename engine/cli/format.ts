@@ -46,8 +46,16 @@ export const csvCell = (v: unknown): string => {
  */
 export const plainWhenNotTerminal = (stream: NodeJS.WriteStream): void => {
   if (stream.isTTY && !process.env.NO_COLOR) return
+  rewriteWrites(stream, (text) => text.replace(SGR, ""))
+}
+
+/** Select Graphic Rendition escape codes: bold, colours. */
+const SGR = /\u001b\[[0-9;]*m/g
+
+/** Passes every string written to `stream` through `f` from now on. */
+const rewriteWrites = (stream: NodeJS.WriteStream, f: (text: string) => string): void => {
   const write = stream.write.bind(stream) as (chunk: unknown, ...rest: Array<unknown>) => boolean
-  stream.write = ((chunk: unknown, ...rest: Array<unknown>) => write(typeof chunk === "string" ? chunk.replace(/\u001b\[[0-9;]*m/g, "") : chunk, ...rest)) as typeof stream.write
+  stream.write = ((chunk: unknown, ...rest: Array<unknown>) => write(typeof chunk === "string" ? f(chunk) : chunk, ...rest)) as typeof stream.write
 }
 
 /**
@@ -60,7 +68,7 @@ export const plainWhenNotTerminal = (stream: NodeJS.WriteStream): void => {
 export const tidyHelp = (text: string): string => {
   // plain text: the patterns below must not trip over the bold and colour codes around names
   let out = text
-    .replace(/\u001b\[[0-9;]*m/g, "")
+    .replace(SGR, "")
     .replace(/^dag\n\ndag \S+\n\n/, "")
     .replace(/^\$ (?!dag\b)/gm, "$ dag ")
     .replace(
@@ -85,7 +93,4 @@ export const tidyHelp = (text: string): string => {
 }
 
 /** While `--help` is being printed, stdout goes through tidyHelp. */
-export const tidyHelpOutput = (stream: NodeJS.WriteStream): void => {
-  const write = stream.write.bind(stream) as (chunk: unknown, ...rest: Array<unknown>) => boolean
-  stream.write = ((chunk: unknown, ...rest: Array<unknown>) => write(typeof chunk === "string" ? tidyHelp(chunk) : chunk, ...rest)) as typeof stream.write
-}
+export const tidyHelpOutput = (stream: NodeJS.WriteStream): void => rewriteWrites(stream, tidyHelp)

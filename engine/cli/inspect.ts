@@ -5,7 +5,7 @@ import { NotFoundError } from "../errors.js"
 import { runtimeFacts } from "../exec/runner.js"
 import { describePlan, planPipeline } from "../exec/staleness.js"
 import { listRuns, readRun } from "../journal.js"
-import { formatMetric, recentRuns, resolveRun } from "../runs.js"
+import { formatMetric, metricNamesOf, recentRuns, resolveRun } from "../runs.js"
 import { runsPage } from "../report/html.js"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -197,10 +197,8 @@ export const whyCommand = Command.make(
       yield* Console.log(`${describePlan(plan)}\n  (for ${given}${Option.isSome(o.profile) ? ` and profile ${o.profile.value}` : ""})`)
       if (lastLog) yield* Console.log(`last computed in run ${last!.run}: ${lastLog.causes.map((c) => `${c.category}: ${c.detail}`).join("; ") || "first run"}`)
       // the question a user usually means: "is what my last run made still current?"
-      const latest = [...listRuns(settings.runs)]
-        .reverse()
-        .map((id) => readRun(settings.runs, id))
-        .find((r) => r && !r.dryRun && r.pipeline === pipeline.name && r.nodes.some((n) => n.node === o.node))
+      const found = resolveRun(settings.runs, undefined, { pipeline: pipeline.name, ok: false, accept: (r) => r.nodes.some((n) => n.node === o.node) })
+      const latest = "error" in found ? undefined : found
       const sameFlags = (a: ReadonlyArray<string>, b: ReadonlyArray<string>) => [...a].sort().join("\n") === [...b].sort().join("\n")
       if (latest && !sameFlags(latest.overrides, o.param)) {
         const flags = latest.overrides.map((f) => `--param ${f}`).join(" ")
@@ -299,7 +297,7 @@ export const runsCommand = Command.make(
       if (o.json) return yield* Console.log(JSON.stringify(rows))
       if (rows.length === 0) return yield* Console.log(`no runs yet in ${settings.runs}; start one with \`dag run PIPELINE\``)
       // each key figure a column (the pipelines' metrics): runs compare at a glance
-      const metricNames = [...new Set(rows.flatMap((r) => Object.keys(r.metrics)))]
+      const metricNames = metricNamesOf(rows)
       yield* Console.log(
         table(
           ["run", "pipeline", "status", "started", "time", "computed", "cached", "failed", ...metricNames, "params"],

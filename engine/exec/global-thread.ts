@@ -36,7 +36,8 @@ type SerializedError =
   | { readonly _tag: "CorruptShardError"; readonly hash: string; readonly path: string; readonly message: string }
   | { readonly _tag: "NodeRunError"; readonly node: string; readonly message: string; readonly transient: boolean; readonly shard?: number; readonly badInput?: boolean }
 
-const serialize = (node: string, e: NodeRunError | CorruptShardError | unknown): SerializedError => {
+/** A failure as plain data for postMessage (anything that is not one of ours becomes a NodeRunError). */
+export const serializeError = (node: string, e: NodeRunError | CorruptShardError | unknown): SerializedError => {
   if (e instanceof CorruptShardError) return { _tag: "CorruptShardError", hash: e.hash, path: e.path, message: e.message }
   if (e instanceof NodeRunError)
     return {
@@ -107,7 +108,7 @@ export const serveGlobalTask = (node: GlobalNode, task: GlobalThreadTask, store:
     if (Exit.isSuccess(exit)) return post({ end: "ok", result: exit.value })
     if (Cause.isInterruptedOnly(exit.cause)) return post({ end: "interrupted" })
     const failure = Cause.failureOption(exit.cause)
-    post({ end: "failed", error: serialize(node.name, Option.isSome(failure) ? failure.value : Cause.squash(exit.cause)) })
+    post({ end: "failed", error: serializeError(node.name, Option.isSome(failure) ? failure.value : Cause.squash(exit.cause)) })
   })
   return { done, interrupt: () => void Effect.runFork(Fiber.interrupt(fiber)) }
 }

@@ -9,7 +9,7 @@ import { loadPipeline } from "../registry.js"
 import { closeInstance, instance } from "../store/duckdb.js"
 import { Store } from "../store/store.js"
 import type { GlobalNode, SourceUnit } from "../node.js"
-import { serveGlobalTask, type GlobalThreadTask } from "./global-thread.js"
+import { serializeError, serveGlobalTask, type GlobalThreadTask } from "./global-thread.js"
 import { runMapShard, runSourceShard } from "./shard.js"
 
 export interface WorkerTask {
@@ -56,7 +56,7 @@ const handleGlobal = async (task: GlobalThreadTask & { id: number }): Promise<vo
     interruptGlobal = served.interrupt
     await served.done
   } catch (e) {
-    post({ end: "failed", error: { _tag: "NodeRunError", node: task.node, message: (e as Error).message ?? String(e), transient: false } })
+    post({ end: "failed", error: serializeError(task.node, e) })
   }
 }
 

@@ -3,7 +3,7 @@
  * Content-Security-Policy that forbids scripts, so hostile text from scraped pages can only show.
  */
 import type { NodeLog } from "../journal.js"
-import { formatMetric, type RunSummary } from "../runs.js"
+import { formatMetric, metricNamesOf, type RunSummary } from "../runs.js"
 import { barChart, PALETTE, timeline, type Span } from "./charts.js"
 import { anchorOf, dagSvg, STATUS_COLORS } from "./dag.js"
 import { clip, html } from "./escape.js"
@@ -248,7 +248,7 @@ export type RunRow = RunSummary & { readonly report?: string }
  * (the union of the runs' metric names, in first-seen order), the `current` run marked.
  */
 export const runsTable = (rows: ReadonlyArray<RunRow>, current?: string): string => {
-  const metricNames = [...new Set(rows.flatMap((r) => Object.keys(r.metrics)))]
+  const metricNames = metricNamesOf(rows)
   const head = ["run", "pipeline", "status", "started", "time", "computed", "cached", "failed", ...metricNames, "params"]
   const body = rows.map((r) => {
     const id = `<code>${html(r.run)}</code>${r.run === current ? " (this run)" : ""}`

@@ -106,12 +106,13 @@ export const slurmExecutor = (client: Slurm, o: SlurmExecutorOptions): RemoteExe
           .submit(script, sbatchFlags({ node: req.node.name, logs, root: o.root, resources, tasks: group.length }))
           .pipe(Effect.tapError(() => client.cancel(submitted).pipe(Effect.ignore)))
         submitted.push(job)
-        recordJob(o.runs, req.run, { job, node: req.node.name, tasks: group.length, shards: group.reduce((a, b) => a + b.length, 0), attempt, at: new Date().toISOString() })
+        // The per-shard notes come before the run's job list: whoever sees a job listed can re-attach to all of it.
         group.forEach((batch, i) => {
           const task: Task = { job: `${job}_${i}`, shards: batch, attempt, log: stderrOf(logs, `${job}_${i}`), missing: 0 }
           tasks.push(task)
           for (const index of batch) writeInflight(store.dir, byIndex.get(index)!.key, { job: task.job, run: req.run, node: req.node.name, attempt, log: task.log })
         })
+        recordJob(o.runs, req.run, { job, node: req.node.name, tasks: group.length, shards: group.reduce((a, b) => a + b.length, 0), attempt, at: new Date().toISOString() })
       }
       return tasks
     })
@@ -166,7 +167,10 @@ export const slurmExecutor = (client: Slurm, o: SlurmExecutorOptions): RemoteExe
 
       let tasks: Array<Task> = yield* reattach(req)
       const attached = new Set(tasks.flatMap((t) => t.shards))
-      const fresh = req.shards.map((s) => s.index).filter((i) => !attached.has(i))
+      // A previous driver's task may have committed a shard since the engine planned this node: it needs no task.
+      const unattached = req.shards.map((s) => s.index).filter((i) => !attached.has(i))
+      collect(unattached, 1)
+      const fresh = unattached.filter((i) => !outcomes.has(i))
       if (fresh.length > 0) tasks.push(...(yield* submitShards(req, byIndex, fresh, 1)))
 
       let interval = settings.pollMs
@@ -236,9 +240,9 @@ export const slurmExecutor = (client: Slurm, o: SlurmExecutorOptions): RemoteExe
           fs.rmSync(result, { force: true })
           const script = writeScript(dir, batchScript({ node: req.node.name, run: req.run, nodeBin, dagBin, store: store.dir, runs: o.runs, setup: resources.setup ?? [] }))
           const job = yield* client.submit(script, sbatchFlags({ node: req.node.name, logs, root: o.root, resources }))
-          recordJob(o.runs, req.run, { job, node: req.node.name, tasks: 1, shards: 1, attempt, at: new Date().toISOString() })
           const task = { job, attempt, log: stderrOf(logs, job), result }
           writeInflight(store.dir, req.key, { job, run: req.run, node: req.node.name, attempt, log: task.log, result })
+          recordJob(o.runs, req.run, { job, node: req.node.name, tasks: 1, shards: 1, attempt, at: new Date().toISOString() })
           return task
         })
 

@@ -2,7 +2,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
-import { dag, demoInputs, nodeOf, readRunRecord, sandbox, summary } from "./helpers.js"
+import { dag, demoInputs, derivedEntries, nodeOf, readRunRecord, sandbox, summary } from "./helpers.js"
 
 describe("dag run demo", () => {
   it("computes everything, then re-runs fully cached", () => {
@@ -239,9 +239,18 @@ describe("dag sql, ls, export, gc", () => {
     dag(box, ["run", "demo", "--param", `demo/read.paths=${paths}`, "--param", "demo/clean.lowercase=true"])
     const dry = dag(box, ["gc", "--dry-run"])
     expect(dry.stdout).toMatch(/would remove 0 objects/)
+    const derived = () => derivedEntries(box).map((f) => (JSON.parse(fs.readFileSync(f, "utf8")) as { from: Record<string, string> }).from)
+    const before = derived()
     const gc = dag(box, ["gc", "--keep", "1"])
     expect(gc.code).toBe(0)
     expect(gc.stdout).toMatch(/removed [1-9]\d* objects/)
+    // the reports' cached results of deleted artifacts go with them; those of kept artifacts stay
+    const after = derived()
+    const removed = Number(/(\d+) cached report results/.exec(gc.stdout)?.[1])
+    expect(removed).toBeGreaterThan(0)
+    expect(after.length).toBe(before.length - removed)
+    const manifests = new Set(fs.readdirSync(path.join(box.store, "artifacts"), { recursive: true }).map((f) => path.basename(String(f)).replace(/\.json$/, "")))
+    for (const from of after) for (const id of Object.values(from)) expect(manifests.has(id)).toBe(true)
     // the kept run is intact
     const r = dag(box, ["sql", "select count(*) as n from demo_clean", "--format", "json"])
     expect(r.code, r.stderr).toBe(0)

@@ -100,6 +100,17 @@ export const demoInputs = (box: Sandbox, extra = 0): string => {
   return path.join(dir, "*.txt")
 }
 
+/** The files of the store's derived cache (the reports' cached query results). */
+export const derivedEntries = (box: Sandbox): Array<string> => {
+  const root = path.join(box.store, "derived")
+  return fs.existsSync(root)
+    ? fs
+        .readdirSync(root, { recursive: true })
+        .map((f) => path.join(root, String(f)))
+        .filter((f) => f.endsWith(".json"))
+    : []
+}
+
 export const readRunRecord = (box: Sandbox, id: string): RunRecord => JSON.parse(fs.readFileSync(path.join(box.runs, id, "run.json"), "utf8")) as RunRecord
 
 /** Runs a pipeline in this process with test Layers: inline (or given) executor, silent progress. */

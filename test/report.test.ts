@@ -6,7 +6,7 @@ import * as Cell from "../engine/report/cell.js"
 import { barChart, fmt, histogram, lineChart, ticks, timeline } from "../engine/report/charts.js"
 import { dagSvg } from "../engine/report/dag.js"
 import { clip, html, markdownToHtml, md } from "../engine/report/escape.js"
-import { dag, demoInputs, readRunRecord, sandbox, summary } from "./helpers.js"
+import { dag, demoInputs, derivedEntries, readRunRecord, sandbox, summary } from "./helpers.js"
 
 const XSS = `<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2"> & "quotes" 'single'`
 
@@ -136,6 +136,42 @@ describe("the report of a demo run", () => {
     expect(md).toMatch(/\| demo\/clean \| computed \| 5\/5 \|/)
     expect(md).not.toContain("<script>window")
     expect(md).toContain("### Most frequent words")
+  })
+
+  it("a report rendered from cached query results is the same page; a changed node's queries run again", () => {
+    const footer = /<footer>.*?<\/footer>/s
+    const render = (name: string, run = s.run) => {
+      const out = path.join(box.dir, "again", `${name}.html`)
+      const r = dag(box, ["report", "--run", run, "--out", out])
+      expect(r.code, r.stderr).toBe(0)
+      return fs.readFileSync(out, "utf8")
+    }
+    // the run's own report kept its results
+    expect(derivedEntries(box).length).toBeGreaterThan(0)
+    for (const f of derivedEntries(box)) fs.rmSync(f)
+    const fresh = render("fresh")
+    const queries = Number(/of its (\d+) queries, 0 were answered from earlier reports/.exec(fresh)?.[1])
+    expect(queries).toBeGreaterThan(5)
+    const again = render("again")
+    expect(again).toMatch(new RegExp(`of its ${queries} queries, ${queries} were answered from earlier reports`))
+    expect(again.replace(footer, "")).toBe(fresh.replace(footer, ""))
+    // a damaged entry is a miss, recomputed and rewritten
+    const entry = derivedEntries(box)[0]!
+    fs.writeFileSync(entry, "{ not json")
+    expect(render("damaged").replace(footer, "")).toBe(fresh.replace(footer, ""))
+    expect(() => JSON.parse(fs.readFileSync(entry, "utf8"))).not.toThrow()
+    // minChars=200 changes demo/clean and what follows it: those queries run, demo/read's are reused
+    const other = summary(dag(box, ["run", "demo", "--param", `demo/read.paths=${paths}`, "--param", "demo/clean.minChars=200", "--json"]))
+    const page = fs.readFileSync(path.join(box.runs, other.run, "report.html"), "utf8")
+    const [, total, hit] = /of its (\d+) queries, (\d+) were answered/.exec(page)!.map(Number)
+    expect(hit).toBeGreaterThan(0)
+    expect(hit).toBeLessThan(total!)
+    // and the page is the one a report computed from scratch gives
+    for (const f of derivedEntries(box)) fs.rmSync(f)
+    expect(dag(box, ["report", "--run", other.run]).code).toBe(0)
+    const scratch = fs.readFileSync(path.join(box.runs, other.run, "report.html"), "utf8")
+    expect(scratch).toMatch(/of its \d+ queries, 0 were answered/)
+    expect(page.replace(footer, "")).toBe(scratch.replace(footer, ""))
   })
 
   it("`dag report` re-renders from the journal, to --out, and --diff compares runs", () => {

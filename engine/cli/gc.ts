@@ -68,7 +68,7 @@ export const gcCommand = Command.make(
       }
       const r = collectGarbage(store, kept, o.dryRun)
       yield* Console.log(
-        `${o.dryRun ? "would remove" : "removed"} ${num(r.removedObjects)} objects, ${num(r.removedArtifacts)} manifests, ${num(r.removedKeys)} key records — ${bytes(r.freedBytes)} (${kept.length} runs kept)`
+        `${o.dryRun ? "would remove" : "removed"} ${num(r.removedObjects)} objects, ${num(r.removedArtifacts)} manifests, ${num(r.removedKeys)} key records, ${num(r.removedDerived)} cached report results — ${bytes(r.freedBytes)} (${kept.length} runs kept)`
       )
     })
 ).pipe(Command.withDescription("Remove artifacts that no kept run references."))

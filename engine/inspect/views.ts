@@ -55,7 +55,7 @@ const explainsSelect = async (conn: Awaited<ReturnType<Awaited<ReturnType<typeof
 }
 
 /** Whether a query may read a view: it names it (a table function taking a name counts as naming all). */
-const mayRead = (sql: string, name: string): boolean => /query_table|\bquery\s*\(/i.test(sql) || new RegExp(`\\b${name}\\b`, "i").test(sql)
+export const mayRead = (sql: string, name: string): boolean => /query_table|\bquery\s*\(/i.test(sql) || new RegExp(`\\b${name}\\b`, "i").test(sql)
 
 export interface SessionOptions {
   /** only these nodes' outputs become views */
@@ -69,6 +69,51 @@ export interface SessionOptions {
   readonly expect?: string
 }
 
+/** A view a session would create: where its rows are, and the artifact they are. */
+export interface PlannedView extends View {
+  /** the output's artifact id: equal ids, equal rows */
+  readonly artifact: string
+  readonly columns: DatasetManifest["columns"]
+  readonly objects: ReadonlyArray<{ hash: string; ext: string }>
+  readonly paths: ReadonlyArray<string>
+}
+
+/**
+ * The views of a run's dataset outputs, read from the store's manifests alone (no DuckDB), and
+ * the views that cannot be made now, with what to do about each.
+ */
+export const planViews = (store: Store, run: RunRecord, only?: ReadonlySet<string>): { planned: ReadonlyArray<PlannedView>; unavailable: ReadonlyMap<string, string> } => {
+  const planned: Array<PlannedView> = []
+  const unavailable = new Map<string, string>()
+  for (const n of run.nodes) {
+    if (only && !only.has(n.node)) continue
+    const outs = Object.entries(n.outputs)
+    for (const [output, id] of outs) {
+      const m = store.outputManifest(id, n.key, output)
+      if (!m || m.kind !== "dataset") continue
+      const name = viewName(n.node, output, outs.length)
+      const missing = m.shards.filter((s) => !store.hasObject(s.hash, ".parquet", s.bytes))
+      if (missing.length > 0) {
+        // The other views stay usable; this one answers with what to do.
+        unavailable.set(name, `${missing.length} shard(s) of ${n.node}.${output} (view ${name}) are missing or truncated; run \`dag run ${run.pipeline}\` to recompute them`)
+        continue
+      }
+      planned.push({
+        name,
+        node: n.node,
+        output,
+        rows: m.rows,
+        shards: m.shards.length,
+        artifact: id,
+        columns: m.columns,
+        objects: m.shards.map((sh) => ({ hash: sh.hash, ext: ".parquet" })),
+        paths: m.shards.map((sh) => store.objectPath(sh.hash, ".parquet")),
+      })
+    }
+  }
+  return { planned, unavailable }
+}
+
 /**
  * Opens the views of a run. Every read is checked: the shards of each view a query names are
  * digested (once per session) while DuckDB runs the query, and rows are only returned once the
@@ -76,8 +121,7 @@ export interface SessionOptions {
  */
 export const openSqlSession = (store: Store, run: RunRecord, options: SessionOptions = {}): Effect.Effect<SqlSession, SqlError> => {
   const verify = options.verify ?? true
-  const planned: Array<View & { columns: DatasetManifest["columns"]; objects: ReadonlyArray<{ hash: string; ext: string }>; paths: Array<string> }> = []
-  const unavailable = new Map<string, string>()
+  const { planned, unavailable } = planViews(store, run, options.only)
   const checks = new Map<string, Promise<void>>()
   const aliases = new Map<string, string>()
   const checkView = (name: string): Promise<void> => {
@@ -97,31 +141,6 @@ export const openSqlSession = (store: Store, run: RunRecord, options: SessionOpt
   }
   return Effect.tryPromise({
     try: async () => {
-      for (const n of run.nodes) {
-        if (options.only && !options.only.has(n.node)) continue
-        const outs = Object.entries(n.outputs)
-        for (const [output, id] of outs) {
-          const m = store.outputManifest(id, n.key, output)
-          if (!m || m.kind !== "dataset") continue
-          const name = viewName(n.node, output, outs.length)
-          const missing = m.shards.filter((s) => !store.hasObject(s.hash, ".parquet", s.bytes))
-          if (missing.length > 0) {
-            // The other views stay usable; this one answers with what to do.
-            unavailable.set(name, `${missing.length} shard(s) of ${n.node}.${output} (view ${name}) are missing or truncated; run \`dag run ${run.pipeline}\` to recompute them`)
-            continue
-          }
-          planned.push({
-            name,
-            node: n.node,
-            output,
-            rows: m.rows,
-            shards: m.shards.length,
-            columns: m.columns,
-            objects: m.shards.map((sh) => ({ hash: sh.hash, ext: ".parquet" })),
-            paths: m.shards.map((sh) => store.objectPath(sh.hash, ".parquet")),
-          })
-        }
-      }
       // The expected query's shards are digested while DuckDB starts (it mostly waits on one core).
       const early = options.expect
         ? checkReads(options.expect).then(

@@ -1,14 +1,16 @@
 /**
  * From a run journal (and the store, read-only) to a report model: one section per node with its
  * params, cache causes, timings, funnel, sample rows and the cells the node contributes. Nothing is
- * recomputed; queries run over the run's committed artifacts in a read-only DuckDB session.
+ * recomputed; queries run over the run's committed artifacts in a read-only DuckDB session, or
+ * come from an earlier report where nothing they read has changed (query-cache.ts).
  */
-import { Effect } from "effect"
+import { Effect, Either } from "effect"
 import type { RunRecord, NodeLog } from "../journal.js"
 import type { AnyNode } from "../node.js"
 import { defaultParams } from "../params.js"
 import type { Pipeline } from "../pipeline.js"
-import { openSqlSession, viewName, type SqlSession } from "../inspect/views.js"
+import { viewName } from "../inspect/views.js"
+import type { SqlError } from "../errors.js"
 import type { Store } from "../store/store.js"
 import { rowAnchor, type Cell } from "./cell.js"
 
@@ -18,11 +20,8 @@ import { barChart, histogram, lineChart, PALETTE, type Series } from "./charts.j
 import { hasMath, mathToHtml } from "./math.js"
 import { clip, html, markdownToHtml } from "./escape.js"
 import type { MetricValue, RunSummary } from "../runs.js"
-
-export interface Rows {
-  readonly columns: ReadonlyArray<string>
-  readonly rows: ReadonlyArray<Record<string, unknown>>
-}
+import { reportQueries, type Rows } from "./query-cache.js"
+export type { Rows } from "./query-cache.js"
 
 export interface RenderedCell {
   readonly kind: Cell["_tag"]
@@ -71,6 +70,8 @@ export interface ReportModel {
   readonly funnels: ReadonlyArray<DocumentFunnel>
   /** recent runs of the same pipeline, newest first, this one included: the comparison table */
   readonly history: ReadonlyArray<RunSummary & { readonly report?: string }>
+  /** the report's queries: answered from earlier reports (nothing they read changed), and run */
+  readonly queries: { readonly cached: number; readonly ran: number }
 }
 
 /** Pipelines above this size get sections only for nodes that computed or failed. */
@@ -89,7 +90,8 @@ const paramRows = (node: AnyNode | undefined, log: NodeLog): Array<ParamRow> => 
   }))
 }
 
-const query = (session: SqlSession, sql: string) => session.query(sql).pipe(Effect.either)
+/** Runs a report query (undefined: there is nothing to query). */
+type Query = (sql: string) => Effect.Effect<Either.Either<Rows, SqlError>>
 
 const numbers = (rows: Rows, column?: string): Array<number> => {
   const c = column ?? rows.columns[0]
@@ -168,13 +170,13 @@ const tableLinks = (cell: Extract<Cell, { _tag: "Table" }>, scope: string): RowL
 })
 
 /** A cell of node `scope` (or of the pipeline, where `view` is undefined and queries name views themselves). */
-const renderCell = (session: SqlSession | undefined, cell: Cell, view: string | undefined, scope: string, outputViews: ReadonlyMap<string, string> = new Map()): Effect.Effect<RenderedCell> =>
+const renderCell = (query: Query | undefined, cell: Cell, view: string | undefined, scope: string, outputViews: ReadonlyMap<string, string> = new Map()): Effect.Effect<RenderedCell> =>
   Effect.gen(function* () {
     if (cell._tag === "Markdown") return { kind: cell._tag, title: "", html: markdownToHtml(cell.text), text: cell.text }
     const shown = view ? cell.sql.replace(/\bself_(\w+)\b/g, (m, out: string) => outputViews.get(out) ?? m).replace(/\bself\b/g, view) : cell.sql
-    if (!session || (!view && scope !== PIPELINE_SCOPE))
+    if (!query || (!view && scope !== PIPELINE_SCOPE))
       return { kind: cell._tag, title: cell.title, sql: shown, html: `<p class="empty">the node has no dataset output in this run</p>`, error: "no output" }
-    const r = yield* query(session, cell.sql)
+    const r = yield* query(cell.sql)
     if (r._tag === "Left") return { kind: cell._tag, title: cell.title, sql: shown, html: `<p class="error">query failed: ${html(r.left.message)}</p>`, error: r.left.message }
     const data = r.right
     switch (cell._tag) {
@@ -278,31 +280,27 @@ export const buildReport = (store: Store, run: RunRecord, pipeline: Pipeline | u
     const notes: Array<string> = []
     if (!pipeline) notes.push(`pipeline "${run.pipeline}" could not be loaded now; node descriptions, defaults and node cells are missing`)
     const withData = chosen.filter((n) => Object.keys(n.outputs).length > 0)
-    let session: SqlSession | undefined
-    if (withData.length > 0) {
-      // the key figures may read any node's views, also those without a section
-      const viewed = pipeline?.metrics ? run.nodes : withData
-      const opened = yield* openSqlSession(store, run, { only: new Set(viewed.map((n) => n.node)) }).pipe(Effect.either)
-      if (opened._tag === "Right") session = opened.right
-      else notes.push(`sample rows and node cells are missing: ${opened.left.message}`)
-    }
+    // the key figures may read any node's views, also those without a section
+    const viewed = pipeline?.metrics ? run.nodes : withData
+    const queries = withData.length > 0 ? reportQueries(store, run, new Set(viewed.map((n) => n.node))) : undefined
     const sections: Array<NodeSection> = []
     for (const log of chosen) {
       const node = nodes.get(log.node)?.node
       const outputs = Object.keys(log.outputs)
-      const firstDataset = session?.views.find((v) => v.node === log.node)
+      const own = (queries?.views ?? []).filter((v) => v.node === log.node)
+      const firstDataset = own[0]
       const view = firstDataset?.name ?? (outputs.length ? viewName(log.node, outputs[0]!, outputs.length) : undefined)
       let samples: Rows | undefined
       const cells: Array<RenderedCell> = []
-      if (session && firstDataset) {
-        const r = yield* query(session, `SELECT * FROM "${firstDataset.name}" LIMIT 3`)
-        if (r._tag === "Right") samples = r.right
-        yield* session.alias("self", firstDataset.name).pipe(Effect.ignore)
-        // `self_<output>` names each dataset output of a node with several
-        for (const v of session.views.filter((v) => v.node === log.node)) yield* session.alias(`self_${v.output}`, v.name).pipe(Effect.ignore)
+      // `self` is the node's first dataset output; `self_<output>` names each of a node with several
+      const aliases = new Map(firstDataset ? [["self", firstDataset.name], ...own.map((v) => [`self_${v.output}`, v.name] as const)] : [])
+      const nodeQuery: Query | undefined = queries && firstDataset ? (sql) => queries.query(sql, aliases) : undefined
+      if (nodeQuery && firstDataset) {
+        const r = yield* nodeQuery(`SELECT * FROM "${firstDataset.name}" LIMIT 3`)
+        if (Either.isRight(r)) samples = r.right
       }
-      const outputViews = new Map((session?.views ?? []).filter((v) => v.node === log.node).map((v) => [v.output, v.name]))
-      for (const cell of node?.report ?? []) cells.push(yield* renderCell(session && firstDataset ? session : undefined, cell, firstDataset?.name, log.node, outputViews))
+      const outputViews = new Map(own.map((v) => [v.output, v.name]))
+      for (const cell of node?.report ?? []) cells.push(yield* renderCell(nodeQuery, cell, firstDataset?.name, log.node, outputViews))
       const outputRows = Object.entries(log.outputs).map(([name, id]) => {
         const m = store.outputManifest(id, log.key, name)
         return m?.kind === "dataset" ? { name, rows: m.rows } : { name, ...(m ? { bytes: m.bytes } : {}) }
@@ -310,18 +308,21 @@ export const buildReport = (store: Store, run: RunRecord, pipeline: Pipeline | u
       sections.push({ log, description: node?.description ?? "", params: paramRows(node, log), ...(view ? { view } : {}), ...(samples ? { samples } : {}), cells, outputs: outputRows })
     }
     // the pipeline's own cells query the nodes' views by name, across nodes
+    const pipelineQuery: Query | undefined = queries ? (sql) => queries.query(sql) : undefined
     const pipelineCells: Array<RenderedCell> = []
-    for (const cell of pipeline?.report ?? []) pipelineCells.push(yield* renderCell(session, cell, undefined, PIPELINE_SCOPE))
+    for (const cell of pipeline?.report ?? []) pipelineCells.push(yield* renderCell(pipelineQuery, cell, undefined, PIPELINE_SCOPE))
     const metrics: Array<{ name: string; value: MetricValue }> = []
     for (const [name, sql] of Object.entries(pipeline?.metrics ?? {})) {
       // a figure whose nodes did not run (a --select run, a failure) is missing, not an error
-      const r = session ? yield* query(session, sql) : undefined
-      const first = r?._tag === "Right" ? r.right.rows[0] : undefined
+      const r = pipelineQuery ? yield* pipelineQuery(sql) : undefined
+      const first = r && Either.isRight(r) ? r.right.rows[0] : undefined
       const v = first ? Object.values(first)[0] : undefined
       const n = typeof v === "bigint" ? Number(v) : v
       metrics.push({ name, value: typeof n === "string" ? n : typeof n === "number" && Number.isFinite(n) ? n : null })
     }
-    session?.close()
+    queries?.close()
+    const openError = queries?.openError()
+    if (openError) notes.push(`sample rows and node cells are missing: ${openError}`)
     const wiresOf = new Map((pipeline?.nodes ?? []).map((pn) => [pn.node.name, Object.values(pn.inputs)]))
     const inputsOf = new Map([...wiresOf].map(([name, wires]) => [name, wires.map((w) => w.node)]))
     return {
@@ -335,5 +336,6 @@ export const buildReport = (store: Store, run: RunRecord, pipeline: Pipeline | u
       metrics,
       funnels: documentFunnels(store, run, wiresOf),
       history: [],
+      queries: queries?.counts() ?? { cached: 0, ran: 0 },
     }
   })

@@ -2,18 +2,22 @@
  * Garbage collection. Live = everything reachable from the kept runs' journals, from refs/ (the
  * latest result of every node, which the next run and `dag why` start from) and from each
  * pipeline's index (its last run, whatever other pipelines did since): node records,
- * their shard records, artifacts and objects. Everything else is deleted.
+ * their shard records, artifacts and objects. Everything else is deleted, and so are the report's
+ * cached query results that read a deleted artifact (derived-cache.ts).
  */
 import * as fs from "node:fs"
 import type { RunRecord } from "../journal.js"
 import { isSidecar } from "./checksum.js"
 import { fileStem, filesBelow } from "./fsx.js"
 import type { NodeRecord, Store } from "./store.js"
+import { sweepDerived } from "./derived-cache.js"
 
 export interface GcResult {
   readonly removedObjects: number
   readonly removedArtifacts: number
   readonly removedKeys: number
+  /** results derived from deleted artifacts (the report's query results) */
+  readonly removedDerived: number
   readonly freedBytes: number
 }
 
@@ -49,5 +53,6 @@ export const collectGarbage = (store: Store, keptRuns: ReadonlyArray<RunRecord>,
   for (const f of filesBelow(store.objects)) if (!liveObjects.has(fileStem(f))) (remove(f), isSidecar(f) || removedObjects++)
   for (const f of filesBelow(store.artifactsDir)) if (!liveArtifacts.has(fileStem(f))) (remove(f), removedArtifacts++)
   for (const f of filesBelow(store.keysDir)) if (!liveKeys.has(fileStem(f))) (remove(f), removedKeys++)
-  return { removedObjects, removedArtifacts, removedKeys, freedBytes }
+  const removedDerived = sweepDerived(store, liveArtifacts, remove)
+  return { removedObjects, removedArtifacts, removedKeys, removedDerived, freedBytes }
 }

@@ -12,7 +12,7 @@ import { SqlError } from "../errors.js"
 import { hashStruct } from "../hash.js"
 import type { RunRecord } from "../journal.js"
 import { mayRead, openSqlSession, planViews, type PlannedView, type SqlSession } from "../inspect/views.js"
-import { duckdbPackageVersion } from "../store/duckdb.js"
+import { runtimeFacts } from "../exec/runner.js"
 import { readDerived, writeDerived } from "../store/derived-cache.js"
 import type { Store } from "../store/store.js"
 
@@ -42,6 +42,8 @@ export interface ReportQueries {
 export const reportQueries = (store: Store, run: RunRecord, only: ReadonlySet<string>): ReportQueries => {
   const { planned, unavailable } = planViews(store, run, only)
   const artifactOf = new Map(planned.map((v) => [v.name, v.artifact]))
+  // the store format and DuckDB's version: a new DuckDB may answer the same SQL differently
+  const runtime = runtimeFacts()
   let session: Either.Either<SqlSession, SqlError> | undefined
   const applied = new Map<string, string>()
   let cached = 0
@@ -69,7 +71,7 @@ export const reportQueries = (store: Store, run: RunRecord, only: ReadonlySet<st
   const query = (sql: string, aliases: ReadonlyMap<string, string> = new Map()) =>
     Effect.gen(function* () {
       const refs = refsOf(sql, aliases)
-      const key = refs ? hashStruct({ format: FORMAT, duckdb: duckdbPackageVersion(), sql, refs }) : undefined
+      const key = refs ? hashStruct({ format: FORMAT, runtime, sql, refs }) : undefined
       const hit = key ? readDerived(store, key) : undefined
       if (isRows(hit)) {
         cached++

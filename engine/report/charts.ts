@@ -44,12 +44,21 @@ export interface BarDatum {
   readonly color?: string
 }
 
+/** Labels longer than this are shortened with "…" (the full text is in the mark's tooltip). */
+const LABEL_CHARS = 40
+
+/** The width of a column of right-aligned labels (about 6.4 px a character at 11 px), and each label as shown. */
+const labelColumn = (labels: ReadonlyArray<string>) => ({
+  width: Math.max(60, ...labels.map((l) => Math.min(l.length, LABEL_CHARS) * 6.4)),
+  fit: (l: string) => (l.length > LABEL_CHARS ? `${l.slice(0, LABEL_CHARS - 1)}…` : l),
+})
+
 /** Horizontal bars, one per datum, with the value printed at the end of each bar. */
 export const barChart = (data: ReadonlyArray<BarDatum>, options: { readonly valueLabel?: string; readonly title?: string } = {}): string => {
   if (data.length === 0) return `<p class="empty">no data</p>`
   const rows = data.slice(0, 40)
-  const labelWidth = Math.min(220, Math.max(60, ...rows.map((d) => d.label.length * 6.4)))
-  const left = labelWidth + 12
+  const labels = labelColumn(rows.map((d) => d.label))
+  const left = labels.width + 12
   const right = 56
   const barH = 18
   const gap = 6
@@ -68,8 +77,7 @@ export const barChart = (data: ReadonlyArray<BarDatum>, options: { readonly valu
   rows.forEach((d, i) => {
     const y = top + i * (barH + gap)
     const w = Math.max(1, scale(Math.max(0, d.value)) - left)
-    const label = d.label.length > 34 ? `${d.label.slice(0, 33)}…` : d.label
-    body += text(left - 8, y + barH / 2 + 4, label, "end")
+    body += text(left - 8, y + barH / 2 + 4, labels.fit(d.label), "end")
     body += `<rect class="mark" x="${left}" y="${y}" width="${w.toFixed(1)}" height="${barH}" rx="2" fill="${d.color ?? PALETTE[0]}"><title>${html(`${d.label}: ${d.value.toLocaleString("en-US")}`)}</title></rect>`
     body += text(left + w + 6, y + barH / 2 + 4, fmt(d.value), "start", INK)
   })
@@ -223,7 +231,8 @@ export interface Span {
 export const timeline = (spans: ReadonlyArray<Span>, options: { readonly title?: string } = {}): string => {
   if (spans.length === 0) return `<p class="empty">nothing ran</p>`
   const rows = spans.slice(0, 60)
-  const left = Math.min(200, Math.max(60, ...rows.map((s) => s.label.length * 6.4))) + 12
+  const labels = labelColumn(rows.map((s) => s.label))
+  const left = labels.width + 12
   const right = 16
   const h = 14
   const top = 6
@@ -239,7 +248,7 @@ export const timeline = (spans: ReadonlyArray<Span>, options: { readonly title?:
   }
   rows.forEach((s, i) => {
     const y = top + i * (h + 4)
-    body += text(left - 8, y + h - 3, s.label.length > 30 ? `${s.label.slice(0, 29)}…` : s.label, "end")
+    body += text(left - 8, y + h - 3, labels.fit(s.label), "end")
     body += `<rect class="mark" x="${sx(s.start).toFixed(1)}" y="${y}" width="${Math.max(2, sx(s.end) - sx(s.start)).toFixed(1)}" height="${h}" rx="2" fill="${s.color}"><title>${html(`${s.label}: ${((s.end - s.start) / 1000).toFixed(3)} s`)}</title></rect>`
   })
   body += text(left + (W - left - right) / 2, top + plotH + 30, "seconds since the run started", "middle", MUTED)

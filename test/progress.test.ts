@@ -59,4 +59,21 @@ describe("the run's ETA", () => {
     // a done: c (30 s) then d (2 s) are left
     expect(lines).toEqual(["  … 1/4 nodes done after 10 s · run ETA 32 s\n"])
   })
+  it("scales the last times by this run's pace once enough has finished, and says so", () => {
+    vi.useFakeTimers()
+    vi.setSystemTime(0)
+    const lines: Array<string> = []
+    const p = plainProgress({ write: (s: string) => lines.push(s), isTTY: false } as unknown as NodeJS.WriteStream)
+    p.plan(4, nodes)
+    p.start("a", 1)
+    // three times the data: a takes 30 s instead of 10 s, so c and d should take 96 s, not 32 s
+    vi.setSystemTime(30_000)
+    p.end("a")
+    expect(lines.at(-1)).toMatch(/^ {2}… 1\/4 nodes done after 30 s · run ETA 2 min \(nodes take 3\.0× their last time\)\n$/)
+    // the pace is what every finished node says together: b ran 6 s for its 5 s, so 36 s for 15 s
+    p.start("b", 1)
+    vi.setSystemTime(36_000)
+    p.end("b")
+    expect(lines.at(-1)).toMatch(/nodes take 2\.4× their last time/)
+  })
 })

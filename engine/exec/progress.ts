@@ -77,22 +77,47 @@ const shardText = (b: Bar): string => {
   return `${b.done}/${b.total} shards done${taskCounts(b)} · ${rate(b).toLocaleString("en-US")} rows/s${eta}`
 }
 
+/** Nodes shorter than this last time say little about this run's pace (start-up dominates). */
+const PACE_MIN_MS = 100
+/** How much last-time work must have finished before the run's pace is trusted. */
+const PACE_EVIDENCE_MS = 2000
+
 /**
  * The run's ETA text (" · run ETA 40 s"; "≥" when some nodes were never timed here), or "" when
  * nothing is known. Running nodes count their own ETA, else their last time less what has run.
+ *
+ * Last times come from whatever data and machine the store last saw. Once enough nodes finished,
+ * the others' last times are scaled by how this run compares (ten times the data makes the first
+ * nodes take about ten times as long, and so the rest), and the text says so.
  */
 export class RunClock {
   private nodes: ReadonlyArray<EtaNode> = []
   private expected = new Map<string, number | undefined>()
   private readonly finished = new Set<string>()
+  // the nodes finished in this run that had a last time, and their times now and then
+  private readonly counted = new Set<string>()
+  private ranMs = 0
+  private lastMsOfRan = 0
 
   plan(eta: ReadonlyArray<EtaNode> | undefined): void {
     this.nodes = eta ?? []
     this.expected = new Map(this.nodes.map((n) => [n.name, n.expectedMs]))
   }
 
-  end(node: string): void {
+  /** `ranMs`: how long the node ran in this run (undefined: it did not run here, e.g. found cached). */
+  end(node: string, ranMs?: number): void {
     this.finished.add(node)
+    const last = this.expected.get(node)
+    if (ranMs !== undefined && last !== undefined && last >= PACE_MIN_MS && !this.counted.has(node)) {
+      this.counted.add(node)
+      this.ranMs += ranMs
+      this.lastMsOfRan += last
+    }
+  }
+
+  /** This run's time for a node over its last time, from the nodes finished so far (1 until known). */
+  get pace(): number {
+    return this.lastMsOfRan >= PACE_EVIDENCE_MS ? Math.min(100, Math.max(0.1, this.ranMs / this.lastMsOfRan)) : 1
   }
 
   /** How many distinct nodes have ended (a node recomputed to repair a corrupt shard ends twice). */
@@ -102,16 +127,19 @@ export class RunClock {
 
   text(bars: ReadonlyMap<string, Bar>): string {
     if (this.nodes.length === 0) return ""
+    const pace = this.pace
     const running = new Map<string, number>()
     for (const [name, b] of bars) {
       const own = b.step ? stepLeft(b.step) : shardLeft(b)
       const expected = this.expected.get(name)
       if (own !== undefined) running.set(name, own * 1000)
-      else if (expected !== undefined) running.set(name, Math.max(0, expected - (Date.now() - b.started)))
+      else if (expected !== undefined) running.set(name, Math.max(0, expected * pace - (Date.now() - b.started)))
     }
-    const { ms, unknown } = runEta(this.nodes, this.finished, running)
+    const nodes = pace === 1 ? this.nodes : this.nodes.map((n) => (n.expectedMs === undefined ? n : { ...n, expectedMs: n.expectedMs * pace }))
+    const { ms, unknown } = runEta(nodes, this.finished, running)
     if (ms <= 0 && unknown > 0) return ""
-    return ` · run ETA ${unknown > 0 ? "≥ " : ""}${seconds(Math.max(1, ms / 1000))}`
+    const compared = pace >= 1.5 ? ` (nodes take ${pace.toFixed(1)}× their last time)` : pace <= 1 / 1.5 ? ` (nodes take ${pace.toFixed(2)}× their last time)` : ""
+    return ` · run ETA ${unknown > 0 ? "≥ " : ""}${seconds(Math.max(1, ms / 1000))}${compared}`
   }
 }
 
@@ -169,7 +197,8 @@ const ttyProgress = (out: NodeJS.WriteStream): Progress => {
     },
     step: (node, p) => recordStep(bars.get(node), p),
     end: (node) => {
-      clock.end(node)
+      const b = bars.get(node)
+      clock.end(node, b ? Date.now() - b.started : undefined)
       // a node found cached inside the run never started a bar, and is done all the same
       bars.delete(node)
     },
@@ -223,7 +252,8 @@ export const plainProgress = (out: NodeJS.WriteStream): Progress => {
       }
     },
     end: (node) => {
-      clock.end(node)
+      const b = bars.get(node)
+      clock.end(node, b ? Date.now() - b.started : undefined)
       // a node found cached inside the run never started a bar, and is done all the same
       bars.delete(node)
       if (Date.now() - lastOverall > 5000) {

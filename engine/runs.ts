@@ -6,8 +6,9 @@
  */
 import * as path from "node:path"
 import { viewName } from "./inspect/views.js"
-import { listRuns, readRun, type RunRecord } from "./journal.js"
+import { listRuns, readRun, type NodeLog, type RunRecord } from "./journal.js"
 import { readMetadata, RunMetricsSchema } from "./store/metadata.js"
+import type { Store } from "./store/store.js"
 
 export interface RunWanted {
   /** only runs of this pipeline */
@@ -133,4 +134,20 @@ export const formatMetric = (v: MetricValue | undefined): string => {
   if (typeof v === "string") return v
   if (Number.isInteger(v)) return v.toLocaleString("en-US")
   return Math.abs(v) >= 1000 ? Math.round(v).toLocaleString("en-US") : String(Number(v.toPrecision(4)))
+}
+
+/** Rows of each dataset output of a node (a file output: its size), never summed across outputs. */
+export const outputSizes = (store: Store, log: NodeLog): ReadonlyArray<{ readonly name: string; readonly rows?: number; readonly bytes?: number }> =>
+  Object.entries(log.outputs).map(([name, id]) => {
+    const m = store.outputManifest(id, log.key, name)
+    return m?.kind === "dataset" ? { name, rows: m.rows } : { name, ...(m ? { bytes: m.bytes } : {}) }
+  })
+
+/**
+ * What a node wrote, as a line shows it: its rows, or each dataset's where it wrote several
+ * ("kept 7, clusters 8"), since their sum counts nothing a reader could find.
+ */
+export const rowsOutText = (store: Store, log: NodeLog): string => {
+  const datasets = outputSizes(store, log).filter((o) => o.rows !== undefined)
+  return datasets.length > 1 ? datasets.map((o) => `${o.name} ${o.rows!.toLocaleString("en-US")}`).join(", ") : log.rows.out.toLocaleString("en-US")
 }

@@ -5,7 +5,7 @@ import { NotFoundError } from "../errors.js"
 import { runtimeFacts } from "../exec/runner.js"
 import { describePlan, planPipeline } from "../exec/staleness.js"
 import { listRuns, readRun } from "../journal.js"
-import { formatMetric, metricNamesOf, recentRuns, resolveRun } from "../runs.js"
+import { formatMetric, metricNamesOf, recentRuns, resolveRun, rowsOutText } from "../runs.js"
 import { runsPage } from "../report/html.js"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -48,6 +48,7 @@ export const statusCommand = Command.make(
       }
       const run = yield* getRun(settings, Option.getOrUndefined(o.run), { ok: false })
       if (o.json) return yield* Console.log(JSON.stringify(run))
+      const store = openStore(settings)
       yield* Console.log(
         `run ${run.run} · pipeline ${run.pipeline} · ${run.status} · ${run.ms !== undefined ? seconds(run.ms) : "running"} · profile ${run.profile}${run.executor && run.executor !== "local" ? ` · executor ${run.executor}` : ""} · host ${run.host}`
       )
@@ -73,7 +74,7 @@ export const statusCommand = Command.make(
             n.status,
             `${n.shards.computed}/${n.shards.total}`,
             num(n.rows.in),
-            num(n.rows.out),
+            rowsOutText(store, n),
             Object.entries(n.dropped)
               .map(([k, v]) => `${k}=${v}`)
               .join(" "),

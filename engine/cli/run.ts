@@ -12,10 +12,11 @@ import { didYouMean, suggest } from "../suggest.js"
 import { ProgressBar } from "../exec/progress.js"
 import { runPipeline, runtimeFacts } from "../exec/runner.js"
 import { describePlan, planPipeline } from "../exec/staleness.js"
-import { ArtifactStore } from "../store/store.js"
+import { ArtifactStore, type Store } from "../store/store.js"
 import { takeLease } from "../store/leases.js"
 import { redactUrlCredentials } from "../store/fsx.js"
 import { writeReport } from "../report/write.js"
+import { rowsOutText } from "../runs.js"
 import { getParams, getPipeline, loadSettings, openStore } from "./context.js"
 import { num, seconds } from "./format.js"
 import { MEMORY_ENV, SHARD_BYTES_ENV } from "../resources/memory.js"
@@ -31,13 +32,13 @@ const summaryOf = (n: NodeLog) => ({
 
 const icon: Record<string, string> = { cached: "·", computed: "✓", partial: "◐", failed: "✗", skipped: "−", pending: "?", running: "…", planned: "?" }
 
-const nodeLine = (n: NodeLog): string => {
+const nodeLine = (store: Store, n: NodeLog, nameWidth: number): string => {
   const drops = Object.entries(n.dropped)
     .map(([k, v]) => `${k}=${num(v)}`)
     .join(" ")
   const shards = n.shards.total > 0 ? `${n.shards.computed}/${n.shards.total} shards computed` : ""
   const err = n.errors.length > 0 ? `  ${redactUrlCredentials(n.errors[n.errors.length - 1]!)}` : ""
-  return `  ${icon[n.status] ?? " "} ${n.node.padEnd(22)} ${n.status.padEnd(8)} ${shards.padEnd(24)} rows ${num(n.rows.in)} → ${num(n.rows.out)}${drops ? `  dropped ${drops}` : ""}  ${seconds(n.ms)}${err}`
+  return `  ${icon[n.status] ?? " "} ${n.node.padEnd(nameWidth)} ${n.status.padEnd(8)} ${shards.padEnd(24)} rows ${num(n.rows.in)} → ${rowsOutText(store, n)}${drops ? `  dropped ${drops}` : ""}  ${seconds(n.ms)}${err}`
 }
 
 export const runCommand = Command.make(
@@ -171,11 +172,12 @@ export const runCommand = Command.make(
       const ran = record.nodes.filter((n) => n.status !== "pending")
       record.nodes = ran
       journal.finish(result.ok ? "ok" : "failed")
-      if (ran.length <= 60) for (const n of ran) yield* Console.log(nodeLine(n))
+      const line = (n: NodeLog) => nodeLine(store, n, Math.max(22, ...ran.map((x) => x.node.length)))
+      if (ran.length <= 60) for (const n of ran) yield* Console.log(line(n))
       else {
         const count = (s: string) => ran.filter((n) => n.status === s).length
         yield* Console.log(`  ${ran.length} nodes: ${count("cached")} cached, ${count("computed")} computed, ${count("partial")} partial, ${count("failed")} failed, ${count("skipped")} skipped`)
-        for (const n of ran.filter((x) => x.status === "failed")) yield* Console.log(nodeLine(n))
+        for (const n of ran.filter((x) => x.status === "failed")) yield* Console.log(line(n))
       }
       const shown = (p: string) => (p.startsWith(process.cwd() + path.sep) ? path.relative(process.cwd(), p) : p)
       yield* Console.log(`run ${runId}: ${result.ok ? "ok" : "FAILED"} in ${seconds(Date.now() - started)} — journal ${shown(path.join(settings.runs, runId, "run.json"))}`)

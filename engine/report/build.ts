@@ -19,7 +19,7 @@ export const PIPELINE_SCOPE = "pipeline"
 import { barChart, histogram, lineChart, PALETTE, type Series } from "./charts.js"
 import { hasMath, mathToHtml } from "./math.js"
 import { clip, html, markdownToHtml } from "./escape.js"
-import type { MetricValue, RunSummary } from "../runs.js"
+import { outputSizes, type MetricValue, type RunSummary } from "../runs.js"
 import { reportQueries, type Rows } from "./query-cache.js"
 export type { Rows } from "./query-cache.js"
 
@@ -301,11 +301,7 @@ export const buildReport = (store: Store, run: RunRecord, pipeline: Pipeline | u
       }
       const outputViews = new Map(own.map((v) => [v.output, v.name]))
       for (const cell of node?.report ?? []) cells.push(yield* renderCell(nodeQuery, cell, firstDataset?.name, log.node, outputViews))
-      const outputRows = Object.entries(log.outputs).map(([name, id]) => {
-        const m = store.outputManifest(id, log.key, name)
-        return m?.kind === "dataset" ? { name, rows: m.rows } : { name, ...(m ? { bytes: m.bytes } : {}) }
-      })
-      sections.push({ log, description: node?.description ?? "", params: paramRows(node, log), ...(view ? { view } : {}), ...(samples ? { samples } : {}), cells, outputs: outputRows })
+      sections.push({ log, description: node?.description ?? "", params: paramRows(node, log), ...(view ? { view } : {}), ...(samples ? { samples } : {}), cells, outputs: outputSizes(store, log) })
     }
     // the pipeline's own cells query the nodes' views by name, across nodes
     const pipelineQuery: Query | undefined = queries ? (sql) => queries.query(sql) : undefined

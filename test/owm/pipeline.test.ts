@@ -32,6 +32,23 @@ describe("proof-pile-2 (OpenWebMath branch) on the embedded sample", () => {
     expect(nodeOf(s, "owm/filter").rows.out).toBeGreaterThanOrEqual(7)
   })
 
+  it("a node with several outputs shows each one's rows, in `dag run` and `dag status`, never their sum", () => {
+    const count = (view: string) => (JSON.parse(dag(box, ["sql", `select count(*) as n from ${view}`, "--format", "json"]).stdout) as Array<{ n: number }>)[0]!.n
+    const kept = count("dedup_minhash__kept")
+    const clusters = count("dedup_minhash__clusters")
+    const shown = `kept ${kept}, clusters ${clusters}`
+    const line = run.stdout.split("\n").find((l) => /^ {2}\S dedup\/minhash /.test(l))!
+    expect(line).toContain(`→ ${shown}`)
+    const status = dag(box, ["status"])
+      .stdout.split("\n")
+      .find((l) => l.startsWith("dedup/minhash "))!
+    expect(status).toContain(shown)
+    // node names are never cut, and the columns stay aligned
+    const lines = run.stdout.split("\n").filter((l) => /^ {2}\S \S+\/\S+ +(cached|computed) /.test(l))
+    expect(lines.some((l) => l.includes("tokens/tokenize-stack-validation "))).toBe(true)
+    expect(new Set(lines.map((l) => l.search(/ (cached|computed) /))).size).toBe(1)
+  })
+
   it("dag sql shows clean text with $…$ math from every kind of source", () => {
     const r = JSON.parse(dag(box, ["sql", "select url, text, math_sources from owm_extract", "--format", "json"]).stdout) as Array<{ url: string; text: string; math_sources: Array<string> }>
     const byUrl = (u: string) => r.find((x) => x.url.includes(u))!

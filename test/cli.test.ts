@@ -183,6 +183,19 @@ describe("dag sql, ls, export, gc", () => {
     expect(dag(box, ["sql", "select * from demo_words limit 3"]).stdout).toMatch(/\(3 rows\)/)
   })
 
+  it("a mistyped view gets the nearest view of the run, and the command that lists them", () => {
+    const r = dag(box, ["sql", "select count(*) from demo_cleen"])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain(`did you mean "demo_clean"?`)
+    const ls = r.stderr
+      .match(/`(dag ls --run \S+)`/)![1]!
+      .split(" ")
+      .slice(1)
+    const listed = dag(box, ls)
+    expect(listed.code, listed.stderr).toBe(0)
+    expect(listed.stdout).toContain("demo_clean")
+  })
+
   it("cannot write: COPY, CREATE, ATTACH, EXPLAIN ANALYZE of a write, and file readers are refused", () => {
     const target = path.join(box.dir, "leak.csv")
     for (const q of [

@@ -7,6 +7,7 @@ import type * as Duck from "@duckdb/node-api"
 import { Effect } from "effect"
 import { quoteIdent } from "../columns.js"
 import { SqlError } from "../errors.js"
+import { didYouMean } from "../suggest.js"
 import type { RunRecord } from "../journal.js"
 import { viewSql } from "../exec/run-global.js"
 import { jsSafe, newInstance, sqlString } from "../store/duckdb.js"
@@ -202,9 +203,18 @@ export const openSqlSession = (store: Store, run: RunRecord, options: SessionOpt
           catch: (e) => {
             if (e instanceof CorruptRead) return new SqlError({ message: e.message })
             const first = (e as Error).message.split("\n")[0] ?? String(e)
-            return new SqlError({
-              message: /Permission Error|disabled by configuration|locked/.test(first) ? `dag sql is read-only and sees only the run's views (${first}); use \`dag export\` to write files` : first,
-            })
+            if (/Permission Error|disabled by configuration|locked/.test(first))
+              return new SqlError({ message: `dag sql is read-only and sees only the run's views (${first}); use \`dag export\` to write files` })
+            // DuckDB suggests a name only sometimes; the run's views are what a user can mean
+            const unknown = /Table with name (\S+) does not exist/i.exec(first)
+            if (unknown && !/did you mean/i.test(first))
+              return new SqlError({
+                message: `${first}${didYouMean(
+                  unknown[1]!,
+                  planned.map((v) => v.name)
+                )} (\`dag ls --run ${run.run}\` lists this run's views)`,
+              })
+            return new SqlError({ message: first })
           },
         }),
       close: () => conn.closeSync(),

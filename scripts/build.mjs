@@ -27,7 +27,11 @@ const projectPlugin = {
     build.onLoad({ filter: /.*/, namespace: "mathdag-project" }, () => ({ contents: projectModuleSource(projectRoot), loader: "ts", resolveDir: root }))
     // DuckDB's client is bundled; its native binding is required at run time from where that client
     // would find it (beside it, or nested below it), so the two always come from the same install.
-    build.onResolve({ filter: /^@duckdb\/node-bindings$/ }, (a) => ({ path: createRequire(path.join(a.resolveDir, "x.js")).resolve(a.path), external: true }))
+    build.onResolve({ filter: /^@duckdb\/node-bindings$/ }, (a) => {
+      const file = createRequire(path.join(a.resolveDir, "x.js")).resolve(a.path)
+      pinned.add(file)
+      return { path: file, external: true }
+    })
     build.onResolve({ filter: /^mathdag(\/.*)?$/ }, (a) => {
       const file = resolvePublic(a.path)
       return file ? { path: file } : { errors: [{ text: `"${a.path}" is not part of mathdag's public API (mathdag, mathdag/nodes/<group>)` }] }
@@ -41,6 +45,9 @@ const projectPlugin = {
     })
   },
 }
+
+/** Files outside the bundle that the bundle names by path: a new install must rebuild it. */
+const pinned = new Set()
 
 /** A folder of the package's own sources (not one of its dependencies). */
 function isPackageSource(dir) {
@@ -172,8 +179,17 @@ fs.writeFileSync(path.join(dist, "code-hashes.json"), JSON.stringify(codeHashes,
 
 for (const f of fs.readdirSync(dist)) if (f.endsWith(".v8cache")) fs.rmSync(path.join(dist, f), { force: true })
 // What bin/dag.cjs compares with to decide whether to rebuild: every bundled source of the package
-// and the project, and the project's pipelines/ listing (a new file there is a new pipeline).
-const sources = Object.keys(result.metafile.inputs).filter((p) => !p.includes(":") && !p.includes("node_modules")).map((p) => path.resolve(root, p))
+// and the project, the bundled dependencies' package files, and the project's pipelines/ listing
+// (a new file there is a new pipeline).
+const inputs = Object.keys(result.metafile.inputs).filter((p) => !p.includes(":")).map((p) => path.resolve(root, p))
+// A bundled dependency counts through its package.json (npm rewrites it on every install or update),
+// and so does each file the bundle requires by absolute path (DuckDB's native binding).
+const packageFile = (file) => {
+  const m = /^(.*[\\/]node_modules[\\/](?:@[^\\/]+[\\/])?[^\\/]+)[\\/]/.exec(file)
+  return m ? path.join(m[1], "package.json") : undefined
+}
+const dependencies = new Set([...inputs, ...pinned].filter((p) => p.includes("node_modules")).map(packageFile).filter(Boolean))
+const sources = [...inputs.filter((p) => !p.includes("node_modules")), ...pinned, ...dependencies]
 const stamp = { builtAt: new Date().toISOString(), ms: Date.now() - started, packageRoot, projectRoot: projectRoot ?? null, sources, pipelines: projectRoot ? pipelineFiles(projectRoot).map((p) => p.file) : [] }
 fs.writeFileSync(path.join(dist, "build.json"), JSON.stringify(stamp))
 if (!process.env.DAG_QUIET_BUILD) console.error(`build: dist/dag.cjs and dist/worker.cjs in ${Date.now() - started} ms`)

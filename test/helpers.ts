@@ -59,6 +59,28 @@ export const dagAwait = (box: Sandbox, args: ReadonlyArray<string>): Promise<Cli
     child.on("exit", (code) => resolve({ code: code ?? -1, stdout, stderr }))
   })
 
+/**
+ * spawnSync's result, without blocking this test worker: vitest's worker must answer its runner's
+ * calls within a minute, and a child that runs long on a loaded machine would keep it from that.
+ */
+export const spawnAwait = (
+  command: string,
+  args: ReadonlyArray<string>,
+  options: { readonly timeout?: number; readonly env?: NodeJS.ProcessEnv; readonly cwd?: string } = {}
+): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+  new Promise((resolve) => {
+    const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (d) => (stdout += d))
+    child.stderr.on("data", (d) => (stderr += d))
+    const timer = options.timeout ? setTimeout(() => child.kill("SIGTERM"), options.timeout) : undefined
+    child.on("close", (code) => {
+      if (timer) clearTimeout(timer)
+      resolve({ status: code, stdout, stderr })
+    })
+  })
+
 export const dagAsync = (box: Sandbox, args: ReadonlyArray<string>) => spawn(process.execPath, [BIN, ...args], { env: box.env, cwd: box.dir, stdio: ["ignore", "pipe", "pipe"] })
 
 export interface JsonSummary {

@@ -68,12 +68,25 @@ describe("the run's ETA", () => {
     p.start("a", 1)
     // three times the data: a takes 30 s instead of 10 s, so c and d should take 96 s, not 32 s
     vi.setSystemTime(30_000)
+    p.timed!("a", 30_000)
     p.end("a")
     expect(lines.at(-1)).toMatch(/^ {2}… 1\/4 nodes done after 30 s · run ETA 2 min \(nodes take 3\.0× their last time\)\n$/)
     // the pace is what every finished node says together: b ran 6 s for its 5 s, so 36 s for 15 s
     p.start("b", 1)
     vi.setSystemTime(36_000)
+    p.timed!("b", 6_000)
     p.end("b")
     expect(lines.at(-1)).toMatch(/nodes take 2\.4× their last time/)
+  })
+  it("learns nothing from a node that failed or reused shards (it ends without a time)", () => {
+    vi.useFakeTimers()
+    vi.setSystemTime(0)
+    const lines: Array<string> = []
+    const p = plainProgress({ write: (s: string) => lines.push(s), isTTY: false } as unknown as NodeJS.WriteStream)
+    p.plan(4, nodes)
+    p.start("a", 1)
+    vi.setSystemTime(30_000)
+    p.end("a")
+    expect(lines.at(-1)).toBe("  … 1/4 nodes done after 30 s · run ETA 32 s\n")
   })
 })

@@ -8,6 +8,8 @@ import { dagSvg } from "../engine/report/dag.js"
 import { clip, html, markdownToHtml, md } from "../engine/report/escape.js"
 import { dag, demoInputs, derivedEntries, readRunRecord, sandbox, summary } from "./helpers.js"
 
+const nodeRows = (record: ReturnType<typeof readRunRecord>, node: string): number => record.nodes.find((n) => n.node === node)!.rows.out
+
 const XSS = `<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2"> & "quotes" 'single'`
 
 describe("escaping", () => {
@@ -172,11 +174,16 @@ describe("the report of a demo run", () => {
     const again = render("again")
     expect(again).toMatch(new RegExp(`of its ${queries} queries, ${queries} were answered from earlier reports`))
     expect(again.replace(footer, "")).toBe(fresh.replace(footer, ""))
-    // a damaged entry is a miss, recomputed and rewritten
-    const entry = derivedEntries(box)[0]!
-    fs.writeFileSync(entry, "{ not json")
+    // a damaged entry is a miss, recomputed and rewritten: one that is not JSON, and one whose value
+    // was altered but still parses (its checksum no longer matches)
+    const [broken, altered] = derivedEntries(box).filter((f) => /\d/.test((JSON.parse(fs.readFileSync(f, "utf8")) as { value: string }).value))
+    fs.writeFileSync(broken!, "{ not json")
+    const entry = JSON.parse(fs.readFileSync(altered!, "utf8")) as { value: string }
+    const wrong = { ...entry, value: entry.value.replace(/\d/, (d) => String((Number(d) + 1) % 10)) }
+    fs.writeFileSync(altered!, JSON.stringify(wrong))
     expect(render("damaged").replace(footer, "")).toBe(fresh.replace(footer, ""))
-    expect(() => JSON.parse(fs.readFileSync(entry, "utf8"))).not.toThrow()
+    expect(() => JSON.parse(fs.readFileSync(broken!, "utf8"))).not.toThrow()
+    expect((JSON.parse(fs.readFileSync(altered!, "utf8")) as { value: string }).value).toBe(entry.value)
     // minChars=200 changes demo/clean and what follows it: those queries run, demo/read's are reused
     const other = summary(dag(box, ["run", "demo", "--param", `demo/read.paths=${paths}`, "--param", "demo/clean.minChars=200", "--json"]))
     const page = fs.readFileSync(path.join(box.runs, other.run, "report.html"), "utf8")
@@ -189,6 +196,28 @@ describe("the report of a demo run", () => {
     const scratch = fs.readFileSync(path.join(box.runs, other.run, "report.html"), "utf8")
     expect(scratch).toMatch(/of its \d+ queries, 0 were answered/)
     expect(page.replace(footer, "")).toBe(scratch.replace(footer, ""))
+  })
+
+  it("keeps no rows that may depend on more than the views they name: the clock, the catalog, another node's alias", async () => {
+    const { Effect, Either } = await import("effect")
+    const { Store } = await import("../engine/store/store.js")
+    const { reportQueries } = await import("../engine/report/query-cache.js")
+    const store = new Store(box.store)
+    const record = readRunRecord(box, s.run)
+    const q = reportQueries(store, record, new Set(record.nodes.map((n) => n.node)))
+    const run = (sql: string, aliases?: ReadonlyMap<string, string>) => Effect.runPromise(q.query(sql, aliases))
+    const entries = () => derivedEntries(box).length
+    const clean = await run("SELECT count(*) AS n, 'probe' AS p FROM self", new Map([["self", "demo_clean"]]))
+    expect(Either.isRight(clean) && clean.right.rows[0]!.n).toBe(nodeRows(record, "demo/clean"))
+    const before = entries()
+    // `self` without a target here must not read demo_clean's rows through the alias set above
+    const orphan = await run("SELECT count(*) AS n FROM self")
+    expect(Either.isLeft(orphan)).toBe(true)
+    for (const sql of ["SELECT now() AS t", "SELECT count(*) AS n FROM information_schema.tables", "SELECT 1 AS one", "SELECT random() AS r FROM demo_clean LIMIT 1"]) {
+      expect(Either.isRight(await run(sql)), sql).toBe(true)
+    }
+    expect(entries()).toBe(before)
+    q.close()
   })
 
   it("`dag report` re-renders from the journal, to --out, and --diff compares runs", () => {

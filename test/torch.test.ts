@@ -10,7 +10,7 @@ import { completeRemote, EndpointError, postCompletions, scoreRemote } from "../
 import { SERVE_SCRIPT } from "../nodes/eval/model.js"
 import { llamaTokenizer, llamaTokenizerJson } from "../nodes/tokens/bpe.js"
 import { resolvePython, TORCH_SCRIPT } from "../nodes/train/torch.js"
-import { dag, dagAwait, ROOT, sandbox, summary, tempDir } from "./helpers.js"
+import { dag, dagAwait, ROOT, sandbox, spawnAwait, summary, tempDir } from "./helpers.js"
 
 const found = resolvePython("auto")
 const hasTorch = "python" in found
@@ -75,10 +75,10 @@ const events = (stdout: string) =>
     .map((l) => JSON.parse(l) as Record<string, unknown>)
 
 withTorch("PyTorch trainer script", () => {
-  it("learns (loss goes down) and writes a safetensors file under LlamaForCausalLM names, shapes and dtypes", () => {
+  it("learns (loss goes down) and writes a safetensors file under LlamaForCausalLM names, shapes and dtypes", async () => {
     const dir = tempDir("torch-train")
     const out = path.join(dir, "out")
-    const r = spawnSync(python, baseArgs(dir, writeWindows(dir), ["--out", out]), { encoding: "utf8", timeout: 120_000 })
+    const r = await spawnAwait(python, baseArgs(dir, writeWindows(dir), ["--out", out]), { timeout: 120_000 })
     expect(r.status, r.stderr).toBe(0)
     const steps = events(r.stdout).filter((e) => e.event === "step")
     expect(steps.length).toBe(40)
@@ -108,7 +108,7 @@ withTorch("PyTorch trainer script", () => {
   it("SIGINT stops within 2 s with a checkpoint; the resumed run ends with the same weights, bit for bit", async () => {
     const dir = tempDir("torch-resume")
     const windows = writeWindows(dir)
-    const whole = spawnSync(python, baseArgs(dir, windows, ["--out", path.join(dir, "whole")]), { encoding: "utf8", timeout: 120_000 })
+    const whole = await spawnAwait(python, baseArgs(dir, windows, ["--out", path.join(dir, "whole")]), { timeout: 120_000 })
     expect(whole.status, whole.stderr).toBe(0)
     const ckpt = path.join(dir, "ckpt.pt")
     const split = ["--out", path.join(dir, "split"), "--checkpoint", ckpt, "--key", "k1", "--checkpoint-every", "5"]
@@ -128,7 +128,7 @@ withTorch("PyTorch trainer script", () => {
     const stoppedAt = Number(events(stdout).find((e) => e.event === "interrupted")!.step)
     expect(stoppedAt).toBeGreaterThanOrEqual(5)
     expect(stoppedAt).toBeLessThan(40)
-    const resumed = spawnSync(python, baseArgs(dir, windows, split), { encoding: "utf8", timeout: 120_000 })
+    const resumed = await spawnAwait(python, baseArgs(dir, windows, split), { timeout: 120_000 })
     expect(resumed.status, resumed.stderr).toBe(0)
     expect(resumed.stdout).toContain(`resuming from the checkpoint of step ${stoppedAt}`)
     const a = readSafetensors(path.join(dir, "whole", "model.safetensors"))
@@ -142,17 +142,16 @@ withTorch("PyTorch trainer script", () => {
     expect(JSON.parse(fs.readFileSync(path.join(dir, "split", "losses.json"), "utf8"))).toEqual(JSON.parse(fs.readFileSync(path.join(dir, "whole", "losses.json"), "utf8")))
   }, 240_000)
 
-  it("a checkpoint made for another key is discarded with a note", () => {
+  it("a checkpoint made for another key is discarded with a note", async () => {
     const dir = tempDir("torch-foreign")
     const windows = writeWindows(dir)
     const ckpt = path.join(dir, "ckpt.pt")
-    const first = spawnSync(python, baseArgs(dir, windows, ["--out", path.join(dir, "a"), "--checkpoint", ckpt, "--key", "key-a", "--checkpoint-every", "5", "--steps", "12"]), {
-      encoding: "utf8",
+    const first = await spawnAwait(python, baseArgs(dir, windows, ["--out", path.join(dir, "a"), "--checkpoint", ckpt, "--key", "key-a", "--checkpoint-every", "5", "--steps", "12"]), {
       timeout: 120_000,
     })
     expect(first.status, first.stderr).toBe(0)
     expect(fs.existsSync(ckpt)).toBe(true)
-    const second = spawnSync(python, baseArgs(dir, windows, ["--out", path.join(dir, "b"), "--checkpoint", ckpt, "--key", "key-b", "--steps", "12"]), { encoding: "utf8", timeout: 120_000 })
+    const second = await spawnAwait(python, baseArgs(dir, windows, ["--out", path.join(dir, "b"), "--checkpoint", ckpt, "--key", "key-b", "--steps", "12"]), { timeout: 120_000 })
     expect(second.status, second.stderr).toBe(0)
     expect(second.stdout).toMatch(/discarded the checkpoint .* made for another cache key/)
     expect(second.stdout).not.toMatch(/resuming/)
@@ -189,7 +188,7 @@ withTorch("the PyTorch model served on 127.0.0.1 (OpenAI-compatible completions)
     for (let i = 0; i + seq + 1 <= stream.length; i += 3) windows.push(stream.slice(i, i + seq + 1))
     fs.writeFileSync(path.join(dir, "windows.i32"), Buffer.from(Int32Array.from(windows.flat()).buffer))
     const out = path.join(dir, "model")
-    const train = spawnSync(
+    const train = await spawnAwait(
       python,
       [
         "-u",
@@ -221,7 +220,7 @@ withTorch("the PyTorch model served on 127.0.0.1 (OpenAI-compatible completions)
         "--threads",
         "1",
       ],
-      { encoding: "utf8", timeout: 180_000 }
+      { timeout: 180_000 }
     )
     expect(train.status, train.stderr).toBe(0)
     fs.writeFileSync(path.join(out, "tokenizer.json"), JSON.stringify(llamaTokenizerJson()))

@@ -16,6 +16,8 @@ export interface Progress {
   /** A global node's own progress (training steps, examples): replaces the shard count on its line. */
   readonly step?: (node: string, p: StepProgress) => void
   readonly end: (node: string) => void
+  /** A node computed whole in this run (no shard cached, no failure) took `ms`: the ETA learns the run's pace from it. */
+  readonly timed?: (node: string, ms: number) => void
   readonly close: () => void
 }
 
@@ -104,15 +106,20 @@ export class RunClock {
     this.expected = new Map(this.nodes.map((n) => [n.name, n.expectedMs]))
   }
 
-  /** `ranMs`: how long the node ran in this run (undefined: it did not run here, e.g. found cached). */
-  end(node: string, ranMs?: number): void {
+  end(node: string): void {
     this.finished.add(node)
+  }
+
+  /**
+   * A node computed whole in this run took `ms`. Only such nodes set the pace: a failed one, or one
+   * that reused most of its shards, took a time that says nothing about the others.
+   */
+  timed(node: string, ms: number): void {
     const last = this.expected.get(node)
-    if (ranMs !== undefined && last !== undefined && last >= PACE_MIN_MS && !this.counted.has(node)) {
-      this.counted.add(node)
-      this.ranMs += ranMs
-      this.lastMsOfRan += last
-    }
+    if (last === undefined || last < PACE_MIN_MS || this.counted.has(node)) return
+    this.counted.add(node)
+    this.ranMs += ms
+    this.lastMsOfRan += last
   }
 
   /** This run's time for a node over its last time, from the nodes finished so far (1 until known). */
@@ -196,9 +203,9 @@ const ttyProgress = (out: NodeJS.WriteStream): Progress => {
       if (b) Object.assign(b, c)
     },
     step: (node, p) => recordStep(bars.get(node), p),
+    timed: (node, ms) => clock.timed(node, ms),
     end: (node) => {
-      const b = bars.get(node)
-      clock.end(node, b ? Date.now() - b.started : undefined)
+      clock.end(node)
       // a node found cached inside the run never started a bar, and is done all the same
       bars.delete(node)
     },
@@ -251,9 +258,9 @@ export const plainProgress = (out: NodeJS.WriteStream): Progress => {
         out.write(`  … ${node}: ${stepText(b.step!)}\n`)
       }
     },
+    timed: (node, ms) => clock.timed(node, ms),
     end: (node) => {
-      const b = bars.get(node)
-      clock.end(node, b ? Date.now() - b.started : undefined)
+      clock.end(node)
       // a node found cached inside the run never started a bar, and is done all the same
       bars.delete(node)
       if (Date.now() - lastOverall > 5000) {

@@ -6,6 +6,7 @@
 import { Cause, Deferred, Effect, Exit, Option, Schedule } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
+import { createRequire } from "node:module"
 import * as path from "node:path"
 import { columnsOf } from "../columns.js"
 import { CorruptShardError, NodeRunError, withDiskAdvice, type DagError } from "../errors.js"
@@ -62,7 +63,13 @@ interface NodeOutcome {
 
 /** Runtime facts that change outputs: the store format and the Parquet writer's version. */
 export const runtimeFacts = (): Readonly<Record<string, string>> => {
-  const duck = readJsonOr<{ version?: string }>(path.join(packageRoot(), "node_modules/@duckdb/node-api/package.json"), {})
+  // found as Node finds the package (an installed mathdag's dependencies are usually hoisted above it)
+  let duck: { version?: string } = {}
+  try {
+    duck = readJsonOr(createRequire(path.join(packageRoot(), "package.json")).resolve("@duckdb/node-api/package.json"), {})
+  } catch {
+    /* not installed: "unknown" */
+  }
   return { store: STORE_FORMAT, duckdb: duck.version ?? "unknown" }
 }
 
@@ -543,6 +550,7 @@ const executeNode = (env: Env, pn: PipelineNode, inputs: Outputs): Effect.Effect
     yield* storeTryPromise("keys/", () => env.store.putNodeRecord(record))
     const rows = { in: rowsIn, out: rowsOut }
     const status = env.journal.nodeFinished(node.name, { outputs: record.outputs as Record<string, string>, rows, dropped, droppedSamples, ms })
+    if (status === "computed") env.progress.timed?.(node.name, ms)
     env.journal.event("node", { node: node.name, status, key, ms, rows, dropped })
     return { status, outputs: resolved, record } satisfies NodeOutcome
   }).pipe(

@@ -28,8 +28,8 @@ export const viewName = (node: string, output: string, outputCount: number): str
 
 export interface SqlSession {
   readonly views: ReadonlyArray<View>
-  /** Points the temporary view `name` at an existing view (reports use `self`). */
-  readonly alias: (name: string, view: string) => Effect.Effect<void, SqlError>
+  /** Points the temporary view `name` at an existing view (reports use `self`); undefined removes it. */
+  readonly alias: (name: string, view: string | undefined) => Effect.Effect<void, SqlError>
   readonly query: (sql: string) => Effect.Effect<{ columns: ReadonlyArray<string>; rows: ReadonlyArray<Record<string, unknown>> }, SqlError>
   readonly close: () => void
 }
@@ -171,9 +171,12 @@ export const openSqlSession = (store: Store, run: RunRecord, options: SessionOpt
   }).pipe(
     Effect.map((conn) => ({
       views: planned.map(({ name, node, output, rows, shards }) => ({ name, node, output, rows, shards })),
-      alias: (name: string, view: string) =>
+      alias: (name: string, view: string | undefined) =>
         Effect.tryPromise({
-          try: () => conn.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(name)} AS SELECT * FROM ${quoteIdent(view)}`).then(() => void aliases.set(name, view)),
+          try: () =>
+            view === undefined
+              ? conn.run(`DROP VIEW IF EXISTS temp.${quoteIdent(name)}`).then(() => void aliases.delete(name))
+              : conn.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(name)} AS SELECT * FROM ${quoteIdent(view)}`).then(() => void aliases.set(name, view)),
           catch: (e) => new SqlError({ message: (e as Error).message }),
         }),
       query: (sql: string) =>

@@ -24,6 +24,10 @@ export interface Rows {
   readonly rows: ReadonlyArray<Record<string, unknown>>
 }
 
+/** SQL whose rows may change with nothing it names: the clock, randomness, the catalog. */
+const UNKEYED =
+  /\b(now|today|current_date|current_time|current_timestamp|localtime|localtimestamp|random|setseed|uuid|gen_random_uuid|pragma|show)\b|information_schema|\bduckdb_\w+\s*\(|\bquery(_table)?\s*\(/i
+
 const isRows = (v: unknown): v is Rows => typeof v === "object" && v !== null && Array.isArray((v as Rows).columns) && Array.isArray((v as Rows).rows)
 
 export interface ReportQueries {
@@ -49,8 +53,14 @@ export const reportQueries = (store: Store, run: RunRecord, only: ReadonlySet<st
   let cached = 0
   let ran = 0
 
-  /** The artifact of every view the query may read, or undefined where one cannot be named. */
+  /**
+   * The artifact of every view the query may read, or undefined where its rows may depend on more
+   * than those (a view that cannot be named, the catalog, the clock) and must not be kept.
+   */
   const refsOf = (sql: string, aliases: ReadonlyMap<string, string>): Record<string, string> | undefined => {
+    if (UNKEYED.test(sql)) return undefined
+    // a `self…` name this query has no target for would read whatever an earlier node pointed it at
+    for (const m of sql.matchAll(/\bself(?:_\w+)?\b/gi)) if (!aliases.has(m[0])) return undefined
     const refs: Record<string, string> = {}
     for (const name of unavailable.keys()) if (mayRead(sql, name)) return undefined
     for (const v of planned) if (mayRead(sql, v.name)) refs[v.name] = v.artifact
@@ -60,7 +70,7 @@ export const reportQueries = (store: Store, run: RunRecord, only: ReadonlySet<st
       if (id === undefined) return undefined
       refs[alias] = id
     }
-    return refs
+    return Object.keys(refs).length > 0 ? refs : undefined
   }
 
   const open = Effect.gen(function* () {
@@ -79,6 +89,12 @@ export const reportQueries = (store: Store, run: RunRecord, only: ReadonlySet<st
       }
       const s = yield* open
       if (Either.isLeft(s)) return Either.left(s.left)
+      // an alias another node set is not this query's: removed, so the query fails as it would alone
+      for (const alias of [...applied.keys()]) {
+        if (aliases.has(alias) || !mayRead(sql, alias)) continue
+        yield* s.right.alias(alias, undefined).pipe(Effect.ignore)
+        applied.delete(alias)
+      }
       for (const [alias, target] of aliases) {
         if (applied.get(alias) === target || !mayRead(sql, alias)) continue
         const a = yield* s.right.alias(alias, target).pipe(Effect.either)

@@ -3,12 +3,14 @@
  * names the artifacts they were derived from. Artifacts are content-addressed, so an entry stays
  * right as long as its key is built from everything the result depends on.
  *
- * Entries are a cache, never a source of truth: a damaged or unreadable one is a miss, writes are
+ * Entries are a cache, never a source of truth: a damaged or unreadable one (each carries the
+ * SHA-256 of its value, checked on every read, so flipped bits are a miss too) is a miss, writes are
  * not fsynced (a lost entry is recomputed), a value that would not come back from JSON unchanged
  * (bytes, NaN, bigint) is not kept, and `dag gc` drops the entries of artifacts it deletes.
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { sha256 } from "../hash.js"
 import { writeFileAtomic } from "./fsx.js"
 import type { Store } from "./store.js"
 
@@ -19,7 +21,9 @@ const MAX_ENTRY_BYTES = 2 * 1024 ** 2
 interface Entry {
   /** name → artifact id of everything the value was derived from */
   readonly from: Record<string, string>
-  readonly value: unknown
+  /** the value's JSON text, and its SHA-256 */
+  readonly value: string
+  readonly sha256: string
 }
 
 const entryPath = (store: Store, key: string): string => path.join(store.dir, DERIVED_DIR, key.slice(0, 2), `${key}.json`)
@@ -36,7 +40,8 @@ const jsonExact = (v: unknown): boolean => {
 /** The value kept under `key`, or undefined. */
 export const readDerived = (store: Store, key: string): unknown => {
   try {
-    return (JSON.parse(fs.readFileSync(entryPath(store, key), "utf8")) as Entry).value
+    const e = JSON.parse(fs.readFileSync(entryPath(store, key), "utf8")) as Entry
+    return typeof e.value === "string" && sha256(e.value) === e.sha256 ? (JSON.parse(e.value) as unknown) : undefined
   } catch {
     return undefined
   }
@@ -45,7 +50,8 @@ export const readDerived = (store: Store, key: string): unknown => {
 /** Keeps `value` under `key`, derived from the artifacts `from`; silently skipped where it cannot be. */
 export const writeDerived = (store: Store, key: string, from: Record<string, string>, value: unknown): void => {
   if (!jsonExact(value)) return
-  const text = JSON.stringify({ from, value } satisfies Entry)
+  const json = JSON.stringify(value)
+  const text = JSON.stringify({ from, value: json, sha256: sha256(json) } satisfies Entry)
   if (text.length > MAX_ENTRY_BYTES) return
   try {
     const file = entryPath(store, key)
@@ -62,8 +68,9 @@ export const sweepDerived = (store: Store, liveArtifacts: ReadonlySet<string>, r
   let removed = 0
   for (const dir of fs.existsSync(root) ? fs.readdirSync(root, { withFileTypes: true }) : []) {
     if (!dir.isDirectory()) continue
-    for (const f of fs.readdirSync(path.join(root, dir.name))) {
-      const file = path.join(root, dir.name, f)
+    for (const f of fs.readdirSync(path.join(root, dir.name), { withFileTypes: true })) {
+      if (!f.isFile()) continue
+      const file = path.join(root, dir.name, f.name)
       let from: Record<string, string> | undefined
       try {
         from = (JSON.parse(fs.readFileSync(file, "utf8")) as Entry).from

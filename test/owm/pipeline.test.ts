@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net"
 import * as path from "node:path"
 import { gzipSync } from "node:zlib"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ROOT, dag, dagAsync, nodeOf, sandbox, summary } from "../helpers.js"
+import { ROOT, dag, dagAsync, dagAwait, nodeOf, sandbox, summary, type CliResult, type JsonSummary } from "../helpers.js"
 
 const warcRecord = (url: string, body: Buffer, type = "text/html", id = url) => {
   const httpBlock = Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: ${type}\r\nContent-Length: ${body.length}\r\n\r\n`), body])
@@ -18,8 +18,13 @@ const warcRecord = (url: string, body: Buffer, type = "text/html", id = url) => 
 
 describe("proof-pile-2 (OpenWebMath branch) on the embedded sample", () => {
   const box = sandbox("ppl2")
-  const run = dag(box, ["run", "proof-pile-2", "--json"])
-  const s = summary(run)
+  // the whole sample, asynchronously: a worker blocked for a minute misses vitest's own calls
+  let run: CliResult
+  let s: JsonSummary
+  beforeAll(async () => {
+    run = await dagAwait(box, ["run", "proof-pile-2", "--json"])
+    s = summary(run)
+  }, 300_000)
 
   it("runs end to end with the funnel of every stage", () => {
     expect(run.code, run.stderr).toBe(0)

@@ -47,25 +47,25 @@ describe("the run's ETA", () => {
     const fresh = nodes.map((n) => (n.name === "c" ? { ...n, expectedMs: undefined } : n))
     expect(runEta(fresh, new Set(), new Map())).toEqual({ ms: 17_000, unknown: 1 })
   })
-  it("appears on the plain overall line", () => {
+  /** Plain progress over `nodes` at fake time 0, with `a` started. */
+  const planned = () => {
     vi.useFakeTimers()
     vi.setSystemTime(0)
     const lines: Array<string> = []
     const p = plainProgress({ write: (s: string) => lines.push(s), isTTY: false } as unknown as NodeJS.WriteStream)
     p.plan(4, nodes)
     p.start("a", 1)
+    return { p, lines }
+  }
+  it("appears on the plain overall line", () => {
+    const { p, lines } = planned()
     vi.setSystemTime(10_000)
     p.end("a")
     // a done: c (30 s) then d (2 s) are left
     expect(lines).toEqual(["  … 1/4 nodes done after 10 s · run ETA 32 s\n"])
   })
   it("scales the last times by this run's pace once enough has finished, and says so", () => {
-    vi.useFakeTimers()
-    vi.setSystemTime(0)
-    const lines: Array<string> = []
-    const p = plainProgress({ write: (s: string) => lines.push(s), isTTY: false } as unknown as NodeJS.WriteStream)
-    p.plan(4, nodes)
-    p.start("a", 1)
+    const { p, lines } = planned()
     // three times the data: a takes 30 s instead of 10 s, so c and d should take 96 s, not 32 s
     vi.setSystemTime(30_000)
     p.timed!("a", 30_000)
@@ -79,12 +79,7 @@ describe("the run's ETA", () => {
     expect(lines.at(-1)).toMatch(/nodes take 2\.4× their last time/)
   })
   it("learns nothing from a node that failed or reused shards (it ends without a time)", () => {
-    vi.useFakeTimers()
-    vi.setSystemTime(0)
-    const lines: Array<string> = []
-    const p = plainProgress({ write: (s: string) => lines.push(s), isTTY: false } as unknown as NodeJS.WriteStream)
-    p.plan(4, nodes)
-    p.start("a", 1)
+    const { p, lines } = planned()
     vi.setSystemTime(30_000)
     p.end("a")
     expect(lines.at(-1)).toBe("  … 1/4 nodes done after 30 s · run ETA 32 s\n")

@@ -601,13 +601,18 @@ export const runPipeline = (req: RunRequest, runId: string) =>
     )
     // a cluster that cannot take work fails the run before anything is submitted
     if (remote && toRun.length > 0) yield* remote.preflight
-    if (toRun.some((pn) => pn.node.kind !== "global" && pn.node.worker)) executor.warm?.(req.pipeline.name)
     // Global nodes query this thread's DuckDB. When one is sure to compute (its inputs are all settled,
     // so it is stale itself), open it now while the first nodes run elsewhere, in a turn of its own.
     // One that waits on upstream nodes may still be found cached once they finish (a forced node that
     // wrote the same bytes): loading DuckDB for it up front would block this thread for nothing.
+    // Worker threads start after that load: starting them meanwhile (a bundle to parse each, on every
+    // core) can leave the main thread waiting for a core through the load.
     const certain = (pn: PipelineNode) => Object.values(pn.inputs).every((w) => outcomes.has(w.node))
-    if (toRun.some((pn) => pn.node.kind === "global" && certain(pn) && !onOwnThread(pn.node, req.params.values.get(pn.node.name)))) setTimeout(() => void instance().catch(() => undefined), 0)
+    const warm = () => {
+      if (toRun.some((pn) => pn.node.kind !== "global" && pn.node.worker)) executor.warm?.(req.pipeline.name)
+    }
+    if (toRun.some((pn) => pn.node.kind === "global" && certain(pn) && !onOwnThread(pn.node, req.params.values.get(pn.node.name)))) setTimeout(() => void instance().then(warm, warm), 0)
+    else warm()
     const byName = new Map(order.map((pn) => [pn.node.name, pn]))
 
     const upstreamInputs = (pn: PipelineNode) =>

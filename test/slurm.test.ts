@@ -288,15 +288,21 @@ suite("Slurm executor (real slurmctld/slurmd)", () => {
     expect(top[0]!.job).toBe(jobsOf(box, runsOf(box)[0]!).find((j) => j.node === "demo/top-words")!.job)
   })
 
-  it("dag cancel scancels what a run submitted", { timeout: 120_000 }, async () => {
+  it("dag cancel scancels what a run submitted, also a job missing from its job list (a driver killed right after sbatch)", { timeout: 120_000 }, async () => {
     const box = slurmBox("slurm-cancel", { nodes: { "demo/read": { setup: ["sleep 60"] } } })
     const child = dagAsync(box, ["run", "demo", "--profile", "slurm"])
     const done = exited(child)
     expect(await waitFor(() => runsOf(box).length > 0 && jobsOf(box, runsOf(box)[0]!).length > 0, 60_000)).toBe(true)
     const run = runsOf(box)[0]!
+    // the job list as a driver killed between sbatch and its list would leave it: empty
+    const list = path.join(box.runs, run, "slurm", "jobs.jsonl")
+    const listed = fs.readFileSync(list, "utf8")
+    fs.writeFileSync(list, "")
     const c = await dagAwait(box, ["cancel", run])
+    fs.writeFileSync(list, listed)
     expect(c.code, c.stderr).toBe(0)
     expect(c.stdout).toMatch(/cancelled 1 Slurm job of run/)
+    expect(c.stdout).toContain(jobsOf(box, run)[0]!.job)
     const r = await done
     expect(r.code).toBe(1)
     const ids = jobsOf(box, run).map((j) => j.job)

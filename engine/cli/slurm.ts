@@ -6,7 +6,7 @@ import { Args, Command } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
 import { InputError, NodeRunError, NotFoundError } from "../errors.js"
 import { slurmCommands } from "../slurm/client.js"
-import { readJobs, readSpec } from "../slurm/spec.js"
+import { inflightJobsOf, readJobs, readSpec } from "../slurm/spec.js"
 import { currentJob, runTaskGlobal, runTaskShards, type ShardCompute } from "../slurm/task.js"
 import { workerPool } from "../exec/pool.js"
 import { Store } from "../store/store.js"
@@ -91,9 +91,9 @@ export const cancelCommand = Command.make(
     Effect.gen(function* () {
       const settings = yield* loadSettings(Option.getOrUndefined(o.profile))
       const run = yield* getRun(settings, Option.getOrUndefined(o.run), { ok: false })
-      const jobs = readJobs(settings.runs, run.run)
-      if (jobs.length === 0) return yield* Console.log(`run ${run.run} submitted no Slurm jobs; nothing to cancel`)
-      const ids = [...new Set(jobs.map((j) => j.job))]
+      // the run's job list, and the jobs its in-flight notes name (a driver killed just after sbatch listed none)
+      const ids = [...new Set([...readJobs(settings.runs, run.run).map((j) => j.job), ...inflightJobsOf(settings.store, run.run)])]
+      if (ids.length === 0) return yield* Console.log(`run ${run.run} submitted no Slurm jobs; nothing to cancel`)
       yield* slurmCommands().cancel(ids)
       yield* Console.log(`cancelled ${ids.length} Slurm job${ids.length > 1 ? "s" : ""} of run ${run.run}: ${ids.join(" ")}`)
       if (run.status === "running") yield* Console.log(`the driver of run ${run.run} (pid ${run.pid} on ${run.host}) will report the cancelled shards as failed`)

@@ -107,6 +107,17 @@ export const writeInflight = (store: string, key: string, i: Inflight): void => 
 
 export const clearInflight = (store: string, key: string): void => fs.rmSync(inflightPath(store, key), { force: true })
 
+/**
+ * The Slurm jobs (array ids without the task) the store's in-flight notes name for a run. They are
+ * written before the run's job list, so a driver killed right after `sbatch` leaves them alone.
+ */
+export const inflightJobsOf = (store: string, run: string): ReadonlyArray<string> => {
+  const dir = inflightDir(store)
+  const notes = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".json")) : []
+  const jobs = notes.map((f) => readJsonOr<Inflight | undefined>(path.join(dir, f), undefined)).filter((i): i is Inflight => i?.run === run)
+  return [...new Set(jobs.map((i) => i.job.split("_")[0]!))]
+}
+
 export const recordJob = (runs: string, run: string, job: SubmittedJob): void => {
   ensureDir(runSlurmDir(runs, run))
   fs.appendFileSync(jobsPath(runs, run), `${JSON.stringify(job)}\n`)

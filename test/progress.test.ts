@@ -1,6 +1,6 @@
 /** The live progress of global nodes (training steps, examples): step/total, a live figure and an ETA. */
 import { afterEach, describe, expect, it, vi } from "vitest"
-import { runEta } from "../engine/exec/eta.js"
+import { runEta, type EtaNode } from "../engine/exec/eta.js"
 import { plainProgress } from "../engine/exec/progress.js"
 
 afterEach(() => void vi.useRealTimers())
@@ -47,14 +47,14 @@ describe("the run's ETA", () => {
     const fresh = nodes.map((n) => (n.name === "c" ? { ...n, expectedMs: undefined } : n))
     expect(runEta(fresh, new Set(), new Map())).toEqual({ ms: 17_000, unknown: 1 })
   })
-  /** Plain progress over `nodes` at fake time 0, with `a` started. */
-  const planned = () => {
+  /** Plain progress over `list` at fake time 0, with `started` running. */
+  const planned = (list: ReadonlyArray<EtaNode> = nodes, started: ReadonlyArray<string> = ["a"]) => {
     vi.useFakeTimers()
     vi.setSystemTime(0)
     const lines: Array<string> = []
     const p = plainProgress({ write: (s: string) => lines.push(s), isTTY: false } as unknown as NodeJS.WriteStream)
-    p.plan(4, nodes)
-    p.start("a", 1)
+    p.plan(list.length, list)
+    for (const n of started) p.start(n, 1)
     return { p, lines }
   }
   it("appears on the plain overall line", () => {
@@ -77,6 +77,24 @@ describe("the run's ETA", () => {
     p.timed!("b", 6_000)
     p.end("b")
     expect(lines.at(-1)).toMatch(/nodes take 2\.4× their last time/)
+  })
+  it("gives each branch its own upstream pace: when only one source grew, only its branch slows", () => {
+    // two independent branches, a → b and c → d
+    const branches = [
+      { name: "a", deps: [], expectedMs: 10_000 },
+      { name: "b", deps: ["a"], expectedMs: 5_000 },
+      { name: "c", deps: [], expectedMs: 10_000 },
+      { name: "d", deps: ["c"], expectedMs: 20_000 },
+    ]
+    const { p, lines } = planned(branches, ["a", "c"])
+    vi.setSystemTime(10_000)
+    p.timed!("c", 10_000)
+    p.end("c")
+    // a's data tripled, c's did not: b takes 15 s, d 20 s (one run-wide pace of 2× would say 40 s)
+    vi.setSystemTime(30_000)
+    p.timed!("a", 30_000)
+    p.end("a")
+    expect(lines.at(-1)).toBe("  … 2/4 nodes done after 30 s · run ETA 20 s (nodes take 2.0× their last time)\n")
   })
   it("learns nothing from a node that failed or reused shards (it ends without a time)", () => {
     const { p, lines } = planned()

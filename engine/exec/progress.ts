@@ -83,6 +83,10 @@ const shardText = (b: Bar): string => {
 const PACE_MIN_MS = 100
 /** How much last-time work must have finished before the run's pace is trusted. */
 const PACE_EVIDENCE_MS = 2000
+/** Above this many nodes the pace is the run's alone (ancestor sets would cost more than they tell). */
+const BRANCH_PACE_NODES = 500
+
+const ratio = (ran: number, last: number): number => Math.min(100, Math.max(0.1, ran / last))
 
 /**
  * The run's ETA text (" · run ETA 40 s"; "≥" when some nodes were never timed here), or "" when
@@ -90,20 +94,37 @@ const PACE_EVIDENCE_MS = 2000
  *
  * Last times come from whatever data and machine the store last saw. Once enough nodes finished,
  * the others' last times are scaled by how this run compares (ten times the data makes the first
- * nodes take about ten times as long, and so the rest), and the text says so.
+ * nodes take about ten times as long, and so the rest), and the text says so. A node whose own
+ * upstream nodes say enough goes at their pace: when only one source grew, only its branch slows.
  */
 export class RunClock {
   private nodes: ReadonlyArray<EtaNode> = []
   private expected = new Map<string, number | undefined>()
   private readonly finished = new Set<string>()
-  // the nodes finished in this run that had a last time, and their times now and then
-  private readonly counted = new Set<string>()
+  // the nodes finished whole in this run that had a last time: their times now and then
+  private readonly times = new Map<string, { readonly ran: number; readonly last: number }>()
   private ranMs = 0
   private lastMsOfRan = 0
+  private ancestors = new Map<string, ReadonlySet<string>>()
 
   plan(eta: ReadonlyArray<EtaNode> | undefined): void {
     this.nodes = eta ?? []
     this.expected = new Map(this.nodes.map((n) => [n.name, n.expectedMs]))
+    this.ancestors = new Map()
+    if (this.nodes.length > BRANCH_PACE_NODES) return
+    const deps = new Map(this.nodes.map((n) => [n.name, n.deps]))
+    const of = (name: string): ReadonlySet<string> => {
+      const known = this.ancestors.get(name)
+      if (known) return known
+      const set = new Set<string>()
+      this.ancestors.set(name, set) // a cycle (none in a planned DAG) ends here
+      for (const d of deps.get(name) ?? []) {
+        set.add(d)
+        for (const a of of(d)) set.add(a)
+      }
+      return set
+    }
+    for (const n of this.nodes) of(n.name)
   }
 
   end(node: string): void {
@@ -116,15 +137,26 @@ export class RunClock {
    */
   timed(node: string, ms: number): void {
     const last = this.expected.get(node)
-    if (last === undefined || last < PACE_MIN_MS || this.counted.has(node)) return
-    this.counted.add(node)
+    if (last === undefined || last < PACE_MIN_MS || this.times.has(node)) return
+    this.times.set(node, { ran: ms, last })
     this.ranMs += ms
     this.lastMsOfRan += last
   }
 
   /** This run's time for a node over its last time, from the nodes finished so far (1 until known). */
   get pace(): number {
-    return this.lastMsOfRan >= PACE_EVIDENCE_MS ? Math.min(100, Math.max(0.1, this.ranMs / this.lastMsOfRan)) : 1
+    return this.lastMsOfRan >= PACE_EVIDENCE_MS ? ratio(this.ranMs, this.lastMsOfRan) : 1
+  }
+
+  /** A node's pace: its upstream nodes' where they finished enough work, else the run's. */
+  paceOf(node: string): number {
+    let ran = 0
+    let last = 0
+    for (const a of this.ancestors.get(node) ?? []) {
+      const t = this.times.get(a)
+      if (t) ((ran += t.ran), (last += t.last))
+    }
+    return last >= PACE_EVIDENCE_MS ? ratio(ran, last) : this.pace
   }
 
   /** How many distinct nodes have ended (a node recomputed to repair a corrupt shard ends twice). */
@@ -140,9 +172,9 @@ export class RunClock {
       const own = b.step ? stepLeft(b.step) : shardLeft(b)
       const expected = this.expected.get(name)
       if (own !== undefined) running.set(name, own * 1000)
-      else if (expected !== undefined) running.set(name, Math.max(0, expected * pace - (Date.now() - b.started)))
+      else if (expected !== undefined) running.set(name, Math.max(0, expected * this.paceOf(name) - (Date.now() - b.started)))
     }
-    const nodes = pace === 1 ? this.nodes : this.nodes.map((n) => (n.expectedMs === undefined ? n : { ...n, expectedMs: n.expectedMs * pace }))
+    const nodes = this.times.size === 0 ? this.nodes : this.nodes.map((n) => (n.expectedMs === undefined ? n : { ...n, expectedMs: n.expectedMs * this.paceOf(n.name) }))
     const { ms, unknown } = runEta(nodes, this.finished, running)
     if (ms <= 0 && unknown > 0) return ""
     const compared = pace >= 1.5 ? ` (nodes take ${pace.toFixed(1)}× their last time)` : pace <= 1 / 1.5 ? ` (nodes take ${pace.toFixed(2)}× their last time)` : ""

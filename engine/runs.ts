@@ -148,6 +148,7 @@ export const outputSizes = (store: Store, log: NodeLog): ReadonlyArray<{ readonl
  * ("kept 7, clusters 8"), since their sum counts nothing a reader could find.
  */
 export const rowsOutText = (store: Store, log: NodeLog): string => {
-  const datasets = outputSizes(store, log).filter((o) => o.rows !== undefined)
+  // a node of one output needs no manifest read: its rows are the log's
+  const datasets = Object.keys(log.outputs).length > 1 ? outputSizes(store, log).filter((o) => o.rows !== undefined) : []
   return datasets.length > 1 ? datasets.map((o) => `${o.name} ${o.rows!.toLocaleString("en-US")}`).join(", ") : log.rows.out.toLocaleString("en-US")
 }

@@ -172,7 +172,8 @@ export const runCommand = Command.make(
       const ran = record.nodes.filter((n) => n.status !== "pending")
       record.nodes = ran
       journal.finish(result.ok ? "ok" : "failed")
-      const line = (n: NodeLog) => nodeLine(store, n, Math.max(22, ...ran.map((x) => x.node.length)))
+      const nameWidth = Math.max(22, ...ran.map((x) => x.node.length))
+      const line = (n: NodeLog) => nodeLine(store, n, nameWidth)
       if (ran.length <= 60) for (const n of ran) yield* Console.log(line(n))
       else {
         const count = (s: string) => ran.filter((n) => n.status === s).length
